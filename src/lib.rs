@@ -1,0 +1,22 @@
+//! kubectl-dimtensor: renders, diffs and installs dimtensor workloads.
+//!
+//! The modules follow the pipeline: [`load`] manifests, build [`overlay`]s (patches and
+//! transformers), apply [`values`], then print. [`cli`] and [`app`] are a thin layer on top;
+//! [`report`] is the one place that turns errors into what the user reads.
+
+pub mod app;
+pub mod builtin;
+pub mod cli;
+pub mod error;
+pub mod load;
+pub mod model;
+pub mod overlay;
+pub mod render;
+pub mod report;
+pub mod suggest;
+pub mod yaml;
+
+pub use error::Error;
+
+/// The dimtensor release this tool deploys by default (the chart's appVersion).
+pub const APP_VERSION: &str = "4.2.0";

@@ -1,0 +1,152 @@
+//! Where kustomization trees are read from: the disk, or the trees embedded in the binary.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// The few file operations the loader needs. Paths given to it are already normalized.
+pub trait Fs {
+    fn read_to_string(&self, path: &Path) -> io::Result<String>;
+    fn is_dir(&self, path: &Path) -> bool;
+    fn is_file(&self, path: &Path) -> bool;
+    /// The path with symlinks resolved where the medium has them, for root checks and cycles.
+    fn canonical(&self, path: &Path) -> PathBuf {
+        normalize(path)
+    }
+}
+
+/// The real file system.
+pub struct DiskFs;
+
+impl Fs for DiskFs {
+    fn read_to_string(&self, path: &Path) -> io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        path.is_dir()
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        path.is_file()
+    }
+    fn canonical(&self, path: &Path) -> PathBuf {
+        std::fs::canonicalize(path).unwrap_or_else(|_| normalize(path))
+    }
+}
+
+/// Files held in memory: the built-in base/overlays, and test trees.
+#[derive(Debug, Clone, Default)]
+pub struct MemFs {
+    files: BTreeMap<PathBuf, String>,
+}
+
+impl MemFs {
+    pub fn new() -> MemFs {
+        MemFs::default()
+    }
+
+    pub fn insert(&mut self, path: impl AsRef<Path>, contents: impl Into<String>) {
+        self.files.insert(normalize(path.as_ref()), contents.into());
+    }
+
+    /// Every file below `dir`, with paths relative to `dir`.
+    pub fn files_under<'a>(
+        &'a self,
+        dir: &'a Path,
+    ) -> impl Iterator<Item = (&'a Path, &'a str)> + 'a {
+        self.files
+            .iter()
+            .filter_map(move |(p, c)| p.strip_prefix(dir).ok().map(|rel| (rel, c.as_str())))
+    }
+}
+
+impl Fs for MemFs {
+    fn read_to_string(&self, path: &Path) -> io::Result<String> {
+        self.files
+            .get(&normalize(path))
+            .cloned()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        let p = normalize(path);
+        self.files
+            .range(p.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&p) && *k != p)
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        self.files.contains_key(&normalize(path))
+    }
+}
+
+/// Lexical normalization: removes `.` and folds `dir/..`, without touching the disk.
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_lexically() {
+        assert_eq!(
+            normalize(Path::new("overlays/training/../../base")),
+            PathBuf::from("base")
+        );
+        assert_eq!(normalize(Path::new("./a/./b")), PathBuf::from("a/b"));
+        assert_eq!(normalize(Path::new("../../x")), PathBuf::from("../../x"));
+    }
+
+    #[test]
+    fn memfs_knows_directories() {
+        let mut fs = MemFs::new();
+        fs.insert("base/kustomization.yaml", "resources: []");
+        assert!(fs.is_dir(Path::new("base")));
+        assert!(fs.is_file(Path::new("base/kustomization.yaml")));
+        assert!(!fs.is_dir(Path::new("bas")));
+    }
+}
+
+/// Generated files over another file system: the values and release layers live in memory and
+/// refer to the user's own directories or to the built-in trees below.
+pub struct Layered<'a> {
+    pub top: MemFs,
+    pub under: &'a dyn Fs,
+}
+
+impl Fs for Layered<'_> {
+    fn read_to_string(&self, path: &Path) -> io::Result<String> {
+        if self.top.is_file(path) {
+            self.top.read_to_string(path)
+        } else {
+            self.under.read_to_string(path)
+        }
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        self.top.is_dir(path) || self.under.is_dir(path)
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        self.top.is_file(path) || self.under.is_file(path)
+    }
+    fn canonical(&self, path: &Path) -> PathBuf {
+        if self.top.is_file(path) || self.top.is_dir(path) {
+            normalize(path)
+        } else {
+            self.under.canonical(path)
+        }
+    }
+}

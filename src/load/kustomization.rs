@@ -1,0 +1,408 @@
+//! The `kustomization.yaml` file: Kustomize v5's fields, parsed strictly.
+//!
+//! Unknown fields are refused with the nearest known name; fields Kustomize has but we do not
+//! implement (helmCharts, vars, ...) get a "not supported" error rather than being ignored.
+//! Right after parsing, deprecated spellings (`bases`, `imageTags`) are folded into the current
+//! ones, so later stages see one shape (as Kustomize's `FixKustomization` does).
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// Fields of Kustomize v5 that this engine does not implement.
+pub const UNSUPPORTED_FIELDS: &[&str] = &[
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "helmGlobals",
+    "vars",
+    "openapi",
+    "crds",
+    "configurations",
+    "generators",
+    "transformers",
+    "validators",
+    "buildMetadata",
+    "inventory",
+];
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Kustomization {
+    #[serde(default)]
+    pub api_version: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<Value>,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub bases: Vec<String>,
+    #[serde(default)]
+    pub components: Vec<String>,
+    #[serde(default)]
+    pub patches: Vec<Patch>,
+    #[serde(default)]
+    pub patches_strategic_merge: Vec<String>,
+    #[serde(default, rename = "patchesJson6902")]
+    pub patches_json6902: Vec<Patch>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub name_prefix: Option<String>,
+    #[serde(default)]
+    pub name_suffix: Option<String>,
+    #[serde(default)]
+    pub labels: Vec<Labels>,
+    #[serde(default)]
+    pub common_labels: Map<String, Value>,
+    #[serde(default)]
+    pub common_annotations: Map<String, Value>,
+    #[serde(default)]
+    pub images: Vec<Image>,
+    #[serde(default)]
+    pub image_tags: Vec<Image>,
+    #[serde(default)]
+    pub replicas: Vec<Replica>,
+    #[serde(default)]
+    pub config_map_generator: Vec<Generator>,
+    #[serde(default)]
+    pub secret_generator: Vec<Generator>,
+    #[serde(default)]
+    pub generator_options: Option<GeneratorOptions>,
+    #[serde(default)]
+    pub replacements: Vec<ReplacementEntry>,
+    #[serde(default)]
+    pub sort_options: Option<SortOptions>,
+}
+
+/// A patch: a file (`path`) or inline text (`patch`), optionally aimed by `target`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Patch {
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub patch: Option<String>,
+    #[serde(default)]
+    pub target: Option<Selector>,
+    #[serde(default)]
+    pub options: PatchOptions,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PatchOptions {
+    #[serde(default)]
+    pub allow_name_change: bool,
+    #[serde(default)]
+    pub allow_kind_change: bool,
+}
+
+/// Chooses resources. Group, version, kind, name and namespace are anchored regular expressions,
+/// as in Kustomize; the selectors are Kubernetes label-selector syntax.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Selector {
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub label_selector: Option<String>,
+    #[serde(default)]
+    pub annotation_selector: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Labels {
+    #[serde(default)]
+    pub pairs: Map<String, Value>,
+    #[serde(default)]
+    pub include_selectors: bool,
+    #[serde(default)]
+    pub include_templates: bool,
+    #[serde(default)]
+    pub fields: Vec<FieldSpec>,
+}
+
+/// Where a transformer writes: a `/`-separated path, optionally limited to a kind.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FieldSpec {
+    pub path: String,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub create: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Image {
+    pub name: String,
+    #[serde(default)]
+    pub new_name: Option<String>,
+    #[serde(default, deserialize_with = "scalar_string")]
+    pub new_tag: Option<String>,
+    #[serde(default)]
+    pub digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replica {
+    pub name: String,
+    pub count: i64,
+}
+
+/// configMapGenerator / secretGenerator entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Generator {
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub behavior: Option<String>,
+    #[serde(default)]
+    pub literals: Vec<String>,
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub envs: Vec<String>,
+    #[serde(default)]
+    pub env: Option<String>,
+    #[serde(default, rename = "type")]
+    pub type_: Option<String>,
+    #[serde(default)]
+    pub options: Option<GeneratorOptions>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GeneratorOptions {
+    #[serde(default)]
+    pub labels: Map<String, Value>,
+    #[serde(default)]
+    pub annotations: Map<String, Value>,
+    #[serde(default)]
+    pub disable_name_suffix_hash: Option<bool>,
+    #[serde(default)]
+    pub immutable: Option<bool>,
+}
+
+/// A replacement given inline, or a file holding one or more.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ReplacementEntry {
+    Path { path: String },
+    Inline(Replacement),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Replacement {
+    pub source: ReplacementSource,
+    #[serde(default)]
+    pub targets: Vec<ReplacementTarget>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReplacementSource {
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub field_path: Option<String>,
+    #[serde(default)]
+    pub options: Option<FieldOptions>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReplacementTarget {
+    #[serde(default)]
+    pub select: Option<Selector>,
+    #[serde(default)]
+    pub reject: Vec<Selector>,
+    #[serde(default)]
+    pub field_paths: Vec<String>,
+    #[serde(default)]
+    pub options: Option<FieldOptions>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FieldOptions {
+    #[serde(default)]
+    pub delimiter: Option<String>,
+    #[serde(default)]
+    pub index: i64,
+    #[serde(default)]
+    pub encoding: Option<String>,
+    #[serde(default)]
+    pub create: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SortOptions {
+    #[serde(default)]
+    pub order: Option<String>,
+    #[serde(default)]
+    pub legacy_sort_options: Option<LegacySortOptions>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LegacySortOptions {
+    #[serde(default)]
+    pub order_first: Vec<String>,
+    #[serde(default)]
+    pub order_last: Vec<String>,
+}
+
+/// Accepts `newTag: 1.0` as well as `newTag: "1.0"`: YAML readers disagree about bare versions.
+fn scalar_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(match v {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    })
+}
+
+/// Why a kustomization file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum KustomizationError {
+    #[error("field `{field}` is not supported by kubectl-dimtensor")]
+    Unsupported { field: String },
+    #[error("unknown field `{field}`{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
+    UnknownField {
+        field: String,
+        suggestion: Option<String>,
+    },
+    #[error("the file must hold a mapping")]
+    NotAMapping,
+    #[error("{0}")]
+    Shape(String),
+}
+
+const KNOWN_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "components",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "labels",
+    "commonLabels",
+    "commonAnnotations",
+    "images",
+    "imageTags",
+    "replicas",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "replacements",
+    "sortOptions",
+];
+
+impl Kustomization {
+    /// Parses and normalizes a kustomization document.
+    pub fn from_value(doc: Value) -> Result<Kustomization, KustomizationError> {
+        let obj = match &doc {
+            Value::Object(o) => o,
+            Value::Null => return Ok(Kustomization::default()),
+            _ => return Err(KustomizationError::NotAMapping),
+        };
+        for key in obj.keys() {
+            if UNSUPPORTED_FIELDS.contains(&key.as_str()) {
+                return Err(KustomizationError::Unsupported { field: key.clone() });
+            }
+            if !KNOWN_FIELDS.contains(&key.as_str()) {
+                return Err(KustomizationError::UnknownField {
+                    field: key.clone(),
+                    suggestion: crate::suggest::nearest(key, KNOWN_FIELDS.iter().copied())
+                        .map(str::to_string),
+                });
+            }
+        }
+        let mut k: Kustomization =
+            serde_json::from_value(doc).map_err(|e| KustomizationError::Shape(e.to_string()))?;
+        let bases = std::mem::take(&mut k.bases);
+        k.resources.extend(bases);
+        let tags = std::mem::take(&mut k.image_tags);
+        k.images.extend(tags);
+        Ok(k)
+    }
+
+    pub fn is_component(&self) -> bool {
+        self.kind.as_deref() == Some("Component")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn folds_deprecated_spellings() {
+        let k = Kustomization::from_value(json!({"bases": ["../base"], "resources": ["a.yaml"], "imageTags": [{"name": "x", "newTag": 2}]})).unwrap();
+        assert_eq!(k.resources, ["a.yaml", "../base"]);
+        assert_eq!(k.images[0].new_tag.as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn unsupported_fields_are_named() {
+        let err = Kustomization::from_value(json!({"helmCharts": []}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("helmCharts") && err.contains("not supported"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_suggest_the_nearest() {
+        let err = Kustomization::from_value(json!({"namePrefx": "a-"}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean `namePrefix`"), "{err}");
+    }
+
+    #[test]
+    fn nested_unknown_fields_are_refused() {
+        let err = Kustomization::from_value(json!({"patches": [{"paht": "x.yaml"}]}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("paht"), "{err}");
+    }
+}

@@ -1,0 +1,140 @@
+//! Resource identity: group, version, kind, namespace and name.
+
+use std::fmt;
+
+include!(concat!(env!("OUT_DIR"), "/cluster_scoped.rs"));
+
+/// Group, version and kind of a resource, as in `apiVersion` + `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Gvk {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
+impl Gvk {
+    /// Splits an `apiVersion` such as `apps/v1` (or `v1` for the core group).
+    pub fn from_api_version(api_version: &str, kind: &str) -> Gvk {
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version),
+        };
+        Gvk {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: kind.to_string(),
+        }
+    }
+
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// Kubernetes scope as the built-in schema knows it; unknown kinds (CRDs) count as namespaced.
+    pub fn is_cluster_scoped(&self) -> bool {
+        is_cluster_scoped(&self.group, &self.kind)
+    }
+}
+
+/// True for kinds the API server serves without a namespace (Namespace, ClusterRole, CRDs, ...).
+/// Derived at build time from the OpenAPI schema's paths.
+pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
+    CLUSTER_SCOPED.binary_search(&(group, kind)).is_ok()
+}
+
+/// The identity of one resource. Shown as `Kind/namespace/name`, or `Kind/name` for objects
+/// without a namespace, the same way everywhere (render errors, diff headers, history).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResId {
+    pub gvk: Gvk,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl ResId {
+    pub fn new(gvk: Gvk, namespace: &str, name: &str) -> ResId {
+        ResId {
+            gvk,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
+    }
+
+    /// The namespace used for equality: cluster-scoped kinds have none, and an empty namespace
+    /// means `default`, as in Kustomize.
+    pub fn effective_namespace(&self) -> &str {
+        if self.gvk.is_cluster_scoped() {
+            "_non_namespaceable_"
+        } else if self.namespace.is_empty() {
+            "default"
+        } else {
+            &self.namespace
+        }
+    }
+
+    /// Same object as far as the API server is concerned.
+    pub fn same_object(&self, other: &ResId) -> bool {
+        self.gvk == other.gvk
+            && self.name == other.name
+            && self.effective_namespace() == other.effective_namespace()
+    }
+}
+
+impl fmt::Display for ResId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{}/{}", self.gvk.kind, self.name)
+        } else {
+            write!(f, "{}/{}/{}", self.gvk.kind, self.namespace, self.name)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_api_versions() {
+        assert_eq!(Gvk::from_api_version("apps/v1", "Deployment").group, "apps");
+        assert_eq!(Gvk::from_api_version("v1", "Service").api_version(), "v1");
+    }
+
+    #[test]
+    fn scope_comes_from_the_schema() {
+        assert!(is_cluster_scoped("", "Namespace"));
+        assert!(is_cluster_scoped(
+            "rbac.authorization.k8s.io",
+            "ClusterRole"
+        ));
+        assert!(is_cluster_scoped(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition"
+        ));
+        assert!(!is_cluster_scoped("apps", "Deployment"));
+        assert!(!is_cluster_scoped("example.com", "Widget"));
+    }
+
+    #[test]
+    fn ids_display_with_and_without_namespace() {
+        let gvk = Gvk::from_api_version("apps/v1", "Deployment");
+        assert_eq!(
+            ResId::new(gvk.clone(), "ml", "dimtensor").to_string(),
+            "Deployment/ml/dimtensor"
+        );
+        assert_eq!(
+            ResId::new(gvk, "", "dimtensor").to_string(),
+            "Deployment/dimtensor"
+        );
+    }
+
+    #[test]
+    fn empty_namespace_means_default() {
+        let gvk = Gvk::from_api_version("v1", "ConfigMap");
+        assert!(ResId::new(gvk.clone(), "", "a").same_object(&ResId::new(gvk, "default", "a")));
+    }
+}

@@ -1,0 +1,179 @@
+//! One resource: its JSON body plus what the build remembers about it.
+
+use super::{Gvk, ResId};
+use serde_json::{Map, Value};
+
+/// What a generator said about the resource it made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Behavior {
+    #[default]
+    Create,
+    Merge,
+    Replace,
+}
+
+/// A resource and its build notes. The notes play the role of Kustomize's internal build
+/// annotations: previous ids let name references find an object after it was prefixed,
+/// namespaced or hashed; prefixes and suffixes break ties between same-named candidates.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    body: Value,
+    prev_ids: Vec<ResId>,
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
+    /// Set on generated ConfigMaps and Secrets whose name gets a content hash at the end.
+    pub needs_hash: bool,
+    pub behavior: Behavior,
+    /// Where the resource was read from, for error messages.
+    pub origin: String,
+}
+
+impl Resource {
+    /// Wraps a parsed document. The caller has checked it is a mapping.
+    pub fn new(body: Value, origin: impl Into<String>) -> Resource {
+        debug_assert!(body.is_object());
+        Resource {
+            body,
+            prev_ids: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            needs_hash: false,
+            behavior: Behavior::Create,
+            origin: origin.into(),
+        }
+    }
+
+    pub fn body(&self) -> &Value {
+        &self.body
+    }
+
+    pub fn body_mut(&mut self) -> &mut Value {
+        &mut self.body
+    }
+
+    pub fn into_body(self) -> Value {
+        self.body
+    }
+
+    fn str_at(&self, a: &str, b: Option<&str>) -> &str {
+        let v = &self.body[a];
+        let v = match b {
+            Some(b) => &v[b],
+            None => v,
+        };
+        v.as_str().unwrap_or("")
+    }
+
+    pub fn api_version(&self) -> &str {
+        self.str_at("apiVersion", None)
+    }
+    pub fn kind(&self) -> &str {
+        self.str_at("kind", None)
+    }
+    pub fn name(&self) -> &str {
+        self.str_at("metadata", Some("name"))
+    }
+    pub fn namespace(&self) -> &str {
+        self.str_at("metadata", Some("namespace"))
+    }
+
+    pub fn gvk(&self) -> Gvk {
+        Gvk::from_api_version(self.api_version(), self.kind())
+    }
+
+    /// The id as the resource is now.
+    pub fn id(&self) -> ResId {
+        ResId::new(self.gvk(), self.namespace(), self.name())
+    }
+
+    /// The id the resource was first loaded with.
+    pub fn org_id(&self) -> ResId {
+        self.prev_ids.first().cloned().unwrap_or_else(|| self.id())
+    }
+
+    /// Ids the resource had before each rename, oldest first (not including the current one).
+    pub fn prev_ids(&self) -> &[ResId] {
+        &self.prev_ids
+    }
+
+    /// Every id the resource has had, the current one last.
+    pub fn all_ids(&self) -> impl Iterator<Item = ResId> + '_ {
+        self.prev_ids
+            .iter()
+            .cloned()
+            .chain(std::iter::once(self.id()))
+    }
+
+    pub fn metadata_mut(&mut self) -> &mut Map<String, Value> {
+        let obj = self
+            .body
+            .as_object_mut()
+            .expect("resource bodies are mappings");
+        let meta = obj
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !meta.is_object() {
+            *meta = Value::Object(Map::new());
+        }
+        meta.as_object_mut().expect("just made an object")
+    }
+
+    /// Pushes the current id onto the history, as Kustomize's `StorePreviousId` does before a
+    /// transformer that may rename. Unconditional on purpose: name-reference repair treats any
+    /// resource with history as a candidate, exactly as Kustomize does.
+    pub fn store_previous_id(&mut self) {
+        let id = self.id();
+        self.prev_ids.push(id);
+    }
+
+    pub fn set_name(&mut self, name: &str) {
+        self.metadata_mut()
+            .insert("name".into(), Value::String(name.to_string()));
+    }
+
+    pub fn set_namespace(&mut self, namespace: &str) {
+        self.metadata_mut()
+            .insert("namespace".into(), Value::String(namespace.to_string()));
+    }
+
+    /// Takes over another resource's build history (generator merge, patch replacing the body).
+    pub fn inherit_history(&mut self, other: &Resource) {
+        self.prev_ids = other.prev_ids.clone();
+        self.prefixes = other.prefixes.clone();
+        self.suffixes = other.suffixes.clone();
+    }
+
+    /// Labels as a map view (empty when absent).
+    pub fn labels(&self) -> Option<&Map<String, Value>> {
+        self.body["metadata"]["labels"].as_object()
+    }
+
+    pub fn annotations(&self) -> Option<&Map<String, Value>> {
+        self.body["metadata"]["annotations"].as_object()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cm() -> Resource {
+        Resource::new(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}}),
+            "t",
+        )
+    }
+
+    #[test]
+    fn renaming_keeps_the_original_id() {
+        let mut r = cm();
+        r.store_previous_id();
+        r.set_name("p-cfg");
+        r.store_previous_id();
+        r.set_namespace("ml");
+        assert_eq!(r.id().to_string(), "ConfigMap/ml/p-cfg");
+        assert_eq!(r.org_id().to_string(), "ConfigMap/cfg");
+        assert_eq!(r.prev_ids().len(), 2);
+    }
+}

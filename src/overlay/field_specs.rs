@@ -1,0 +1,283 @@
+//! Which fields each transformer touches, kept as data (as Kustomize keeps its `builtinpluginconsts`).
+//!
+//! One line per field spec: `Kind[.group] path [create]`, `*` for any kind. A path is `/`-separated;
+//! when a step meets a list, the rest of the path applies to every element.
+
+use crate::model::Gvk;
+use serde_json::{Map, Value};
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone)]
+pub struct FieldSpec {
+    pub kind: Option<String>,
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub path: Vec<String>,
+    pub create: bool,
+}
+
+impl FieldSpec {
+    pub fn applies_to(&self, gvk: &Gvk) -> bool {
+        self.kind.as_ref().is_none_or(|k| *k == gvk.kind)
+            && self.group.as_ref().is_none_or(|g| *g == gvk.group)
+            && self.version.as_ref().is_none_or(|v| *v == gvk.version)
+    }
+
+    /// Builds a spec from a user's `fields:` entry.
+    pub fn from_user(f: &crate::load::kustomization::FieldSpec) -> FieldSpec {
+        FieldSpec {
+            kind: f.kind.clone(),
+            group: f.group.clone(),
+            version: f.version.clone(),
+            path: split_path(&f.path),
+            create: f.create,
+        }
+    }
+}
+
+/// Splits `a/b\/c/d` into `["a", "b/c", "d"]`, dropping `[]` markers.
+pub fn split_path(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'/') => {
+                cur.push('/');
+                chars.next();
+            }
+            '/' => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out.into_iter()
+        .map(|s| s.strip_suffix("[]").map(str::to_string).unwrap_or(s))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn parse_table(text: &str) -> Vec<FieldSpec> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            let mut parts = line.split_whitespace();
+            let kind_group = parts.next().expect("table line has a kind");
+            let path = parts.next().expect("table line has a path");
+            let create = parts.next() == Some("create");
+            let (kind, group) = match kind_group.split_once('.') {
+                Some((k, g)) => (k, Some(g.to_string())),
+                None => (kind_group, None),
+            };
+            let (group, version) = match group.as_deref() {
+                Some("core") => (Some(String::new()), None),
+                _ => (group, None),
+            };
+            FieldSpec {
+                kind: (kind != "*").then(|| kind.to_string()),
+                group,
+                version,
+                path: split_path(path),
+                create,
+            }
+        })
+        .collect()
+}
+
+const TEMPLATE_LABELS: &str = "
+ReplicationController spec/template/metadata/labels create
+Deployment spec/template/metadata/labels create
+ReplicaSet spec/template/metadata/labels create
+DaemonSet spec/template/metadata/labels create
+StatefulSet.apps spec/template/metadata/labels create
+StatefulSet.apps spec/volumeClaimTemplates/metadata/labels create
+Job.batch spec/template/metadata/labels create
+CronJob.batch spec/jobTemplate/metadata/labels create
+CronJob.batch spec/jobTemplate/spec/template/metadata/labels create
+";
+
+const SELECTORS: &str = "
+Service.core spec/selector create
+ReplicationController.core spec/selector create
+Deployment spec/selector/matchLabels create
+Deployment.apps spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels
+Deployment.apps spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels
+Deployment.apps spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels
+Deployment.apps spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels
+Deployment.apps spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels
+ReplicaSet spec/selector/matchLabels create
+DaemonSet spec/selector/matchLabels create
+StatefulSet.apps spec/selector/matchLabels create
+StatefulSet.apps spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels
+StatefulSet.apps spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels
+StatefulSet.apps spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/labelSelector/matchLabels
+StatefulSet.apps spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels
+StatefulSet.apps spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels
+Job.batch spec/selector/matchLabels
+CronJob.batch spec/jobTemplate/spec/selector/matchLabels
+PodDisruptionBudget.policy spec/selector/matchLabels
+NetworkPolicy.networking.k8s.io spec/podSelector/matchLabels
+NetworkPolicy.networking.k8s.io spec/ingress/from/podSelector/matchLabels
+NetworkPolicy.networking.k8s.io spec/egress/to/podSelector/matchLabels
+";
+
+const ANNOTATIONS: &str = "
+* metadata/annotations create
+* spec/template/metadata/annotations
+ReplicationController.core spec/template/metadata/annotations create
+Deployment spec/template/metadata/annotations create
+ReplicaSet spec/template/metadata/annotations create
+DaemonSet spec/template/metadata/annotations create
+StatefulSet spec/template/metadata/annotations create
+Job.batch spec/template/metadata/annotations create
+CronJob.batch spec/jobTemplate/metadata/annotations create
+CronJob.batch spec/jobTemplate/spec/template/metadata/annotations create
+";
+
+const REPLICAS: &str = "
+Deployment spec/replicas create
+ReplicationController spec/replicas create
+ReplicaSet spec/replicas create
+StatefulSet spec/replicas create
+";
+
+/// Labels written by `commonLabels` and by `labels` with `includeSelectors`.
+pub fn common_labels() -> &'static [FieldSpec] {
+    static T: OnceLock<Vec<FieldSpec>> = OnceLock::new();
+    T.get_or_init(|| {
+        let mut v = parse_table("* metadata/labels create");
+        v.extend(parse_table(SELECTORS));
+        v.extend(parse_table(TEMPLATE_LABELS));
+        v
+    })
+}
+
+/// Pod-template label paths, for `labels` with `includeTemplates`.
+pub fn template_labels() -> &'static [FieldSpec] {
+    static T: OnceLock<Vec<FieldSpec>> = OnceLock::new();
+    T.get_or_init(|| parse_table(TEMPLATE_LABELS))
+}
+
+pub fn metadata_labels() -> &'static [FieldSpec] {
+    static T: OnceLock<Vec<FieldSpec>> = OnceLock::new();
+    T.get_or_init(|| parse_table("* metadata/labels create"))
+}
+
+pub fn annotations() -> &'static [FieldSpec] {
+    static T: OnceLock<Vec<FieldSpec>> = OnceLock::new();
+    T.get_or_init(|| parse_table(ANNOTATIONS))
+}
+
+pub fn replicas() -> &'static [FieldSpec] {
+    static T: OnceLock<Vec<FieldSpec>> = OnceLock::new();
+    T.get_or_init(|| parse_table(REPLICAS))
+}
+
+/// Calls `f` on every node `spec` reaches in `body`, creating missing maps (and, at the end,
+/// `leaf()`) where the spec says `create`. Lists met on the way fan out to every element.
+pub fn visit(
+    body: &mut Value,
+    spec: &FieldSpec,
+    leaf: &dyn Fn() -> Value,
+    f: &mut dyn FnMut(&mut Value),
+) {
+    visit_segments(body, &spec.path, spec.create, leaf, f);
+}
+
+fn visit_segments(
+    node: &mut Value,
+    path: &[String],
+    create: bool,
+    leaf: &dyn Fn() -> Value,
+    f: &mut dyn FnMut(&mut Value),
+) {
+    if let Value::Array(items) = node {
+        for item in items {
+            visit_segments(item, path, create, leaf, f);
+        }
+        return;
+    }
+    let Some((first, rest)) = path.split_first() else {
+        f(node);
+        return;
+    };
+    let Value::Object(map) = node else { return };
+    if !map.contains_key(first.as_str()) || map[first.as_str()].is_null() {
+        if !create {
+            return;
+        }
+        let fresh = if rest.is_empty() {
+            leaf()
+        } else {
+            Value::Object(Map::new())
+        };
+        map.insert(first.clone(), fresh);
+    }
+    if let Some(child) = map.get_mut(first.as_str()) {
+        visit_segments(child, rest, create, leaf, f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn splits_escaped_paths() {
+        assert_eq!(
+            split_path(r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret"),
+            [
+                "metadata",
+                "annotations",
+                "nginx.ingress.kubernetes.io/auth-secret"
+            ]
+        );
+        assert_eq!(
+            split_path("spec/containers[]/image"),
+            ["spec", "containers", "image"]
+        );
+    }
+
+    #[test]
+    fn visits_every_list_element_and_creates_when_asked() {
+        let mut body = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
+        let spec = FieldSpec {
+            kind: None,
+            group: None,
+            version: None,
+            path: split_path("spec/containers/env"),
+            create: true,
+        };
+        visit(&mut body, &spec, &|| json!([]), &mut |v| {
+            v.as_array_mut().unwrap().push(json!(1))
+        });
+        assert_eq!(body["spec"]["containers"][1]["env"], json!([1]));
+    }
+
+    #[test]
+    fn does_not_create_without_create() {
+        let mut body = json!({"spec": {}});
+        let spec = FieldSpec {
+            kind: None,
+            group: None,
+            version: None,
+            path: split_path("spec/selector/matchLabels"),
+            create: false,
+        };
+        let mut hits = 0;
+        visit(&mut body, &spec, &|| json!({}), &mut |_| hits += 1);
+        assert_eq!(hits, 0);
+        assert_eq!(body, json!({"spec": {}}));
+    }
+
+    #[test]
+    fn kind_and_group_limit_specs() {
+        let s = &parse_table("Job.batch spec/selector/matchLabels")[0];
+        assert!(s.applies_to(&Gvk::from_api_version("batch/v1", "Job")));
+        assert!(!s.applies_to(&Gvk::from_api_version("apps/v1", "Deployment")));
+        let core = &parse_table("Service.core spec/selector create")[0];
+        assert!(core.applies_to(&Gvk::from_api_version("v1", "Service")));
+    }
+}

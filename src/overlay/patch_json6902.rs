@@ -1,0 +1,139 @@
+//! RFC 6902 JSON patches, through the json-patch crate. Operations are checked one by one so an
+//! error names the operation's index, and a failed patch leaves the resource untouched.
+
+use super::OverlayError;
+use crate::model::Resource;
+use json_patch::PatchOperation;
+use serde_json::Value;
+
+/// Turns a parsed list into operations; an invalid op names its index and what is wrong.
+pub fn parse_ops(ops: Vec<Value>, source: &str) -> Result<Vec<PatchOperation>, OverlayError> {
+    ops.into_iter()
+        .enumerate()
+        .map(|(i, op)| {
+            let name = op["op"].as_str().unwrap_or("").to_string();
+            if !["add", "remove", "replace", "move", "copy", "test"].contains(&name.as_str()) {
+                return Err(OverlayError::patch(source, format!("operation {i}: unknown op `{}` (expected add, remove, replace, move, copy or test)", if name.is_empty() { op["op"].to_string() } else { name })));
+            }
+            if let Some(p) = op["path"].as_str() {
+                if !p.is_empty() && !p.starts_with('/') {
+                    return Err(OverlayError::patch(source, format!("operation {i} (`{name}`): path `{p}` must start with `/`")));
+                }
+            }
+            serde_json::from_value(op).map_err(|e| OverlayError::patch(source, format!("operation {i} (`{name}`): {e}")))
+        })
+        .collect()
+}
+
+/// Applies `ops` to the resource body; on failure nothing is changed.
+pub fn apply(res: &mut Resource, ops: &[PatchOperation], source: &str) -> Result<(), OverlayError> {
+    let id = res.id();
+    json_patch::patch(res.body_mut(), ops).map_err(|e| {
+        let op = ops.get(e.operation).map(op_name).unwrap_or("?").to_string();
+        OverlayError::Json6902 {
+            patch: source.to_string(),
+            op_index: e.operation,
+            op,
+            path: if e.path.as_str().is_empty() {
+                "/".to_string()
+            } else {
+                e.path.to_string()
+            },
+            resource: id,
+            reason: e.kind.to_string(),
+        }
+    })
+}
+
+fn op_name(op: &PatchOperation) -> &'static str {
+    match op {
+        PatchOperation::Add(_) => "add",
+        PatchOperation::Remove(_) => "remove",
+        PatchOperation::Replace(_) => "replace",
+        PatchOperation::Move(_) => "move",
+        PatchOperation::Copy(_) => "copy",
+        PatchOperation::Test(_) => "test",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn dep() -> Resource {
+        Resource::new(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": 3, "template": {"metadata": {"labels": {"a": "b"}}}}}),
+            "t",
+        )
+    }
+
+    fn ops(v: Value) -> Vec<PatchOperation> {
+        parse_ops(v.as_array().unwrap().clone(), "p.yaml").unwrap()
+    }
+
+    #[test]
+    fn all_six_operations() {
+        let mut r = dep();
+        apply(&mut r, &ops(json!([
+            {"op": "test", "path": "/spec/replicas", "value": 3},
+            {"op": "replace", "path": "/spec/replicas", "value": 5},
+            {"op": "add", "path": "/spec/paused", "value": true},
+            {"op": "copy", "from": "/spec/template/metadata/labels", "path": "/metadata/labels"},
+            {"op": "move", "from": "/spec/paused", "path": "/spec/stopped"},
+            {"op": "remove", "path": "/spec/stopped"}
+        ])), "p.yaml").unwrap();
+        assert_eq!(r.body()["spec"]["replicas"], 5);
+        assert_eq!(r.body()["metadata"]["labels"], json!({"a": "b"}));
+        assert!(r.body()["spec"].get("stopped").is_none());
+    }
+
+    #[test]
+    fn a_missing_path_names_the_op_index_and_leaves_the_resource_alone() {
+        let mut r = dep();
+        let before = r.body().clone();
+        let err = apply(
+            &mut r,
+            &ops(json!([
+                {"op": "replace", "path": "/spec/replicas", "value": 1},
+                {"op": "remove", "path": "/spec/nope"}
+            ])),
+            "p.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("p.yaml") && err.contains("operation 1") && err.contains("/spec/nope"),
+            "{err}"
+        );
+        assert_eq!(r.body(), &before);
+    }
+
+    #[test]
+    fn invalid_ops_are_refused_with_their_index() {
+        let err = parse_ops(
+            vec![
+                json!({"op": "add", "path": "/a", "value": 1}),
+                json!({"op": "frobnicate", "path": "/a"}),
+            ],
+            "p.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("operation 1") && err.contains("frobnicate"),
+            "{err}"
+        );
+        let err = parse_ops(
+            vec![json!({"op": "add", "path": "a", "value": 1})],
+            "p.yaml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("must start with"), "{err}");
+        let err = parse_ops(vec![json!({"op": "add", "path": "/a"})], "p.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("operation 0"), "{err}");
+    }
+}

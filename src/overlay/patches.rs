@@ -1,0 +1,335 @@
+//! The three patch fields: `patches`, and the older `patchesStrategicMerge` and `patchesJson6902`.
+//!
+//! A patch is a strategic-merge patch when its documents are resources, and a JSON 6902 patch when
+//! it is a list of operations, detected the way Kustomize does. Untargeted strategic-merge patches
+//! find their resource by the id in the patch (original id first, then current id).
+//!
+//! Deliberate difference from Kustomize: a patch that matches nothing is an error in a
+//! Kustomization (a typo should not pass silently). In a Component it is allowed, because a
+//! component is written to fit several bases (our `gpu` component patches whichever of
+//! Deployment, Job or CronJob the base has).
+
+use super::{patch_json6902, schema, strategic_merge, Layer, OverlayError};
+use crate::load::kustomization::{Patch, PatchOptions, Selector};
+use crate::model::{Resource, ResourceSet};
+use serde_json::Value;
+
+/// A patch after parsing.
+enum Parsed {
+    StrategicMerge(Vec<Value>),
+    Json6902(Vec<json_patch::PatchOperation>),
+}
+
+pub fn patches_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
+    for (i, p) in layer.k.patches.iter().enumerate() {
+        let (source, text) = patch_text(layer, p, "patches", i)?;
+        match parse(&text, &source)? {
+            Parsed::StrategicMerge(docs) => {
+                apply_strategic_merge(layer, set, &docs, p.target.as_ref(), &p.options, &source)?
+            }
+            Parsed::Json6902(ops) => {
+                let target = p.target.as_ref().ok_or_else(|| {
+                    OverlayError::patch(&source, "a JSON 6902 patch needs a `target`")
+                })?;
+                apply_json6902(layer, set, &ops, target, &source)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn strategic_merge_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
+    for (i, entry) in layer.k.patches_strategic_merge.iter().enumerate() {
+        // An entry is a file path when such a file exists, and inline YAML otherwise.
+        let is_inline = entry.contains('\n') || !layer.fs.is_file(&layer.dir.join(entry));
+        let (source, text) = if is_inline {
+            (
+                format!("{}: patchesStrategicMerge[{i}]", layer.file.display()),
+                entry.clone(),
+            )
+        } else {
+            let (path, text) = layer.read_file("patchesStrategicMerge", entry)?;
+            (path.display().to_string(), text)
+        };
+        match parse(&text, &source)? {
+            Parsed::StrategicMerge(docs) => {
+                apply_strategic_merge(layer, set, &docs, None, &PatchOptions::default(), &source)?
+            }
+            Parsed::Json6902(_) => return Err(OverlayError::patch(
+                &source,
+                "patchesStrategicMerge holds a JSON 6902 patch; move it to `patches` with a target",
+            )),
+        }
+    }
+    Ok(())
+}
+
+pub fn json6902_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
+    for (i, p) in layer.k.patches_json6902.iter().enumerate() {
+        let (source, text) = patch_text(layer, p, "patchesJson6902", i)?;
+        let target = p.target.as_ref().ok_or_else(|| {
+            OverlayError::patch(&source, "patchesJson6902 entries need a `target`")
+        })?;
+        match parse(&text, &source)? {
+            Parsed::Json6902(ops) => apply_json6902(layer, set, &ops, target, &source)?,
+            Parsed::StrategicMerge(_) => {
+                return Err(OverlayError::patch(
+                    &source,
+                    "expected a list of JSON 6902 operations",
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn patch_text(
+    layer: &Layer,
+    p: &Patch,
+    field: &'static str,
+    i: usize,
+) -> Result<(String, String), OverlayError> {
+    match (&p.path, &p.patch) {
+        (Some(_), Some(_)) => Err(OverlayError::patch(
+            &format!("{}: {field}[{i}]", layer.file.display()),
+            "give `path` or `patch`, not both",
+        )),
+        (None, None) => Err(OverlayError::patch(
+            &format!("{}: {field}[{i}]", layer.file.display()),
+            "needs `path` or `patch`",
+        )),
+        (Some(path), None) => {
+            let (full, text) = layer.read_file(field, path)?;
+            Ok((full.display().to_string(), text))
+        }
+        (None, Some(inline)) => Ok((
+            format!("{}: {field}[{i}] (inline)", layer.file.display()),
+            inline.clone(),
+        )),
+    }
+}
+
+fn parse(text: &str, source: &str) -> Result<Parsed, OverlayError> {
+    let docs = crate::yaml::parse_documents(text, source)?;
+    match docs.as_slice() {
+        [] => Err(OverlayError::patch(source, "the patch is empty")),
+        [Value::Array(_)] => {
+            let Some(Value::Array(ops)) = docs.into_iter().next() else {
+                unreachable!("matched above")
+            };
+            patch_json6902::parse_ops(ops, source).map(Parsed::Json6902)
+        }
+        _ => {
+            for (i, d) in docs.iter().enumerate() {
+                if !d.is_object() {
+                    return Err(OverlayError::patch(
+                        source,
+                        format!(
+                            "document {} is neither a resource nor a list of JSON 6902 operations",
+                            i + 1
+                        ),
+                    ));
+                }
+                if d["kind"].as_str().unwrap_or("").is_empty()
+                    || d["metadata"]["name"].as_str().unwrap_or("").is_empty()
+                {
+                    return Err(OverlayError::patch(source, format!("document {} needs `kind` and `metadata.name` (even when a target is given)", i + 1)));
+                }
+            }
+            Ok(Parsed::StrategicMerge(docs))
+        }
+    }
+}
+
+fn target_text(t: &Selector) -> String {
+    let fields = [
+        ("group", &t.group),
+        ("version", &t.version),
+        ("kind", &t.kind),
+        ("name", &t.name),
+        ("namespace", &t.namespace),
+        ("labelSelector", &t.label_selector),
+        ("annotationSelector", &t.annotation_selector),
+    ];
+    let parts: Vec<String> = fields
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
+        .collect();
+    format!("target {{{}}}", parts.join(", "))
+}
+
+/// Indices of the resources a target selects; none is an error outside components.
+fn select(
+    layer: &Layer,
+    set: &ResourceSet,
+    target: &Selector,
+    source: &str,
+) -> Result<Vec<usize>, OverlayError> {
+    let m = super::select::Matcher::new(target).map_err(|e| OverlayError::patch(source, e))?;
+    let hits: Vec<usize> = set
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| m.matches(r))
+        .map(|(i, _)| i)
+        .collect();
+    if hits.is_empty() && !layer.k.is_component() {
+        return Err(OverlayError::PatchTargetNotFound {
+            patch: source.to_string(),
+            target: target_text(target),
+        });
+    }
+    Ok(hits)
+}
+
+fn apply_strategic_merge(
+    layer: &Layer,
+    set: &mut ResourceSet,
+    docs: &[Value],
+    target: Option<&Selector>,
+    opts: &PatchOptions,
+    source: &str,
+) -> Result<(), OverlayError> {
+    for doc in docs {
+        let hits = match target {
+            Some(t) => select(layer, set, t, source)?,
+            None => vec![find_by_patch_id(set, doc, source)?],
+        };
+        let mut deleted = Vec::new();
+        for i in hits {
+            let res = &mut set.as_mut_slice()[i];
+            if merge_one(res, doc, opts, source)? {
+                deleted.push(i);
+            }
+        }
+        for i in deleted.into_iter().rev() {
+            set.remove(i);
+        }
+    }
+    Ok(())
+}
+
+/// The resource an untargeted patch names: by original id, else by current id, exactly one.
+fn find_by_patch_id(set: &ResourceSet, doc: &Value, source: &str) -> Result<usize, OverlayError> {
+    let probe = Resource::new(doc.clone(), source);
+    let want = probe.id();
+    let by = |f: &dyn Fn(&Resource) -> bool| {
+        set.iter()
+            .enumerate()
+            .filter(|(_, r)| f(r))
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>()
+    };
+    for hits in [
+        by(&|r| r.org_id().same_object(&want)),
+        by(&|r| r.id().same_object(&want)),
+    ] {
+        match hits.len() {
+            1 => return Ok(hits[0]),
+            0 => continue,
+            _ => {
+                return Err(OverlayError::patch(
+                    source,
+                    format!("{want} matches {} resources", hits.len()),
+                ))
+            }
+        }
+    }
+    Err(OverlayError::PatchTargetNotFound {
+        patch: source.to_string(),
+        target: want.to_string(),
+    })
+}
+
+/// Merges one patch document into one resource. Returns true when the patch deleted it.
+fn merge_one(
+    res: &mut Resource,
+    doc: &Value,
+    opts: &PatchOptions,
+    source: &str,
+) -> Result<bool, OverlayError> {
+    match doc.get("$patch").and_then(Value::as_str) {
+        Some("delete") => return Ok(true),
+        Some("replace") => {
+            let mut body = doc.clone();
+            if let Some(m) = body.as_object_mut() {
+                m.remove("$patch");
+            }
+            let (name, ns, kind) = (
+                res.name().to_string(),
+                res.namespace().to_string(),
+                res.kind().to_string(),
+            );
+            *res.body_mut() = body;
+            restore_identity(res, &name, &ns, &kind, opts);
+            return Ok(false);
+        }
+        Some("merge") | None => {}
+        Some(other) => return Err(OverlayError::patch(
+            source,
+            format!(
+                "unknown `$patch: {other}` at the top level (expected merge, replace or delete)"
+            ),
+        )),
+    }
+    let (name, ns, kind) = (
+        res.name().to_string(),
+        res.namespace().to_string(),
+        res.kind().to_string(),
+    );
+    if opts.allow_name_change || opts.allow_kind_change {
+        res.store_previous_id();
+    }
+    // The patch takes the target's apiVersion (a targeted patch's header is a placeholder).
+    let mut patch = doc.clone();
+    if let Some(m) = patch.as_object_mut() {
+        m.insert(
+            "apiVersion".into(),
+            Value::String(res.api_version().to_string()),
+        );
+    }
+    let schema = schema::for_kind(res.api_version(), &kind);
+    let id = res.id();
+    strategic_merge::merge(res.body_mut(), &patch, schema).map_err(|source_err| {
+        OverlayError::StrategicMerge {
+            patch: source.to_string(),
+            resource: id,
+            source: source_err,
+        }
+    })?;
+    if res.body().as_object().is_none_or(|m| m.is_empty()) {
+        return Ok(true);
+    }
+    restore_identity(res, &name, &ns, &kind, opts);
+    Ok(false)
+}
+
+fn restore_identity(res: &mut Resource, name: &str, ns: &str, kind: &str, opts: &PatchOptions) {
+    if !opts.allow_kind_change {
+        if let Some(m) = res.body_mut().as_object_mut() {
+            m.insert("kind".into(), Value::String(kind.to_string()));
+        }
+    }
+    if !opts.allow_name_change {
+        res.set_name(name);
+    }
+    if ns.is_empty() {
+        res.metadata_mut().remove("namespace");
+    } else {
+        res.set_namespace(ns);
+    }
+}
+
+fn apply_json6902(
+    layer: &Layer,
+    set: &mut ResourceSet,
+    ops: &[json_patch::PatchOperation],
+    target: &Selector,
+    source: &str,
+) -> Result<(), OverlayError> {
+    for i in select(layer, set, target, source)? {
+        let res = &mut set.as_mut_slice()[i];
+        res.store_previous_id();
+        patch_json6902::apply(res, ops, source)?;
+    }
+    Ok(())
+}

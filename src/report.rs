@@ -1,0 +1,49 @@
+//! The one place that turns an error into what the user reads: one paragraph naming the file,
+//! field or resource, then a hint of what to do, and the exit code.
+
+use crate::error::Error;
+use crate::overlay::OverlayError;
+use crate::render::RenderError;
+
+/// Exit code for errors (kubectl diff's contract: 0 no changes, 1 changes, 2 errors).
+pub const EXIT_ERROR: u8 = 2;
+
+/// The message and optional hint for an error.
+pub fn describe(err: &Error) -> (String, Option<String>) {
+    let msg = err.to_string();
+    let hint = match err {
+        Error::Render(RenderError::UnknownOverlay { .. }) => {
+            Some("run `kubectl dimtensor overlays` to see what is built in".to_string())
+        }
+        Error::Render(RenderError::Overlay(o)) | Error::Overlay(o) => overlay_hint(o),
+        _ => None,
+    };
+    (msg, hint)
+}
+
+fn overlay_hint(e: &OverlayError) -> Option<String> {
+    Some(
+        match e {
+            OverlayError::Yaml(_) => "fix the YAML at the line shown (indent with spaces, one value per key)",
+            OverlayError::NoKustomization { .. } => "point --overlay at a directory holding kustomization.yaml, or use a built-in name",
+            OverlayError::Missing { .. } => "check the path: entries are relative to the kustomization's directory",
+            OverlayError::OutsideRoot { .. } => "move the file under the kustomization's directory, or make its directory a base and list that instead",
+            OverlayError::PatchTargetNotFound { .. } => "check the target's kind and name against `kubectl dimtensor render` of the base",
+            OverlayError::Json6902 { .. } => "JSON 6902 paths must exist (use `add` to create a field); `kubectl dimtensor render` of the base shows the paths",
+            OverlayError::Kustomization { .. } => "see https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/ for the fields",
+            OverlayError::Duplicate(_) => "each resource may be defined once; patch it instead of defining it again",
+            OverlayError::Cycle { .. } => "a kustomization must not include itself, directly or through its bases",
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+/// Prints the error to stderr as `error: ...` and `hint: ...`.
+pub fn print(err: &Error) {
+    let (msg, hint) = describe(err);
+    eprintln!("error: {msg}");
+    if let Some(h) = hint {
+        eprintln!("hint: {h}");
+    }
+}

@@ -1,0 +1,451 @@
+//! The one module that reads and writes YAML.
+//!
+//! `serde_yaml` is archived upstream; keeping every use of it here means it can be swapped in one
+//! place. Documents become `serde_json::Value` (with `preserve_order`) as soon as they are read, so
+//! the rest of the program works on JSON trees only.
+//!
+//! Writing is our own emitter rather than `serde_yaml`'s: what we print must mean the same to
+//! YAML 1.1 readers (kubectl, Go's yaml.v2, PyYAML), so any string such a reader would take for a
+//! boolean, number, null or timestamp is quoted.
+
+use serde_json::{Map, Number, Value};
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+/// Inputs larger than this are refused before parsing: nothing legitimate in a kustomization is
+/// this big, and it bounds the work an alias bomb can ask for.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Deepest nesting we accept; Kubernetes objects stay far below it.
+pub const MAX_DEPTH: usize = 100;
+
+#[derive(Debug, thiserror::Error)]
+pub enum YamlError {
+    #[error("{source_name}: line {line}, column {column}: {message}")]
+    Syntax {
+        source_name: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{source_name}: {message}")]
+    Invalid {
+        source_name: String,
+        message: String,
+    },
+}
+
+/// Parses every document of a multi-document YAML stream. Empty documents are skipped.
+/// Duplicate mapping keys, tabs used as indentation, nesting deeper than [`MAX_DEPTH`] and
+/// alias expansion past serde_yaml's limits are errors naming `source_name` and the line.
+pub fn parse_documents(text: &str, source_name: &str) -> Result<Vec<Value>, YamlError> {
+    if text.len() > MAX_INPUT_BYTES {
+        return Err(invalid(source_name, "file is larger than 64 MiB"));
+    }
+    let mut out = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let value: serde_yaml::Value =
+            serde::Deserialize::deserialize(doc).map_err(|e| syntax(source_name, &e))?;
+        let json = to_json(value, source_name, 0)?;
+        if !json.is_null() {
+            out.push(json);
+        }
+    }
+    Ok(out)
+}
+
+/// Parses a single YAML (or JSON) value; an empty input is `null`.
+pub fn parse_value(text: &str, source_name: &str) -> Result<Value, YamlError> {
+    let mut docs = parse_documents(text, source_name)?;
+    match docs.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(docs.remove(0)),
+        n => Err(invalid(
+            source_name,
+            &format!("expected one document, found {n}"),
+        )),
+    }
+}
+
+fn syntax(source_name: &str, e: &serde_yaml::Error) -> YamlError {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((0, 0));
+    // serde_yaml appends " at line X column Y" to its message; we print the location ourselves.
+    let msg = e.to_string();
+    let message = match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    };
+    YamlError::Syntax {
+        source_name: source_name.to_string(),
+        line,
+        column,
+        message,
+    }
+}
+
+fn invalid(source_name: &str, message: &str) -> YamlError {
+    YamlError::Invalid {
+        source_name: source_name.to_string(),
+        message: message.to_string(),
+    }
+}
+
+fn to_json(v: serde_yaml::Value, src: &str, depth: usize) -> Result<Value, YamlError> {
+    if depth > MAX_DEPTH {
+        return Err(invalid(
+            src,
+            &format!("nesting deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    Ok(match v {
+        serde_yaml::Value::Null => Value::Null,
+        serde_yaml::Value::Bool(b) => Value::Bool(b),
+        serde_yaml::Value::Number(n) => number_to_json(&n, src)?,
+        serde_yaml::Value::String(s) => Value::String(s),
+        serde_yaml::Value::Sequence(seq) => Value::Array(
+            seq.into_iter()
+                .map(|x| to_json(x, src, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        serde_yaml::Value::Mapping(m) => {
+            let mut map = Map::with_capacity(m.len());
+            for (k, v) in m {
+                map.insert(key_to_string(k, src)?, to_json(v, src, depth + 1)?);
+            }
+            Value::Object(map)
+        }
+        serde_yaml::Value::Tagged(t) => to_json(t.value, src, depth)?,
+    })
+}
+
+fn number_to_json(n: &serde_yaml::Number, src: &str) -> Result<Value, YamlError> {
+    if let Some(i) = n.as_i64() {
+        return Ok(Value::Number(i.into()));
+    }
+    if let Some(u) = n.as_u64() {
+        return Ok(Value::Number(u.into()));
+    }
+    n.as_f64()
+        .and_then(Number::from_f64)
+        .map(Value::Number)
+        .ok_or_else(|| {
+            invalid(
+                src,
+                &format!("number {n} cannot be represented (NaN or infinite)"),
+            )
+        })
+}
+
+fn key_to_string(k: serde_yaml::Value, src: &str) -> Result<String, YamlError> {
+    match k {
+        serde_yaml::Value::String(s) => Ok(s),
+        serde_yaml::Value::Bool(b) => Ok(b.to_string()),
+        serde_yaml::Value::Number(n) => Ok(n.to_string()),
+        serde_yaml::Value::Null => Ok("null".to_string()),
+        serde_yaml::Value::Tagged(t) => key_to_string(t.value, src),
+        _ => Err(invalid(src, "mapping keys must be scalars")),
+    }
+}
+
+/// Writes documents as a multi-document YAML stream separated by `---`, in the block style
+/// kubectl prints (two-space indent, sequences not indented under their key).
+pub fn to_yaml_stream<'a>(docs: impl IntoIterator<Item = &'a Value>) -> String {
+    let mut out = String::new();
+    for (i, doc) in docs.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        emit_document(&mut out, doc);
+    }
+    out
+}
+
+/// Writes one value as a YAML document.
+pub fn to_yaml(doc: &Value) -> String {
+    let mut out = String::new();
+    emit_document(&mut out, doc);
+    out
+}
+
+fn emit_document(out: &mut String, doc: &Value) {
+    match doc {
+        Value::Object(m) if !m.is_empty() => emit_map(out, m, 0, false),
+        Value::Array(a) if !a.is_empty() => emit_seq(out, a, 0, false),
+        scalar => {
+            emit_inline(out, scalar, 0);
+            out.push('\n');
+        }
+    }
+}
+
+fn indent(out: &mut String, n: usize) {
+    out.extend(std::iter::repeat_n(' ', n));
+}
+
+/// `first_inline`: the caller already wrote `- ` for the first key.
+fn emit_map(out: &mut String, m: &Map<String, Value>, ind: usize, first_inline: bool) {
+    for (i, (k, v)) in m.iter().enumerate() {
+        if !(i == 0 && first_inline) {
+            indent(out, ind);
+        }
+        emit_string(out, k, ind, true);
+        out.push(':');
+        emit_child(out, v, ind, ind + 2, ind);
+    }
+}
+
+fn emit_seq(out: &mut String, a: &[Value], ind: usize, first_inline: bool) {
+    for (i, v) in a.iter().enumerate() {
+        if !(i == 0 && first_inline) {
+            indent(out, ind);
+        }
+        out.push('-');
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                out.push(' ');
+                emit_map(out, m, ind + 2, true);
+            }
+            Value::Array(inner) if !inner.is_empty() => {
+                out.push(' ');
+                emit_seq(out, inner, ind + 2, true);
+            }
+            _ => {
+                out.push(' ');
+                emit_inline(out, v, ind + 2);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// Emits the value of a mapping entry after `key:`.
+fn emit_child(out: &mut String, v: &Value, _key_ind: usize, map_ind: usize, seq_ind: usize) {
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            emit_map(out, m, map_ind, false);
+        }
+        Value::Array(a) if !a.is_empty() => {
+            out.push('\n');
+            emit_seq(out, a, seq_ind, false);
+        }
+        _ => {
+            out.push(' ');
+            emit_inline(out, v, map_ind);
+            out.push('\n');
+        }
+    }
+}
+
+fn emit_inline(out: &mut String, v: &Value, ind: usize) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => emit_string(out, s, ind, false),
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
+    }
+}
+
+/// Writes a string plainly when every YAML 1.1 and 1.2 reader reads it back as the same string,
+/// as a literal block when it spans lines, and double-quoted otherwise.
+fn emit_string(out: &mut String, s: &str, ind: usize, is_key: bool) {
+    if is_plain_safe(s) {
+        out.push_str(s);
+    } else if !is_key && is_block_safe(s) {
+        out.push('|');
+        let trailing = s.len() - s.trim_end_matches('\n').len();
+        match trailing {
+            0 => out.push('-'),
+            1 => {}
+            _ => out.push('+'),
+        }
+        let body = if trailing == 1 { &s[..s.len() - 1] } else { s };
+        let body = if trailing > 1 {
+            &body[..body.len() - 1]
+        } else {
+            body
+        };
+        for line in body.split('\n') {
+            out.push('\n');
+            if !line.is_empty() {
+                indent(out, ind);
+                out.push_str(line);
+            }
+        }
+    } else {
+        // JSON string syntax is valid YAML double-quoted syntax.
+        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string()));
+    }
+}
+
+fn is_block_safe(s: &str) -> bool {
+    s.contains('\n')
+        && !s.starts_with(' ')
+        && !s.starts_with('\n')
+        && s.chars()
+            .all(|c| c == '\n' || (!c.is_control() && c != '\u{feff}'))
+        && s.split('\n')
+            .all(|l| !l.ends_with(' ') && !l.ends_with('\t'))
+}
+
+/// Strings a YAML 1.1 or 1.2 reader would resolve to something other than a string.
+fn resolves_to_non_string(s: &str) -> bool {
+    static RE: OnceLock<regex::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::Regex::new(concat!(
+            r"^(?:",
+            r"~|null|Null|NULL",
+            r"|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF",
+            r"|[-+]?0b[01_]+|[-+]?0o?[0-7_]+|[-+]?0x[0-9a-fA-F_]+",
+            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?",
+            r"|[-+]?(?:[0-9][0-9_]*)?\.?[0-9_.]*(?:[eE][-+]?[0-9]+)?",
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+            r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*",
+            r"|<<|=",
+            r")$"
+        ))
+        .expect("static regex")
+    });
+    re.is_match(s)
+}
+
+fn is_plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    // '-' may start a plain scalar ("-Xmx1g") unless it reads as a sequence entry or document marker.
+    let dash_ok = first == '-' && s.len() > 1 && !s.starts_with("- ") && !s.starts_with("---");
+    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !dash_ok {
+        return false;
+    }
+    if first == ' ' || s.ends_with(' ') || s.ends_with(':') {
+        return false;
+    }
+    if s.contains(": ") || s.contains(" #") || s.contains('\t') {
+        return false;
+    }
+    if s.chars().any(|c| {
+        c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}'
+    }) {
+        return false;
+    }
+    // A leading '-' that makes a number ("-1") is caught here too.
+    !resolves_to_non_string(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_multi_document_streams_and_skips_empty_ones() {
+        let docs = parse_documents("a: 1\n---\n---\nb: [x, y]\n", "t.yaml").unwrap();
+        assert_eq!(docs, vec![json!({"a": 1}), json!({"b": ["x", "y"]})]);
+    }
+
+    #[test]
+    fn duplicate_keys_are_an_error_with_a_line() {
+        let err = parse_documents("a: 1\nb: 2\na: 3\n", "dup.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("dup.yaml"), "{err}");
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("duplicate"), "{err}");
+    }
+
+    #[test]
+    fn tabs_as_indentation_are_an_error() {
+        let err = parse_documents("a:\n\tb: 1\n", "tab.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tab.yaml") && err.contains("line"), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let text = "[".repeat(10_000) + &"]".repeat(10_000);
+        assert!(parse_documents(&text, "deep.yaml").is_err());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for c in 'b'..='k' {
+            let _ = writeln!(text, "{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]");
+            prev = c;
+        }
+        assert!(parse_documents(&text, "bomb.yaml").is_err());
+    }
+
+    #[test]
+    fn yaml11_ambiguous_strings_are_quoted() {
+        for s in [
+            "on",
+            "off",
+            "yes",
+            "no",
+            "y",
+            "n",
+            "~",
+            "007",
+            "1e3",
+            "0x1F",
+            "1_000",
+            "12:30",
+            "true",
+            "null",
+            "",
+            "2001-12-14",
+            ".5",
+            "3.",
+            "-1",
+            "+1",
+            "4.2.0",
+        ] {
+            let out = to_yaml(&json!({ "k": s }));
+            assert!(out.starts_with("k: \""), "{s:?} was not quoted: {out}");
+            assert_eq!(parse_value(&out, "t").unwrap(), json!({ "k": s }));
+        }
+    }
+
+    #[test]
+    fn ordinary_strings_stay_plain() {
+        for s in [
+            "500m",
+            "2Gi",
+            "docker.io/dimtensor:latest",
+            "app.kubernetes.io/name",
+            "/health",
+            "-Xmx1g",
+            "a b",
+        ] {
+            let out = to_yaml(&json!({ "k": s }));
+            assert_eq!(out, format!("k: {s}\n"));
+        }
+    }
+
+    #[test]
+    fn emits_kubectl_style_blocks_and_round_trips() {
+        let v = json!({
+            "spec": {"containers": [{"name": "a", "args": ["x", "y"], "env": []}], "empty": {}},
+            "data": {"f.json": "{\n  \"a\": 1\n}\n", "nolf": "a\nb", "many": "a\n\n"},
+            "n": 1.5, "b": false, "z": null
+        });
+        let out = to_yaml(&v);
+        assert!(
+            out.contains("spec:\n  containers:\n  - args:\n    - x\n")
+                || out.contains("  - name: a\n    args:\n    - x\n"),
+            "{out}"
+        );
+        assert_eq!(parse_value(&out, "t").unwrap(), v);
+    }
+}
