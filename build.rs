@@ -9,23 +9,18 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let root =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let schema_path = root.join("schema/openapi-v2.json");
     println!("cargo:rerun-if-changed=schema/openapi-v2.json");
     println!("cargo:rerun-if-changed=base");
     println!("cargo:rerun-if-changed=overlays");
 
-    let text =
-        fs::read_to_string(&schema_path).expect("schema/openapi-v2.json is part of the repository");
+    let text = fs::read_to_string(&schema_path).expect("schema/openapi-v2.json is part of the repository");
     let schema: Value = serde_json::from_str(&text).expect("schema/openapi-v2.json is valid JSON");
     write_cluster_scoped(&schema, &out.join("cluster_scoped.rs"));
     if let Err(e) = merge_table::generate_merge_table(&schema_path, &out.join("merge_table.json")) {
-        panic!(
-            "generating the merge table from {}: {e}",
-            schema_path.display()
-        );
+        panic!("generating the merge table from {}: {e}", schema_path.display());
     }
     write_builtin_files(&root, &out.join("builtin_files.rs"));
 }
@@ -86,11 +81,7 @@ fn collect(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) {
             path.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml" | "json" | "env" | "properties" | "txt" | "md")
         ) {
-            let rel = path
-                .strip_prefix(root)
-                .expect("walked below root")
-                .to_string_lossy()
-                .replace('\\', "/");
+            let rel = path.strip_prefix(root).expect("walked below root").to_string_lossy().replace('\\', "/");
             files.insert(rel, path.to_string_lossy().into_owned());
         }
     }

@@ -13,30 +13,18 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Command::Overlays => overlays(out),
         Command::Init { dir } => init(&dir, out),
         Command::Version => {
-            writeln!(
-                out,
-                "kubectl-dimtensor {} (deploys dimtensor {})",
-                env!("CARGO_PKG_VERSION"),
-                crate::APP_VERSION
-            )
-            .map_err(io("writing output"))?;
+            writeln!(out, "kubectl-dimtensor {} (deploys dimtensor {})", env!("CARGO_PKG_VERSION"), crate::APP_VERSION)
+                .map_err(io("writing output"))?;
             Ok(0)
         }
     }
 }
 
 fn io(context: &str) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |source| Error::Io {
-        context: context.to_string(),
-        source,
-    }
+    move |source| Error::Io { context: context.to_string(), source }
 }
 
-fn render_cmd(
-    args: &RenderArgs,
-    namespace: Option<&str>,
-    out: &mut dyn Write,
-) -> Result<u8, Error> {
+fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
     let req = render::Request {
         overlay: args.overlay.clone(),
         release: args.name.clone(),
@@ -51,28 +39,20 @@ fn render_cmd(
             serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
         }
     };
-    out.write_all(text.as_bytes())
-        .map_err(io("writing output"))?;
+    out.write_all(text.as_bytes()).map_err(io("writing output"))?;
     Ok(0)
 }
 
 fn overlays(out: &mut dyn Write) -> Result<u8, Error> {
     let mut text = String::from("VARIANTS (--overlay NAME)\n");
     for v in builtin::variants() {
-        text.push_str(&format!(
-            "  {v:<24}{}\n",
-            builtin::describe(&format!("overlays/{v}"))
-        ));
+        text.push_str(&format!("  {v:<24}{}\n", builtin::describe(&format!("overlays/{v}"))));
     }
     text.push_str("\nCOMPONENTS (overlays/components, switched on by values)\n");
     for c in builtin::components() {
-        text.push_str(&format!(
-            "  {c:<24}{}\n",
-            builtin::describe(&format!("overlays/components/{c}"))
-        ));
+        text.push_str(&format!("  {c:<24}{}\n", builtin::describe(&format!("overlays/components/{c}"))));
     }
-    out.write_all(text.as_bytes())
-        .map_err(io("writing output"))?;
+    out.write_all(text.as_bytes()).map_err(io("writing output"))?;
     Ok(0)
 }
 

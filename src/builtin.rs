@@ -21,10 +21,7 @@ pub fn fs() -> MemFs {
 
 /// The four workload presets.
 pub fn variants() -> Vec<&'static str> {
-    dirs_under("overlays/")
-        .into_iter()
-        .filter(|d| *d != "components")
-        .collect()
+    dirs_under("overlays/").into_iter().filter(|d| *d != "components").collect()
 }
 
 /// The optional pieces under overlays/components.
@@ -53,10 +50,7 @@ pub fn describe(dir: &str) -> String {
     BUILTIN_FILES
         .iter()
         .find(|(p, _)| *p == path)
-        .and_then(|(_, text)| {
-            text.lines()
-                .find_map(|l| l.strip_prefix('#').map(|s| s.trim().to_string()))
-        })
+        .and_then(|(_, text)| text.lines().find_map(|l| l.strip_prefix('#').map(|s| s.trim().to_string())))
         .unwrap_or_default()
 }
 

@@ -11,8 +11,5 @@ pub enum Error {
     #[error(transparent)]
     Overlay(#[from] OverlayError),
     #[error("{context}: {source}")]
-    Io {
-        context: String,
-        source: std::io::Error,
-    },
+    Io { context: String, source: std::io::Error },
 }

@@ -10,9 +10,7 @@ fn main() -> ExitCode {
     let mut out = stdout.lock();
     match app::run(cli, &mut out) {
         Ok(code) => ExitCode::from(code),
-        Err(dimtensor::Error::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::BrokenPipe =>
-        {
+        Err(dimtensor::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
             ExitCode::SUCCESS
         }
         Err(err) => {

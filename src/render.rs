@@ -23,10 +23,7 @@ const RENAMED_KINDS: &str = "ServiceAccount|Service|Deployment|Job|CronJob|Horiz
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     #[error("unknown overlay `{name}`; the built-in overlays are {}, or give a directory such as ./my-overlay", valid.join(", "))]
-    UnknownOverlay {
-        name: String,
-        valid: Vec<&'static str>,
-    },
+    UnknownOverlay { name: String, valid: Vec<&'static str> },
     #[error("invalid release name `{0}`: it must be lowercase letters, digits and '-', start with a letter and be at most 53 characters")]
     InvalidReleaseName(String),
     #[error(transparent)]
@@ -62,25 +59,14 @@ pub fn resolve_overlay(overlay: Option<&str>) -> Result<Source, RenderError> {
     if builtin::variants().contains(&name) {
         return Ok(Source::Builtin(builtin::variant_dir(name)));
     }
-    Err(RenderError::UnknownOverlay {
-        name: name.to_string(),
-        valid: builtin::variants(),
-    })
+    Err(RenderError::UnknownOverlay { name: name.to_string(), valid: builtin::variants() })
 }
 
 /// The chart's `fullname`: the release name if it already contains the chart name, else
 /// `<release>-dimtensor`, cut to 63 characters.
 pub fn fullname(release: &str) -> String {
-    let full = if release.contains(CHART_NAME) {
-        release.to_string()
-    } else {
-        format!("{release}-{CHART_NAME}")
-    };
-    full.chars()
-        .take(63)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_string()
+    let full = if release.contains(CHART_NAME) { release.to_string() } else { format!("{release}-{CHART_NAME}") };
+    full.chars().take(63).collect::<String>().trim_end_matches('-').to_string()
 }
 
 fn valid_release_name(name: &str) -> bool {
@@ -105,25 +91,15 @@ pub fn render(req: &Request) -> Result<ResourceSet, RenderError> {
         }
     }
     if let Some(ns) = req.namespace.as_deref().filter(|n| !n.is_empty()) {
-        dir = add_layer(
-            &mut mem,
-            "namespace",
-            &json!({"resources": [dir.display().to_string()], "namespace": ns}),
-        );
+        dir = add_layer(&mut mem, "namespace", &json!({"resources": [dir.display().to_string()], "namespace": ns}));
     }
-    let fs = Layered {
-        top: mem,
-        under: &DiskFs,
-    };
+    let fs = Layered { top: mem, under: &DiskFs };
     Ok(overlay::build(&fs as &dyn Fs, &dir)?)
 }
 
 fn add_layer(mem: &mut MemFs, name: &str, kustomization: &Value) -> PathBuf {
     let dir = Path::new(GENERATED).join(name);
-    mem.insert(
-        dir.join("kustomization.yaml"),
-        crate::yaml::to_yaml(kustomization),
-    );
+    mem.insert(dir.join("kustomization.yaml"), crate::yaml::to_yaml(kustomization));
     dir
 }
 
@@ -162,10 +138,7 @@ mod tests {
     #[test]
     fn unknown_overlays_list_the_valid_ones() {
         let err = resolve_overlay(Some("trainig")).err().unwrap().to_string();
-        assert!(
-            err.contains("training") && err.contains("inference"),
-            "{err}"
-        );
+        assert!(err.contains("training") && err.contains("inference"), "{err}");
     }
 
     #[test]

@@ -22,17 +22,9 @@ pub const MAX_DEPTH: usize = 100;
 #[derive(Debug, thiserror::Error)]
 pub enum YamlError {
     #[error("{source_name}: line {line}, column {column}: {message}")]
-    Syntax {
-        source_name: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
+    Syntax { source_name: String, line: usize, column: usize, message: String },
     #[error("{source_name}: {message}")]
-    Invalid {
-        source_name: String,
-        message: String,
-    },
+    Invalid { source_name: String, message: String },
 }
 
 /// Parses every document of a multi-document YAML stream. Empty documents are skipped.
@@ -42,10 +34,11 @@ pub fn parse_documents(text: &str, source_name: &str) -> Result<Vec<Value>, Yaml
     if text.len() > MAX_INPUT_BYTES {
         return Err(invalid(source_name, "file is larger than 64 MiB"));
     }
+    let text = yaml11_octals(text);
     let mut out = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(text) {
+    for doc in serde_yaml::Deserializer::from_str(&text) {
         let value: serde_yaml::Value =
-            serde::Deserialize::deserialize(doc).map_err(|e| syntax(source_name, &e))?;
+            serde::Deserialize::deserialize(doc).map_err(|e| syntax(source_name, &text, &e))?;
         let json = to_json(value, source_name, 0)?;
         if !json.is_null() {
             out.push(json);
@@ -60,56 +53,112 @@ pub fn parse_value(text: &str, source_name: &str) -> Result<Value, YamlError> {
     match docs.len() {
         0 => Ok(Value::Null),
         1 => Ok(docs.remove(0)),
-        n => Err(invalid(
-            source_name,
-            &format!("expected one document, found {n}"),
-        )),
+        n => Err(invalid(source_name, &format!("expected one document, found {n}"))),
     }
 }
 
-fn syntax(source_name: &str, e: &serde_yaml::Error) -> YamlError {
-    let (line, column) = e
-        .location()
-        .map(|l| (l.line(), l.column()))
-        .unwrap_or((0, 0));
+/// Kubernetes tools read YAML with Go's yaml libraries, which take a plain `0440` as the octal
+/// number 288 (YAML 1.1); serde_yaml reads it as the string "0440", which the API server would
+/// refuse for `defaultMode`. Plain leading-zero integers in value position are rewritten to their
+/// decimal value before parsing; quoted scalars, keys and block scalars are left alone, and line
+/// numbers do not change.
+fn yaml11_octals(text: &str) -> std::borrow::Cow<'_, str> {
+    static VALUE: OnceLock<regex::Regex> = OnceLock::new();
+    static BLOCK: OnceLock<regex::Regex> = OnceLock::new();
+    let value = VALUE.get_or_init(|| {
+        regex::Regex::new(
+            r"^(?P<pre>\s*(?:-\s+)*(?:[A-Za-z0-9_./-]+:\s+)?)(?P<sign>[-+]?)0(?P<oct>[0-7]+)(?P<post>\s*(?:#.*)?)$",
+        )
+        .expect("static regex")
+    });
+    let block = BLOCK.get_or_init(|| regex::Regex::new(r"[:-]\s+[|>][-+0-9]*\s*(?:#.*)?$").expect("static regex"));
+    if !text.lines().any(|l| value.is_match(l)) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut block_indent: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let indent = body.len() - body.trim_start().len();
+        if let Some(bi) = block_indent {
+            if body.trim().is_empty() || indent > bi {
+                out.push_str(line);
+                continue;
+            }
+            block_indent = None;
+        }
+        if block.is_match(body) {
+            block_indent = Some(indent);
+        }
+        match value.captures(body) {
+            Some(c) if !c["pre"].trim().is_empty() || c["pre"].is_empty() => {
+                let n = i64::from_str_radix(&c["oct"], 8).unwrap_or(0);
+                out.push_str(&c["pre"]);
+                if &c["sign"] == "-" {
+                    out.push('-');
+                }
+                let _ = write!(out, "{n}");
+                out.push_str(&c["post"]);
+                out.push_str(&line[body.len()..]);
+            }
+            _ => out.push_str(line),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn syntax(source_name: &str, text: &str, e: &serde_yaml::Error) -> YamlError {
+    let (mut line, mut column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+    // serde_yaml places a duplicate key at the start of its mapping; point at the repeat instead.
+    if let Some(key) = e.to_string().strip_prefix("duplicate entry with key \"").and_then(|r| r.split('"').next()) {
+        if let Some((l, c)) = second_occurrence(text, key, line) {
+            (line, column) = (l, c);
+        }
+    }
     // serde_yaml appends " at line X column Y" to its message; we print the location ourselves.
     let msg = e.to_string();
     let message = match msg.find(" at line ") {
         Some(i) => msg[..i].to_string(),
         None => msg,
     };
-    YamlError::Syntax {
-        source_name: source_name.to_string(),
-        line,
-        column,
-        message,
+    YamlError::Syntax { source_name: source_name.to_string(), line, column, message }
+}
+
+/// Line and column of the second `key:` at the indentation of the first, from line `from` on.
+fn second_occurrence(text: &str, key: &str, from: usize) -> Option<(usize, usize)> {
+    let mut first_indent = None;
+    for (i, l) in text.lines().enumerate().skip(from.saturating_sub(1)) {
+        let trimmed = l.trim_start_matches([' ', '-']);
+        let indent = l.len() - trimmed.len();
+        let is_key = trimmed.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'));
+        if !is_key {
+            continue;
+        }
+        match first_indent {
+            None => first_indent = Some(indent),
+            Some(fi) if fi == indent => return Some((i + 1, indent + 1)),
+            Some(_) => {}
+        }
     }
+    None
 }
 
 fn invalid(source_name: &str, message: &str) -> YamlError {
-    YamlError::Invalid {
-        source_name: source_name.to_string(),
-        message: message.to_string(),
-    }
+    YamlError::Invalid { source_name: source_name.to_string(), message: message.to_string() }
 }
 
 fn to_json(v: serde_yaml::Value, src: &str, depth: usize) -> Result<Value, YamlError> {
     if depth > MAX_DEPTH {
-        return Err(invalid(
-            src,
-            &format!("nesting deeper than {MAX_DEPTH} levels"),
-        ));
+        return Err(invalid(src, &format!("nesting deeper than {MAX_DEPTH} levels")));
     }
     Ok(match v {
         serde_yaml::Value::Null => Value::Null,
         serde_yaml::Value::Bool(b) => Value::Bool(b),
         serde_yaml::Value::Number(n) => number_to_json(&n, src)?,
         serde_yaml::Value::String(s) => Value::String(s),
-        serde_yaml::Value::Sequence(seq) => Value::Array(
-            seq.into_iter()
-                .map(|x| to_json(x, src, depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
+        serde_yaml::Value::Sequence(seq) => {
+            Value::Array(seq.into_iter().map(|x| to_json(x, src, depth + 1)).collect::<Result<_, _>>()?)
+        }
         serde_yaml::Value::Mapping(m) => {
             let mut map = Map::with_capacity(m.len());
             for (k, v) in m {
@@ -131,12 +180,7 @@ fn number_to_json(n: &serde_yaml::Number, src: &str) -> Result<Value, YamlError>
     n.as_f64()
         .and_then(Number::from_f64)
         .map(Value::Number)
-        .ok_or_else(|| {
-            invalid(
-                src,
-                &format!("number {n} cannot be represented (NaN or infinite)"),
-            )
-        })
+        .ok_or_else(|| invalid(src, &format!("number {n} cannot be represented (NaN or infinite)")))
 }
 
 fn key_to_string(k: serde_yaml::Value, src: &str) -> Result<String, YamlError> {
@@ -267,11 +311,7 @@ fn emit_string(out: &mut String, s: &str, ind: usize, is_key: bool) {
             _ => out.push('+'),
         }
         let body = if trailing == 1 { &s[..s.len() - 1] } else { s };
-        let body = if trailing > 1 {
-            &body[..body.len() - 1]
-        } else {
-            body
-        };
+        let body = if trailing > 1 { &body[..body.len() - 1] } else { body };
         for line in body.split('\n') {
             out.push('\n');
             if !line.is_empty() {
@@ -289,10 +329,8 @@ fn is_block_safe(s: &str) -> bool {
     s.contains('\n')
         && !s.starts_with(' ')
         && !s.starts_with('\n')
-        && s.chars()
-            .all(|c| c == '\n' || (!c.is_control() && c != '\u{feff}'))
-        && s.split('\n')
-            .all(|l| !l.ends_with(' ') && !l.ends_with('\t'))
+        && s.chars().all(|c| c == '\n' || (!c.is_control() && c != '\u{feff}'))
+        && s.split('\n').all(|l| !l.ends_with(' ') && !l.ends_with('\t'))
 }
 
 /// Strings a YAML 1.1 or 1.2 reader would resolve to something other than a string.
@@ -331,9 +369,7 @@ fn is_plain_safe(s: &str) -> bool {
     if s.contains(": ") || s.contains(" #") || s.contains('\t') {
         return false;
     }
-    if s.chars().any(|c| {
-        c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}'
-    }) {
+    if s.chars().any(|c| c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}') {
         return false;
     }
     // A leading '-' that makes a number ("-1") is caught here too.
@@ -353,9 +389,7 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_an_error_with_a_line() {
-        let err = parse_documents("a: 1\nb: 2\na: 3\n", "dup.yaml")
-            .unwrap_err()
-            .to_string();
+        let err = parse_documents("a: 1\nb: 2\na: 3\n", "dup.yaml").unwrap_err().to_string();
         assert!(err.contains("dup.yaml"), "{err}");
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("duplicate"), "{err}");
@@ -363,9 +397,7 @@ mod tests {
 
     #[test]
     fn tabs_as_indentation_are_an_error() {
-        let err = parse_documents("a:\n\tb: 1\n", "tab.yaml")
-            .unwrap_err()
-            .to_string();
+        let err = parse_documents("a:\n\tb: 1\n", "tab.yaml").unwrap_err().to_string();
         assert!(err.contains("tab.yaml") && err.contains("line"), "{err}");
     }
 
@@ -380,10 +412,24 @@ mod tests {
         let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         let mut prev = 'a';
         for c in 'b'..='k' {
-            let _ = writeln!(text, "{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]");
+            let _ = writeln!(
+                text,
+                "{c}: &{c} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]"
+            );
             prev = c;
         }
         assert!(parse_documents(&text, "bomb.yaml").is_err());
+    }
+
+    #[test]
+    fn plain_leading_zero_integers_are_octal_as_in_go_yaml() {
+        let text = "mode: 0440\nquoted: \"0440\"\nlist:\n- 0755\nscript: |\n  chmod 0755 x\n  0644\nafter: 010\n";
+        let v = parse_value(text, "t").unwrap();
+        assert_eq!(v["mode"], 288);
+        assert_eq!(v["quoted"], "0440");
+        assert_eq!(v["list"][0], 493);
+        assert_eq!(v["script"], "chmod 0755 x\n0644\n");
+        assert_eq!(v["after"], 8);
     }
 
     #[test]
@@ -419,15 +465,7 @@ mod tests {
 
     #[test]
     fn ordinary_strings_stay_plain() {
-        for s in [
-            "500m",
-            "2Gi",
-            "docker.io/dimtensor:latest",
-            "app.kubernetes.io/name",
-            "/health",
-            "-Xmx1g",
-            "a b",
-        ] {
+        for s in ["500m", "2Gi", "docker.io/dimtensor:latest", "app.kubernetes.io/name", "/health", "-Xmx1g", "a b"] {
             let out = to_yaml(&json!({ "k": s }));
             assert_eq!(out, format!("k: {s}\n"));
         }

@@ -49,29 +49,18 @@ impl MemFs {
     }
 
     /// Every file below `dir`, with paths relative to `dir`.
-    pub fn files_under<'a>(
-        &'a self,
-        dir: &'a Path,
-    ) -> impl Iterator<Item = (&'a Path, &'a str)> + 'a {
-        self.files
-            .iter()
-            .filter_map(move |(p, c)| p.strip_prefix(dir).ok().map(|rel| (rel, c.as_str())))
+    pub fn files_under<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = (&'a Path, &'a str)> + 'a {
+        self.files.iter().filter_map(move |(p, c)| p.strip_prefix(dir).ok().map(|rel| (rel, c.as_str())))
     }
 }
 
 impl Fs for MemFs {
     fn read_to_string(&self, path: &Path) -> io::Result<String> {
-        self.files
-            .get(&normalize(path))
-            .cloned()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+        self.files.get(&normalize(path)).cloned().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
     }
     fn is_dir(&self, path: &Path) -> bool {
         let p = normalize(path);
-        self.files
-            .range(p.clone()..)
-            .next()
-            .is_some_and(|(k, _)| k.starts_with(&p) && *k != p)
+        self.files.range(p.clone()..).next().is_some_and(|(k, _)| k.starts_with(&p) && *k != p)
     }
     fn is_file(&self, path: &Path) -> bool {
         self.files.contains_key(&normalize(path))
@@ -103,10 +92,7 @@ mod tests {
 
     #[test]
     fn normalizes_lexically() {
-        assert_eq!(
-            normalize(Path::new("overlays/training/../../base")),
-            PathBuf::from("base")
-        );
+        assert_eq!(normalize(Path::new("overlays/training/../../base")), PathBuf::from("base"));
         assert_eq!(normalize(Path::new("./a/./b")), PathBuf::from("a/b"));
         assert_eq!(normalize(Path::new("../../x")), PathBuf::from("../../x"));
     }

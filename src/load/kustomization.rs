@@ -297,10 +297,7 @@ pub enum KustomizationError {
     #[error("field `{field}` is not supported by kubectl-dimtensor")]
     Unsupported { field: String },
     #[error("unknown field `{field}`{}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default())]
-    UnknownField {
-        field: String,
-        suggestion: Option<String>,
-    },
+    UnknownField { field: String, suggestion: Option<String> },
     #[error("the file must hold a mapping")]
     NotAMapping,
     #[error("{0}")]
@@ -348,13 +345,11 @@ impl Kustomization {
             if !KNOWN_FIELDS.contains(&key.as_str()) {
                 return Err(KustomizationError::UnknownField {
                     field: key.clone(),
-                    suggestion: crate::suggest::nearest(key, KNOWN_FIELDS.iter().copied())
-                        .map(str::to_string),
+                    suggestion: crate::suggest::nearest(key, KNOWN_FIELDS.iter().copied()).map(str::to_string),
                 });
             }
         }
-        let mut k: Kustomization =
-            serde_json::from_value(doc).map_err(|e| KustomizationError::Shape(e.to_string()))?;
+        let mut k: Kustomization = serde_json::from_value(doc).map_err(|e| KustomizationError::Shape(e.to_string()))?;
         let bases = std::mem::take(&mut k.bases);
         k.resources.extend(bases);
         let tags = std::mem::take(&mut k.image_tags);
@@ -374,35 +369,29 @@ mod tests {
 
     #[test]
     fn folds_deprecated_spellings() {
-        let k = Kustomization::from_value(json!({"bases": ["../base"], "resources": ["a.yaml"], "imageTags": [{"name": "x", "newTag": 2}]})).unwrap();
+        let k = Kustomization::from_value(
+            json!({"bases": ["../base"], "resources": ["a.yaml"], "imageTags": [{"name": "x", "newTag": 2}]}),
+        )
+        .unwrap();
         assert_eq!(k.resources, ["a.yaml", "../base"]);
         assert_eq!(k.images[0].new_tag.as_deref(), Some("2"));
     }
 
     #[test]
     fn unsupported_fields_are_named() {
-        let err = Kustomization::from_value(json!({"helmCharts": []}))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("helmCharts") && err.contains("not supported"),
-            "{err}"
-        );
+        let err = Kustomization::from_value(json!({"helmCharts": []})).unwrap_err().to_string();
+        assert!(err.contains("helmCharts") && err.contains("not supported"), "{err}");
     }
 
     #[test]
     fn unknown_fields_suggest_the_nearest() {
-        let err = Kustomization::from_value(json!({"namePrefx": "a-"}))
-            .unwrap_err()
-            .to_string();
+        let err = Kustomization::from_value(json!({"namePrefx": "a-"})).unwrap_err().to_string();
         assert!(err.contains("did you mean `namePrefix`"), "{err}");
     }
 
     #[test]
     fn nested_unknown_fields_are_refused() {
-        let err = Kustomization::from_value(json!({"patches": [{"paht": "x.yaml"}]}))
-            .unwrap_err()
-            .to_string();
+        let err = Kustomization::from_value(json!({"patches": [{"paht": "x.yaml"}]})).unwrap_err().to_string();
         assert!(err.contains("paht"), "{err}");
     }
 }

@@ -14,32 +14,19 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// The names Kustomize accepts for the kustomization file, in its order of preference.
-pub const KUSTOMIZATION_FILES: &[&str] =
-    &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Finds and parses the kustomization file of `dir`.
-pub fn read_kustomization(
-    fs: &dyn Fs,
-    dir: &Path,
-) -> Result<(PathBuf, Kustomization), OverlayError> {
+pub fn read_kustomization(fs: &dyn Fs, dir: &Path) -> Result<(PathBuf, Kustomization), OverlayError> {
     let file = KUSTOMIZATION_FILES
         .iter()
         .map(|n| dir.join(n))
         .find(|p| fs.is_file(p))
-        .ok_or_else(|| OverlayError::NoKustomization {
-            dir: dir.to_path_buf(),
-        })?;
-    let text = fs
-        .read_to_string(&file)
-        .map_err(|source| OverlayError::Read {
-            path: file.clone(),
-            source,
-        })?;
+        .ok_or_else(|| OverlayError::NoKustomization { dir: dir.to_path_buf() })?;
+    let text = fs.read_to_string(&file).map_err(|source| OverlayError::Read { path: file.clone(), source })?;
     let doc = crate::yaml::parse_value(&text, &file.display().to_string())?;
-    let k = Kustomization::from_value(doc).map_err(|source| OverlayError::Kustomization {
-        file: file.clone(),
-        source,
-    })?;
+    let k =
+        Kustomization::from_value(doc).map_err(|source| OverlayError::Kustomization { file: file.clone(), source })?;
     Ok((file, k))
 }
 
@@ -58,10 +45,7 @@ pub fn resolve_entry(
     entry: &str,
 ) -> Result<Entry, OverlayError> {
     if is_remote(entry) {
-        return Err(OverlayError::Remote {
-            file: file.to_path_buf(),
-            entry: entry.to_string(),
-        });
+        return Err(OverlayError::Remote { file: file.to_path_buf(), entry: entry.to_string() });
     }
     let path = fs::normalize(&dir.join(entry));
     if fs.is_dir(&path) {
@@ -69,12 +53,7 @@ pub fn resolve_entry(
     } else if fs.is_file(&path) {
         Ok(Entry::File(path))
     } else {
-        Err(OverlayError::Missing {
-            file: file.to_path_buf(),
-            field,
-            entry: entry.to_string(),
-            path,
-        })
+        Err(OverlayError::Missing { file: file.to_path_buf(), field, entry: entry.to_string(), path })
     }
 }
 
@@ -94,34 +73,17 @@ pub fn read_restricted(
     entry: &str,
 ) -> Result<(PathBuf, String), OverlayError> {
     if is_remote(entry) {
-        return Err(OverlayError::Remote {
-            file: file.to_path_buf(),
-            entry: entry.to_string(),
-        });
+        return Err(OverlayError::Remote { file: file.to_path_buf(), entry: entry.to_string() });
     }
     let path = fs::normalize(&dir.join(entry));
     if !fs.is_file(&path) {
-        return Err(OverlayError::Missing {
-            file: file.to_path_buf(),
-            field,
-            entry: entry.to_string(),
-            path,
-        });
+        return Err(OverlayError::Missing { file: file.to_path_buf(), field, entry: entry.to_string(), path });
     }
     let root = fs.canonical(dir);
     if !fs.canonical(&path).starts_with(&root) {
-        return Err(OverlayError::OutsideRoot {
-            file: file.to_path_buf(),
-            entry: entry.to_string(),
-            root,
-        });
+        return Err(OverlayError::OutsideRoot { file: file.to_path_buf(), entry: entry.to_string(), root });
     }
-    let text = fs
-        .read_to_string(&path)
-        .map_err(|source| OverlayError::Read {
-            path: path.clone(),
-            source,
-        })?;
+    let text = fs.read_to_string(&path).map_err(|source| OverlayError::Read { path: path.clone(), source })?;
     Ok((path, text))
 }
 
@@ -130,10 +92,7 @@ pub fn read_restricted(
 pub fn parse_resources(text: &str, path: &Path) -> Result<ResourceSet, OverlayError> {
     let origin = path.display().to_string();
     let mut set = ResourceSet::new();
-    for (index, doc) in crate::yaml::parse_documents(text, &origin)?
-        .into_iter()
-        .enumerate()
-    {
+    for (index, doc) in crate::yaml::parse_documents(text, &origin)?.into_iter().enumerate() {
         for item in flatten_list(doc) {
             check_resource(&item).map_err(|reason| OverlayError::NotAResource {
                 file: origin.clone(),
@@ -147,9 +106,7 @@ pub fn parse_resources(text: &str, path: &Path) -> Result<ResourceSet, OverlayEr
 }
 
 fn flatten_list(doc: Value) -> Vec<Value> {
-    let is_list = doc["kind"]
-        .as_str()
-        .is_some_and(|k| k == "List" || k.ends_with("List") && doc["items"].is_array());
+    let is_list = doc["kind"].as_str().is_some_and(|k| k == "List" || k.ends_with("List") && doc["items"].is_array());
     if is_list {
         if let Value::Object(mut m) = doc {
             if let Some(Value::Array(items)) = m.remove("items") {
@@ -193,13 +150,8 @@ mod tests {
     #[test]
     fn documents_without_names_are_refused_with_their_index() {
         let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\n";
-        let err = parse_resources(text, Path::new("cm.yaml"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("cm.yaml") && err.contains("document 2") && err.contains("metadata.name"),
-            "{err}"
-        );
+        let err = parse_resources(text, Path::new("cm.yaml")).unwrap_err().to_string();
+        assert!(err.contains("cm.yaml") && err.contains("document 2") && err.contains("metadata.name"), "{err}");
     }
 
     #[test]
@@ -207,14 +159,9 @@ mod tests {
         let mut fs = MemFs::new();
         fs.insert("secret.yaml", "x: 1");
         fs.insert("app/kustomization.yaml", "resources: [../secret.yaml]");
-        let err = read_restricted(
-            &fs,
-            Path::new("app"),
-            Path::new("app/kustomization.yaml"),
-            "resources",
-            "../secret.yaml",
-        )
-        .unwrap_err();
+        let err =
+            read_restricted(&fs, Path::new("app"), Path::new("app/kustomization.yaml"), "resources", "../secret.yaml")
+                .unwrap_err();
         assert!(matches!(err, OverlayError::OutsideRoot { .. }), "{err}");
     }
 }

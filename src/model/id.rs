@@ -19,11 +19,7 @@ impl Gvk {
             Some((g, v)) => (g, v),
             None => ("", api_version),
         };
-        Gvk {
-            group: group.to_string(),
-            version: version.to_string(),
-            kind: kind.to_string(),
-        }
+        Gvk { group: group.to_string(), version: version.to_string(), kind: kind.to_string() }
     }
 
     pub fn api_version(&self) -> String {
@@ -57,11 +53,7 @@ pub struct ResId {
 
 impl ResId {
     pub fn new(gvk: Gvk, namespace: &str, name: &str) -> ResId {
-        ResId {
-            gvk,
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-        }
+        ResId { gvk, namespace: namespace.to_string(), name: name.to_string() }
     }
 
     /// The namespace used for equality: cluster-scoped kinds have none, and an empty namespace
@@ -78,9 +70,7 @@ impl ResId {
 
     /// Same object as far as the API server is concerned.
     pub fn same_object(&self, other: &ResId) -> bool {
-        self.gvk == other.gvk
-            && self.name == other.name
-            && self.effective_namespace() == other.effective_namespace()
+        self.gvk == other.gvk && self.name == other.name && self.effective_namespace() == other.effective_namespace()
     }
 }
 
@@ -107,14 +97,8 @@ mod tests {
     #[test]
     fn scope_comes_from_the_schema() {
         assert!(is_cluster_scoped("", "Namespace"));
-        assert!(is_cluster_scoped(
-            "rbac.authorization.k8s.io",
-            "ClusterRole"
-        ));
-        assert!(is_cluster_scoped(
-            "apiextensions.k8s.io",
-            "CustomResourceDefinition"
-        ));
+        assert!(is_cluster_scoped("rbac.authorization.k8s.io", "ClusterRole"));
+        assert!(is_cluster_scoped("apiextensions.k8s.io", "CustomResourceDefinition"));
         assert!(!is_cluster_scoped("apps", "Deployment"));
         assert!(!is_cluster_scoped("example.com", "Widget"));
     }
@@ -122,14 +106,8 @@ mod tests {
     #[test]
     fn ids_display_with_and_without_namespace() {
         let gvk = Gvk::from_api_version("apps/v1", "Deployment");
-        assert_eq!(
-            ResId::new(gvk.clone(), "ml", "dimtensor").to_string(),
-            "Deployment/ml/dimtensor"
-        );
-        assert_eq!(
-            ResId::new(gvk, "", "dimtensor").to_string(),
-            "Deployment/dimtensor"
-        );
+        assert_eq!(ResId::new(gvk.clone(), "ml", "dimtensor").to_string(), "Deployment/ml/dimtensor");
+        assert_eq!(ResId::new(gvk, "", "dimtensor").to_string(), "Deployment/dimtensor");
     }
 
     #[test]

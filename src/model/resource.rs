@@ -98,20 +98,12 @@ impl Resource {
 
     /// Every id the resource has had, the current one last.
     pub fn all_ids(&self) -> impl Iterator<Item = ResId> + '_ {
-        self.prev_ids
-            .iter()
-            .cloned()
-            .chain(std::iter::once(self.id()))
+        self.prev_ids.iter().cloned().chain(std::iter::once(self.id()))
     }
 
     pub fn metadata_mut(&mut self) -> &mut Map<String, Value> {
-        let obj = self
-            .body
-            .as_object_mut()
-            .expect("resource bodies are mappings");
-        let meta = obj
-            .entry("metadata")
-            .or_insert_with(|| Value::Object(Map::new()));
+        let obj = self.body.as_object_mut().expect("resource bodies are mappings");
+        let meta = obj.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
         if !meta.is_object() {
             *meta = Value::Object(Map::new());
         }
@@ -127,13 +119,11 @@ impl Resource {
     }
 
     pub fn set_name(&mut self, name: &str) {
-        self.metadata_mut()
-            .insert("name".into(), Value::String(name.to_string()));
+        self.metadata_mut().insert("name".into(), Value::String(name.to_string()));
     }
 
     pub fn set_namespace(&mut self, namespace: &str) {
-        self.metadata_mut()
-            .insert("namespace".into(), Value::String(namespace.to_string()));
+        self.metadata_mut().insert("namespace".into(), Value::String(namespace.to_string()));
     }
 
     /// Takes over another resource's build history (generator merge, patch replacing the body).
@@ -159,10 +149,7 @@ mod tests {
     use serde_json::json;
 
     fn cm() -> Resource {
-        Resource::new(
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}}),
-            "t",
-        )
+        Resource::new(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}}), "t")
     }
 
     #[test]

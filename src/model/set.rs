@@ -53,11 +53,7 @@ impl ResourceSet {
     pub fn push(&mut self, res: Resource) -> Result<(), DuplicateId> {
         let id = res.id();
         if let Some(existing) = self.items.iter().find(|r| r.id().same_object(&id)) {
-            return Err(DuplicateId {
-                id,
-                first: existing.origin.clone(),
-                second: res.origin,
-            });
+            return Err(DuplicateId { id, first: existing.origin.clone(), second: res.origin });
         }
         self.items.push(res);
         Ok(())
@@ -65,22 +61,13 @@ impl ResourceSet {
 
     /// Adds all resources of `other`, in order; any id already present is an error.
     pub fn append(&mut self, other: ResourceSet) -> Result<(), DuplicateId> {
-        let mut seen: HashSet<(String, String, String, String)> =
-            self.items.iter().map(key).collect();
+        let mut seen: HashSet<(String, String, String, String)> = self.items.iter().map(key).collect();
         for res in other.items {
             if !seen.insert(key(&res)) {
                 let id = res.id();
-                let first = self
-                    .items
-                    .iter()
-                    .find(|r| r.id().same_object(&id))
-                    .map(|r| r.origin.clone())
-                    .unwrap_or_default();
-                return Err(DuplicateId {
-                    id,
-                    first,
-                    second: res.origin,
-                });
+                let first =
+                    self.items.iter().find(|r| r.id().same_object(&id)).map(|r| r.origin.clone()).unwrap_or_default();
+                return Err(DuplicateId { id, first, second: res.origin });
             }
             self.items.push(res);
         }
@@ -111,12 +98,7 @@ impl ResourceSet {
 fn key(r: &Resource) -> (String, String, String, String) {
     let id = r.id();
     let ns = id.effective_namespace().to_string();
-    (
-        id.gvk.group + "/" + &id.gvk.version,
-        id.gvk.kind,
-        ns,
-        id.name,
-    )
+    (id.gvk.group + "/" + &id.gvk.version, id.gvk.kind, ns, id.name)
 }
 
 impl IntoIterator for ResourceSet {
@@ -129,9 +111,7 @@ impl IntoIterator for ResourceSet {
 
 impl FromIterator<Resource> for ResourceSet {
     fn from_iter<T: IntoIterator<Item = Resource>>(iter: T) -> Self {
-        ResourceSet {
-            items: iter.into_iter().collect(),
-        }
+        ResourceSet { items: iter.into_iter().collect() }
     }
 }
 
@@ -152,10 +132,7 @@ mod tests {
         let mut set = ResourceSet::new();
         set.push(cm("a", "")).unwrap();
         let err = set.push(cm("a", "default")).unwrap_err().to_string();
-        assert!(
-            err.contains("ConfigMap/default/a") && err.contains("a.yaml"),
-            "{err}"
-        );
+        assert!(err.contains("ConfigMap/default/a") && err.contains("a.yaml"), "{err}");
     }
 
     #[test]

@@ -11,34 +11,19 @@ pub enum OverlayError {
     Yaml(#[from] YamlError),
 
     #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
 
     #[error("no kustomization.yaml, kustomization.yml or Kustomization in {dir}")]
     NoKustomization { dir: PathBuf },
 
     #[error("{file}: {source}")]
-    Kustomization {
-        file: PathBuf,
-        source: crate::load::kustomization::KustomizationError,
-    },
+    Kustomization { file: PathBuf, source: crate::load::kustomization::KustomizationError },
 
     #[error("{file}: `{field}` entry `{entry}` does not exist (looked for {path})")]
-    Missing {
-        file: PathBuf,
-        field: &'static str,
-        entry: String,
-        path: PathBuf,
-    },
+    Missing { file: PathBuf, field: &'static str, entry: String, path: PathBuf },
 
     #[error("{file}: `{entry}` is outside the kustomization's directory {root}; files must stay inside it (directories such as ../base are allowed)")]
-    OutsideRoot {
-        file: PathBuf,
-        entry: String,
-        root: PathBuf,
-    },
+    OutsideRoot { file: PathBuf, entry: String, root: PathBuf },
 
     #[error("{file}: remote `{entry}` is not supported; vendor it into the repository")]
     Remote { file: PathBuf, entry: String },
@@ -47,23 +32,13 @@ pub enum OverlayError {
     Cycle { chain: Vec<PathBuf> },
 
     #[error("{file}: `{entry}` is a {found}, but `{field}` expects a {expected}")]
-    WrongKind {
-        file: PathBuf,
-        field: &'static str,
-        entry: String,
-        found: &'static str,
-        expected: &'static str,
-    },
+    WrongKind { file: PathBuf, field: &'static str, entry: String, found: &'static str, expected: &'static str },
 
     #[error(transparent)]
     Duplicate(#[from] DuplicateId),
 
     #[error("{file}: document {index} is not a Kubernetes resource: {reason}")]
-    NotAResource {
-        file: String,
-        index: usize,
-        reason: String,
-    },
+    NotAResource { file: String, index: usize, reason: String },
 
     #[error("{patch}: {message}")]
     Patch { patch: String, message: String },
@@ -72,54 +47,26 @@ pub enum OverlayError {
     PatchTargetNotFound { patch: String, target: String },
 
     #[error("{patch}: operation {op_index} (`{op}` at {path}) failed on {resource}: {reason}")]
-    Json6902 {
-        patch: String,
-        op_index: usize,
-        op: String,
-        path: String,
-        resource: ResId,
-        reason: String,
-    },
+    Json6902 { patch: String, op_index: usize, op: String, path: String, resource: ResId, reason: String },
 
     #[error("{patch}: strategic merge into {resource} failed: {source}")]
-    StrategicMerge {
-        patch: String,
-        resource: ResId,
-        source: super::strategic_merge::SmpError,
-    },
+    StrategicMerge { patch: String, resource: ResId, source: super::strategic_merge::SmpError },
 
     #[error("{file}: {generator} `{name}`: {message}")]
-    Generator {
-        file: PathBuf,
-        generator: &'static str,
-        name: String,
-        message: String,
-    },
+    Generator { file: PathBuf, generator: &'static str, name: String, message: String },
 
     #[error("{file}: {message}")]
     Transformer { file: PathBuf, message: String },
 
     #[error("{file}: replacement {index}: {message}")]
-    Replacement {
-        file: PathBuf,
-        index: usize,
-        message: String,
-    },
+    Replacement { file: PathBuf, index: usize, message: String },
 
     #[error("{referrer}: the reference `{name}` at {path} matches several renamed objects: {candidates}")]
-    AmbiguousReference {
-        referrer: ResId,
-        path: String,
-        name: String,
-        candidates: String,
-    },
+    AmbiguousReference { referrer: ResId, path: String, name: String, candidates: String },
 }
 
 impl OverlayError {
     pub fn patch(patch: &str, message: impl Into<String>) -> OverlayError {
-        OverlayError::Patch {
-            patch: patch.to_string(),
-            message: message.into(),
-        }
+        OverlayError::Patch { patch: patch.to_string(), message: message.into() }
     }
 }

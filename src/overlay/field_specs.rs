@@ -51,10 +51,7 @@ pub fn split_path(path: &str) -> Vec<String> {
         }
     }
     out.push(cur);
-    out.into_iter()
-        .map(|s| s.strip_suffix("[]").map(str::to_string).unwrap_or(s))
-        .filter(|s| !s.is_empty())
-        .collect()
+    out.into_iter().map(|s| s.strip_suffix("[]").map(str::to_string).unwrap_or(s)).filter(|s| !s.is_empty()).collect()
 }
 
 fn parse_table(text: &str) -> Vec<FieldSpec> {
@@ -74,13 +71,7 @@ fn parse_table(text: &str) -> Vec<FieldSpec> {
                 Some("core") => (Some(String::new()), None),
                 _ => (group, None),
             };
-            FieldSpec {
-                kind: (kind != "*").then(|| kind.to_string()),
-                group,
-                version,
-                path: split_path(path),
-                create,
-            }
+            FieldSpec { kind: (kind != "*").then(|| kind.to_string()), group, version, path: split_path(path), create }
         })
         .collect()
 }
@@ -176,12 +167,7 @@ pub fn replicas() -> &'static [FieldSpec] {
 
 /// Calls `f` on every node `spec` reaches in `body`, creating missing maps (and, at the end,
 /// `leaf()`) where the spec says `create`. Lists met on the way fan out to every element.
-pub fn visit(
-    body: &mut Value,
-    spec: &FieldSpec,
-    leaf: &dyn Fn() -> Value,
-    f: &mut dyn FnMut(&mut Value),
-) {
+pub fn visit(body: &mut Value, spec: &FieldSpec, leaf: &dyn Fn() -> Value, f: &mut dyn FnMut(&mut Value)) {
     visit_segments(body, &spec.path, spec.create, leaf, f);
 }
 
@@ -207,11 +193,7 @@ fn visit_segments(
         if !create {
             return;
         }
-        let fresh = if rest.is_empty() {
-            leaf()
-        } else {
-            Value::Object(Map::new())
-        };
+        let fresh = if rest.is_empty() { leaf() } else { Value::Object(Map::new()) };
         map.insert(first.clone(), fresh);
     }
     if let Some(child) = map.get_mut(first.as_str()) {
@@ -228,32 +210,20 @@ mod tests {
     fn splits_escaped_paths() {
         assert_eq!(
             split_path(r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret"),
-            [
-                "metadata",
-                "annotations",
-                "nginx.ingress.kubernetes.io/auth-secret"
-            ]
+            ["metadata", "annotations", "nginx.ingress.kubernetes.io/auth-secret"]
         );
-        assert_eq!(
-            split_path("spec/containers[]/image"),
-            ["spec", "containers", "image"]
-        );
+        assert_eq!(split_path("spec/containers[]/image"), ["spec", "containers", "image"]);
     }
 
     #[test]
     fn visits_every_list_element_and_creates_when_asked() {
         let mut body = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
-        let spec = FieldSpec {
-            kind: None,
-            group: None,
-            version: None,
-            path: split_path("spec/containers/env"),
-            create: true,
-        };
-        visit(&mut body, &spec, &|| json!([]), &mut |v| {
-            v.as_array_mut().unwrap().push(json!(1))
+        let spec =
+            FieldSpec { kind: None, group: None, version: None, path: split_path("spec/containers/env"), create: true };
+        visit(&mut body, &spec, &|| json!({}), &mut |v| {
+            v.as_object_mut().unwrap().insert("k".into(), json!(1));
         });
-        assert_eq!(body["spec"]["containers"][1]["env"], json!([1]));
+        assert_eq!(body["spec"]["containers"][1]["env"], json!({"k": 1}));
     }
 
     #[test]

@@ -12,14 +12,11 @@ use serde_json::Value;
 pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
     for image in &layer.k.images {
         // The name is a regular expression in Kustomize, followed by an optional tag or digest.
-        let re = Regex::new(&format!(
-            "^{}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?$",
-            image.name
-        ))
-        .map_err(|e| OverlayError::Transformer {
-            file: layer.file.clone(),
-            message: format!("images: name `{}` is not a valid pattern: {e}", image.name),
-        })?;
+        let re = Regex::new(&format!("^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$", image.name))
+            .map_err(|e| OverlayError::Transformer {
+                file: layer.file.clone(),
+                message: format!("images: name `{}` is not a valid pattern: {e}", image.name),
+            })?;
         for res in set.iter_mut() {
             walk(res.body_mut(), &re, image);
         }
@@ -40,10 +37,7 @@ fn walk(node: &mut Value, re: &Regex, image: &Image) {
                 }
                 if key == "volumes" {
                     if let Value::Array(items) = child {
-                        for r in items
-                            .iter_mut()
-                            .filter_map(|v| v.get_mut("image")?.get_mut("reference"))
-                        {
+                        for r in items.iter_mut().filter_map(|v| v.get_mut("image")?.get_mut("reference")) {
                             update(r, re, image);
                         }
                     }
@@ -93,21 +87,9 @@ pub fn split(image: &str) -> (String, String, String) {
     let colon = search.find(':').map(|i| i + slash);
     match (colon, at) {
         (None, None) => (image.to_string(), String::new(), String::new()),
-        (c, Some(a)) if c.is_none_or(|c| a < c) => (
-            image[..a].to_string(),
-            String::new(),
-            image[a + 1..].to_string(),
-        ),
-        (Some(c), Some(a)) => (
-            image[..c].to_string(),
-            image[c + 1..a].to_string(),
-            image[a + 1..].to_string(),
-        ),
-        (Some(c), None) => (
-            image[..c].to_string(),
-            image[c + 1..].to_string(),
-            String::new(),
-        ),
+        (c, Some(a)) if c.is_none_or(|c| a < c) => (image[..a].to_string(), String::new(), image[a + 1..].to_string()),
+        (Some(c), Some(a)) => (image[..c].to_string(), image[c + 1..a].to_string(), image[a + 1..].to_string()),
+        (Some(c), None) => (image[..c].to_string(), image[c + 1..].to_string(), String::new()),
         (None, Some(_)) => unreachable!("handled by the digest-only arm"),
     }
 }
@@ -119,21 +101,9 @@ mod tests {
     #[test]
     fn splits_registry_ports_tags_and_digests() {
         assert_eq!(split("nginx"), ("nginx".into(), "".into(), "".into()));
-        assert_eq!(
-            split("nginx:1.2"),
-            ("nginx".into(), "1.2".into(), "".into())
-        );
-        assert_eq!(
-            split("localhost:5000/app:v1"),
-            ("localhost:5000/app".into(), "v1".into(), "".into())
-        );
-        assert_eq!(
-            split("app@sha256:abc"),
-            ("app".into(), "".into(), "sha256:abc".into())
-        );
-        assert_eq!(
-            split("app:v1@sha256:abc"),
-            ("app".into(), "v1".into(), "sha256:abc".into())
-        );
+        assert_eq!(split("nginx:1.2"), ("nginx".into(), "1.2".into(), "".into()));
+        assert_eq!(split("localhost:5000/app:v1"), ("localhost:5000/app".into(), "v1".into(), "".into()));
+        assert_eq!(split("app@sha256:abc"), ("app".into(), "".into(), "sha256:abc".into()));
+        assert_eq!(split("app:v1@sha256:abc"), ("app".into(), "v1".into(), "sha256:abc".into()));
     }
 }

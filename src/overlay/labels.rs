@@ -31,18 +31,13 @@ pub fn set_pairs(set: &mut ResourceSet, pairs: &Map<String, Value>, specs: &[Fie
     for res in set.iter_mut() {
         let gvk = res.gvk();
         for spec in specs.iter().filter(|s| s.applies_to(&gvk)) {
-            field_specs::visit(
-                res.body_mut(),
-                spec,
-                &|| Value::Object(Map::new()),
-                &mut |node| {
-                    if let Value::Object(m) = node {
-                        for (k, v) in pairs {
-                            m.insert(k.clone(), Value::String(scalar_text(v)));
-                        }
+            field_specs::visit(res.body_mut(), spec, &|| Value::Object(Map::new()), &mut |node| {
+                if let Value::Object(m) = node {
+                    for (k, v) in pairs {
+                        m.insert(k.clone(), Value::String(scalar_text(v)));
                     }
-                },
-            );
+                }
+            });
         }
     }
 }

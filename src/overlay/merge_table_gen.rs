@@ -14,10 +14,7 @@ use std::path::Path;
 pub fn generate_merge_table(openapi_path: &Path, out_path: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(openapi_path).map_err(|e| e.to_string())?;
     let doc: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let defs = doc
-        .get("definitions")
-        .and_then(Value::as_object)
-        .ok_or("no `definitions` object")?;
+    let defs = doc.get("definitions").and_then(Value::as_object).ok_or("no `definitions` object")?;
     // Only definitions with properties become objects; the rest (Quantity, Time, RawExtension,
     // JSON, ...) collapse into scalar or "anything" shapes where they are referenced.
     let objects: BTreeMap<&str, usize> = defs
@@ -28,9 +25,7 @@ pub fn generate_merge_table(openapi_path: &Path, out_path: &Path) -> Result<(), 
         .collect();
     let mut out_defs = Vec::with_capacity(objects.len());
     for name in objects.keys() {
-        let props = defs[*name]["properties"]
-            .as_object()
-            .ok_or("bad properties")?;
+        let props = defs[*name]["properties"].as_object().ok_or("bad properties")?;
         let mut out_props = Map::new();
         for (prop, node) in props {
             let shape = smp_shape(node, defs, &objects, 0)?;
@@ -43,9 +38,7 @@ pub fn generate_merge_table(openapi_path: &Path, out_path: &Path) -> Result<(), 
             let mut entry = Map::new();
             entry.insert("t".into(), shape);
             if let Some(s) = strategy {
-                let s = s
-                    .as_str()
-                    .ok_or_else(|| format!("{name}.{prop}: strategy not a string"))?;
+                let s = s.as_str().ok_or_else(|| format!("{name}.{prop}: strategy not a string"))?;
                 for part in s.split(',') {
                     if !matches!(part, "merge" | "replace" | "retainKeys") {
                         return Err(format!("{name}.{prop}: unknown patch strategy {part:?}"));
@@ -54,10 +47,7 @@ pub fn generate_merge_table(openapi_path: &Path, out_path: &Path) -> Result<(), 
                 entry.insert("s".into(), json!(s));
             }
             if let Some(k) = key {
-                entry.insert(
-                    "k".into(),
-                    json!(k.as_str().ok_or("merge key not a string")?),
-                );
+                entry.insert("k".into(), json!(k.as_str().ok_or("merge key not a string")?));
             }
             if strategy.is_some() {
                 if let Some(keys) = node.get("x-kubernetes-list-map-keys") {
@@ -70,26 +60,14 @@ pub fn generate_merge_table(openapi_path: &Path, out_path: &Path) -> Result<(), 
     }
     let mut gvk = Vec::new();
     for (name, def) in defs {
-        let (Some(idx), Some(list)) = (
-            objects.get(name.as_str()),
-            def.get("x-kubernetes-group-version-kind")
-                .and_then(Value::as_array),
-        ) else {
+        let (Some(idx), Some(list)) =
+            (objects.get(name.as_str()), def.get("x-kubernetes-group-version-kind").and_then(Value::as_array))
+        else {
             continue;
         };
         for g in list {
-            let field = |f: &str| {
-                g.get(f)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            gvk.push(json!([
-                field("group"),
-                field("version"),
-                field("kind"),
-                idx
-            ]));
+            let field = |f: &str| g.get(f).and_then(Value::as_str).unwrap_or_default().to_string();
+            gvk.push(json!([field("group"), field("version"), field("kind"), idx]));
         }
     }
     let table = json!({ "defs": out_defs, "gvk": gvk });
@@ -108,9 +86,7 @@ fn smp_shape(
         return Err("schema nesting too deep".into());
     }
     if let Some(r) = node.get("$ref").and_then(Value::as_str) {
-        let name = r
-            .strip_prefix("#/definitions/")
-            .ok_or_else(|| format!("odd $ref {r}"))?;
+        let name = r.strip_prefix("#/definitions/").ok_or_else(|| format!("odd $ref {r}"))?;
         if let Some(idx) = objects.get(name) {
             return Ok(json!(["o", idx]));
         }

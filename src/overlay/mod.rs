@@ -40,11 +40,7 @@ pub(crate) struct Layer<'a> {
 
 impl Layer<'_> {
     /// Reads a file named by this layer, refusing paths outside the layer's directory.
-    pub fn read_file(
-        &self,
-        field: &'static str,
-        entry: &str,
-    ) -> Result<(PathBuf, String), OverlayError> {
+    pub fn read_file(&self, field: &'static str, entry: &str) -> Result<(PathBuf, String), OverlayError> {
         load::read_restricted(self.fs, &self.dir, &self.file, field, entry)
     }
 }
@@ -74,10 +70,7 @@ const ORDER: &[(&str, Step)] = &[
 /// assert!(set.iter().any(|r| r.kind() == "Deployment"));
 /// ```
 pub fn build(fs: &dyn Fs, dir: &Path) -> Result<ResourceSet, OverlayError> {
-    let mut builder = Builder {
-        fs,
-        stack: Vec::new(),
-    };
+    let mut builder = Builder { fs, stack: Vec::new() };
     let mut set = ResourceSet::new();
     let (file, top) = builder.accumulate(dir, &mut set, Expect::Kustomization)?;
     generators::add_hash_suffixes(&mut set)?;
@@ -112,11 +105,7 @@ impl<'a> Builder<'a> {
             return Err(OverlayError::Cycle { chain });
         }
         let (file, k) = load::read_kustomization(self.fs, dir)?;
-        let found = if k.is_component() {
-            Expect::Component
-        } else {
-            Expect::Kustomization
-        };
+        let found = if k.is_component() { Expect::Component } else { Expect::Kustomization };
         if found != expect {
             let name = |e| {
                 if e == Expect::Component {
@@ -126,28 +115,15 @@ impl<'a> Builder<'a> {
                 }
             };
             return Err(OverlayError::WrongKind {
-                file: self
-                    .stack
-                    .last()
-                    .cloned()
-                    .unwrap_or_else(|| dir.to_path_buf()),
-                field: if expect == Expect::Component {
-                    "components"
-                } else {
-                    "resources"
-                },
+                file: self.stack.last().cloned().unwrap_or_else(|| dir.to_path_buf()),
+                field: if expect == Expect::Component { "components" } else { "resources" },
                 entry: dir.display().to_string(),
                 found: name(found),
                 expected: name(expect),
             });
         }
         self.stack.push(canonical);
-        let layer = Layer {
-            fs: self.fs,
-            dir: dir.to_path_buf(),
-            file,
-            k,
-        };
+        let layer = Layer { fs: self.fs, dir: dir.to_path_buf(), file, k };
         self.run_layer(&layer, set)?;
         self.stack.pop();
         Ok((layer.file, layer.k))

@@ -6,10 +6,8 @@ use crate::model::{Resource, ResourceSet};
 
 fn skipped(r: &Resource) -> bool {
     let id = r.org_id();
-    matches!(
-        id.gvk.kind.as_str(),
-        "Namespace" | "CustomResourceDefinition"
-    ) || (id.gvk.kind == "APIService" && id.gvk.group == "apiregistration.k8s.io")
+    matches!(id.gvk.kind.as_str(), "Namespace" | "CustomResourceDefinition")
+        || (id.gvk.kind == "APIService" && id.gvk.group == "apiregistration.k8s.io")
 }
 
 pub fn prefix(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {

@@ -31,13 +31,7 @@ const POD_WORKLOADS: &[(&str, &str)] = &[
 ];
 
 fn spec(kind: &str, path: &str) -> FieldSpec {
-    FieldSpec {
-        kind: Some(kind.to_string()),
-        group: None,
-        version: None,
-        path: split_path(path),
-        create: false,
-    }
+    FieldSpec { kind: Some(kind.to_string()), group: None, version: None, path: split_path(path), create: false }
 }
 
 fn pod_refs(paths: &[&str], kinds: &[&str]) -> Vec<FieldSpec> {
@@ -51,14 +45,7 @@ fn pod_refs(paths: &[&str], kinds: &[&str]) -> Vec<FieldSpec> {
 fn table() -> &'static [BackRef] {
     static T: OnceLock<Vec<BackRef>> = OnceLock::new();
     T.get_or_init(|| {
-        let workloads_with_rc = [
-            "Pod",
-            "StatefulSet",
-            "Deployment",
-            "CronJob",
-            "Job",
-            "DaemonSet",
-        ];
+        let workloads_with_rc = ["Pod", "StatefulSet", "Deployment", "CronJob", "Job", "DaemonSet"];
         let mut config_map = pod_refs(
             &[
                 "volumes/configMap/name",
@@ -74,10 +61,7 @@ fn table() -> &'static [BackRef] {
             spec("Node", "spec/configSource/configMap"),
             spec("Role", "rules/resourceNames"),
             spec("ClusterRole", "rules/resourceNames"),
-            spec(
-                "Ingress",
-                r"metadata/annotations/nginx.ingress.kubernetes.io\/fastcgi-params-configmap",
-            ),
+            spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/fastcgi-params-configmap"),
         ]);
         let mut secret = pod_refs(
             &[
@@ -93,18 +77,9 @@ fn table() -> &'static [BackRef] {
         );
         secret.extend([
             spec("Ingress", "spec/tls/secretName"),
-            spec(
-                "Ingress",
-                r"metadata/annotations/ingress.kubernetes.io\/auth-secret",
-            ),
-            spec(
-                "Ingress",
-                r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret",
-            ),
-            spec(
-                "Ingress",
-                r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-tls-secret",
-            ),
+            spec("Ingress", r"metadata/annotations/ingress.kubernetes.io\/auth-secret"),
+            spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret"),
+            spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-tls-secret"),
             spec("ServiceAccount", "imagePullSecrets/name"),
             spec("StorageClass", "parameters/secretName"),
             spec("StorageClass", "parameters/adminSecretName"),
@@ -116,49 +91,19 @@ fn table() -> &'static [BackRef] {
         ]);
         let with_rc = |path: &str| {
             let mut v: Vec<FieldSpec> = pod_refs(&[path], &workloads_with_rc);
-            v.push(spec(
-                "ReplicationController",
-                &format!("spec/template/spec/{path}"),
-            ));
+            v.push(spec("ReplicationController", &format!("spec/template/spec/{path}")));
             v
         };
-        let mut service_account = vec![
-            spec("RoleBinding", "subjects"),
-            spec("ClusterRoleBinding", "subjects"),
-        ];
+        let mut service_account = vec![spec("RoleBinding", "subjects"), spec("ClusterRoleBinding", "subjects")];
         service_account.extend(with_rc("serviceAccountName"));
         let hpa = || vec![spec("HorizontalPodAutoscaler", "spec/scaleTargetRef/name")];
         vec![
-            BackRef {
-                kind: "Deployment",
-                group: None,
-                referrers: hpa(),
-            },
-            BackRef {
-                kind: "ReplicationController",
-                group: None,
-                referrers: hpa(),
-            },
-            BackRef {
-                kind: "ReplicaSet",
-                group: None,
-                referrers: hpa(),
-            },
-            BackRef {
-                kind: "StatefulSet",
-                group: None,
-                referrers: hpa(),
-            },
-            BackRef {
-                kind: "ConfigMap",
-                group: Some(""),
-                referrers: config_map,
-            },
-            BackRef {
-                kind: "Secret",
-                group: Some(""),
-                referrers: secret,
-            },
+            BackRef { kind: "Deployment", group: None, referrers: hpa() },
+            BackRef { kind: "ReplicationController", group: None, referrers: hpa() },
+            BackRef { kind: "ReplicaSet", group: None, referrers: hpa() },
+            BackRef { kind: "StatefulSet", group: None, referrers: hpa() },
+            BackRef { kind: "ConfigMap", group: Some(""), referrers: config_map },
+            BackRef { kind: "Secret", group: Some(""), referrers: secret },
             BackRef {
                 kind: "Service",
                 group: Some(""),
@@ -169,14 +114,8 @@ fn table() -> &'static [BackRef] {
                     spec("Ingress", "spec/rules/http/paths/backend/service/name"),
                     spec("Ingress", "spec/defaultBackend/service/name"),
                     spec("APIService", "spec/service/name"),
-                    spec(
-                        "ValidatingWebhookConfiguration",
-                        "webhooks/clientConfig/service",
-                    ),
-                    spec(
-                        "MutatingWebhookConfiguration",
-                        "webhooks/clientConfig/service",
-                    ),
+                    spec("ValidatingWebhookConfiguration", "webhooks/clientConfig/service"),
+                    spec("MutatingWebhookConfiguration", "webhooks/clientConfig/service"),
                     spec("HTTPRoute", "spec/rules/backendRefs/name"),
                 ],
             },
@@ -188,16 +127,9 @@ fn table() -> &'static [BackRef] {
             BackRef {
                 kind: "ClusterRole",
                 group: Some("rbac.authorization.k8s.io"),
-                referrers: vec![
-                    spec("RoleBinding", "roleRef/name"),
-                    spec("ClusterRoleBinding", "roleRef/name"),
-                ],
+                referrers: vec![spec("RoleBinding", "roleRef/name"), spec("ClusterRoleBinding", "roleRef/name")],
             },
-            BackRef {
-                kind: "ServiceAccount",
-                group: Some(""),
-                referrers: service_account,
-            },
+            BackRef { kind: "ServiceAccount", group: Some(""), referrers: service_account },
             BackRef {
                 kind: "PersistentVolumeClaim",
                 group: Some(""),
@@ -217,10 +149,7 @@ fn table() -> &'static [BackRef] {
                 referrers: vec![
                     spec("PersistentVolume", "spec/storageClassName"),
                     spec("PersistentVolumeClaim", "spec/storageClassName"),
-                    spec(
-                        "StatefulSet",
-                        "spec/volumeClaimTemplates/spec/storageClassName",
-                    ),
+                    spec("StatefulSet", "spec/volumeClaimTemplates/spec/storageClassName"),
                 ],
             },
             BackRef {
@@ -257,11 +186,7 @@ pub fn fix(set: &mut ResourceSet) -> Result<(), OverlayError> {
             kind: r["kind"].as_str().unwrap_or("").to_string(),
         });
         for back in table() {
-            for spec in back
-                .referrers
-                .iter()
-                .filter(|s| s.applies_to(&referrer_org.gvk))
-            {
+            for spec in back.referrers.iter().filter(|s| s.applies_to(&referrer_org.gvk)) {
                 let ctx = Ctx {
                     back,
                     visible: &visible,
@@ -314,12 +239,8 @@ impl Visibility {
     fn of(referrer: &Resource) -> Visibility {
         let id = referrer.id();
         let subject_namespaces = match referrer.body().get("subjects") {
-            Some(Value::Array(s))
-                if matches!(id.gvk.kind.as_str(), "RoleBinding" | "ClusterRoleBinding") =>
-            {
-                s.iter()
-                    .filter_map(|x| x["namespace"].as_str().map(str::to_string))
-                    .collect()
+            Some(Value::Array(s)) if matches!(id.gvk.kind.as_str(), "RoleBinding" | "ClusterRoleBinding") => {
+                s.iter().filter_map(|x| x["namespace"].as_str().map(str::to_string)).collect()
             }
             _ => HashSet::new(),
         };
@@ -382,10 +303,7 @@ impl Ctx<'_> {
         let Some(old) = node.get("name").and_then(Value::as_str).map(str::to_string) else {
             return Ok(());
         };
-        let ns = node
-            .get("namespace")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let ns = node.get("namespace").and_then(Value::as_str).map(str::to_string);
         let Some(c) = self.select(&old, ns.as_deref(), true)? else {
             return Ok(());
         };
@@ -401,32 +319,16 @@ impl Ctx<'_> {
 
     /// `ns`: the namespace a map-shaped reference names; candidates are matched on their
     /// original namespace, or if none matches, on their current one.
-    fn select(
-        &self,
-        old: &str,
-        ns: Option<&str>,
-        with_ns: bool,
-    ) -> Result<Option<usize>, OverlayError> {
+    fn select(&self, old: &str, ns: Option<&str>, with_ns: bool) -> Result<Option<usize>, OverlayError> {
         let role_ref_kind = self.role_ref_gvk();
         let pool = self.by_prev_name.get(old).map(Vec::as_slice).unwrap_or(&[]);
-        let visible: Vec<usize> = pool
-            .iter()
-            .copied()
-            .filter(|&i| self.visible.sees(&self.snapshot[i].cur))
-            .collect();
+        let visible: Vec<usize> = pool.iter().copied().filter(|&i| self.visible.sees(&self.snapshot[i].cur)).collect();
         let pool: Vec<usize> = match ns {
             None => visible,
             Some(ns) => {
-                let by_org: Vec<usize> = visible
-                    .iter()
-                    .copied()
-                    .filter(|&i| org_ns(&self.snapshot[i]) == ns)
-                    .collect();
+                let by_org: Vec<usize> = visible.iter().copied().filter(|&i| org_ns(&self.snapshot[i]) == ns).collect();
                 if by_org.is_empty() {
-                    visible
-                        .into_iter()
-                        .filter(|&i| self.snapshot[i].cur.namespace == ns)
-                        .collect()
+                    visible.into_iter().filter(|&i| self.snapshot[i].cur.effective_namespace() == ns).collect()
                 } else {
                     by_org
                 }
@@ -437,14 +339,9 @@ impl Ctx<'_> {
             .filter(|&i| {
                 let c = &self.snapshot[i];
                 c.prev.iter().any(|p| p.name == old)
-                    && c.prev
-                        .iter()
-                        .any(|p| selected(p, self.back.kind, self.back.group))
-                    && role_ref_kind.is_none_or(|g| {
-                        c.prev
-                            .iter()
-                            .any(|p| p.gvk.kind == g.kind && p.gvk.group == g.group)
-                    })
+                    && c.prev.iter().any(|p| selected(p, self.back.kind, self.back.group))
+                    && role_ref_kind
+                        .is_none_or(|g| c.prev.iter().any(|p| p.gvk.kind == g.kind && p.gvk.group == g.group))
             })
             .collect();
         if hits.len() > 1 {
@@ -469,11 +366,7 @@ impl Ctx<'_> {
                     referrer: self.referrer.cur.clone(),
                     path: self.spec.path.join("."),
                     name: old.to_string(),
-                    candidates: hits
-                        .iter()
-                        .map(|&i| self.snapshot[i].cur.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    candidates: hits.iter().map(|&i| self.snapshot[i].cur.to_string()).collect::<Vec<_>>().join(", "),
                 })
             }
         }
@@ -482,15 +375,11 @@ impl Ctx<'_> {
     /// For `roleRef/name`, only objects of the kind the roleRef names qualify.
     fn role_ref_gvk(&self) -> Option<&Gvk> {
         let path: Vec<&str> = self.spec.path.iter().map(String::as_str).collect();
-        (path == ["roleRef", "name"])
-            .then_some(self.role_ref.as_ref())
-            .flatten()
+        (path == ["roleRef", "name"]).then_some(self.role_ref.as_ref()).flatten()
     }
 }
 
+/// The namespace a candidate was loaded with, `default` when it had none.
 fn org_ns(c: &Candidate) -> &str {
-    c.prev
-        .first()
-        .map(|p| p.namespace.as_str())
-        .unwrap_or(c.cur.namespace.as_str())
+    c.prev.first().unwrap_or(&c.cur).effective_namespace()
 }

@@ -16,6 +16,10 @@ pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
         if !gvk.is_cluster_scoped() {
             res.set_namespace(ns);
         }
+        // Kustomize renames a Namespace object to the namespace being set.
+        if gvk.kind == "Namespace" && gvk.group.is_empty() {
+            res.set_name(ns);
+        }
         if gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding" {
             if let Some(Value::Array(subjects)) = res.body_mut().get_mut("subjects") {
                 for s in subjects.iter_mut().filter(|s| s["name"] == "default") {
@@ -29,11 +33,7 @@ pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
     let mut seen = HashSet::new();
     for res in set.iter() {
         let id = res.id();
-        if !seen.insert((
-            id.gvk.clone(),
-            id.effective_namespace().to_string(),
-            id.name.clone(),
-        )) {
+        if !seen.insert((id.gvk.clone(), id.effective_namespace().to_string(), id.name.clone())) {
             return Err(OverlayError::Transformer {
                 file: layer.file.clone(),
                 message: format!("namespace `{ns}` makes two resources the same: {id}"),

@@ -28,9 +28,10 @@ pub fn patches_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), Overlay
                 apply_strategic_merge(layer, set, &docs, p.target.as_ref(), &p.options, &source)?
             }
             Parsed::Json6902(ops) => {
-                let target = p.target.as_ref().ok_or_else(|| {
-                    OverlayError::patch(&source, "a JSON 6902 patch needs a `target`")
-                })?;
+                let target = p
+                    .target
+                    .as_ref()
+                    .ok_or_else(|| OverlayError::patch(&source, "a JSON 6902 patch needs a `target`"))?;
                 apply_json6902(layer, set, &ops, target, &source)?;
             }
         }
@@ -43,10 +44,7 @@ pub fn strategic_merge_field(layer: &Layer, set: &mut ResourceSet) -> Result<(),
         // An entry is a file path when such a file exists, and inline YAML otherwise.
         let is_inline = entry.contains('\n') || !layer.fs.is_file(&layer.dir.join(entry));
         let (source, text) = if is_inline {
-            (
-                format!("{}: patchesStrategicMerge[{i}]", layer.file.display()),
-                entry.clone(),
-            )
+            (format!("{}: patchesStrategicMerge[{i}]", layer.file.display()), entry.clone())
         } else {
             let (path, text) = layer.read_file("patchesStrategicMerge", entry)?;
             (path.display().to_string(), text)
@@ -55,10 +53,12 @@ pub fn strategic_merge_field(layer: &Layer, set: &mut ResourceSet) -> Result<(),
             Parsed::StrategicMerge(docs) => {
                 apply_strategic_merge(layer, set, &docs, None, &PatchOptions::default(), &source)?
             }
-            Parsed::Json6902(_) => return Err(OverlayError::patch(
-                &source,
-                "patchesStrategicMerge holds a JSON 6902 patch; move it to `patches` with a target",
-            )),
+            Parsed::Json6902(_) => {
+                return Err(OverlayError::patch(
+                    &source,
+                    "patchesStrategicMerge holds a JSON 6902 patch; move it to `patches` with a target",
+                ))
+            }
         }
     }
     Ok(())
@@ -67,45 +67,32 @@ pub fn strategic_merge_field(layer: &Layer, set: &mut ResourceSet) -> Result<(),
 pub fn json6902_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
     for (i, p) in layer.k.patches_json6902.iter().enumerate() {
         let (source, text) = patch_text(layer, p, "patchesJson6902", i)?;
-        let target = p.target.as_ref().ok_or_else(|| {
-            OverlayError::patch(&source, "patchesJson6902 entries need a `target`")
-        })?;
+        let target =
+            p.target.as_ref().ok_or_else(|| OverlayError::patch(&source, "patchesJson6902 entries need a `target`"))?;
         match parse(&text, &source)? {
             Parsed::Json6902(ops) => apply_json6902(layer, set, &ops, target, &source)?,
             Parsed::StrategicMerge(_) => {
-                return Err(OverlayError::patch(
-                    &source,
-                    "expected a list of JSON 6902 operations",
-                ))
+                return Err(OverlayError::patch(&source, "expected a list of JSON 6902 operations"))
             }
         }
     }
     Ok(())
 }
 
-fn patch_text(
-    layer: &Layer,
-    p: &Patch,
-    field: &'static str,
-    i: usize,
-) -> Result<(String, String), OverlayError> {
+fn patch_text(layer: &Layer, p: &Patch, field: &'static str, i: usize) -> Result<(String, String), OverlayError> {
     match (&p.path, &p.patch) {
         (Some(_), Some(_)) => Err(OverlayError::patch(
             &format!("{}: {field}[{i}]", layer.file.display()),
             "give `path` or `patch`, not both",
         )),
-        (None, None) => Err(OverlayError::patch(
-            &format!("{}: {field}[{i}]", layer.file.display()),
-            "needs `path` or `patch`",
-        )),
+        (None, None) => {
+            Err(OverlayError::patch(&format!("{}: {field}[{i}]", layer.file.display()), "needs `path` or `patch`"))
+        }
         (Some(path), None) => {
             let (full, text) = layer.read_file(field, path)?;
             Ok((full.display().to_string(), text))
         }
-        (None, Some(inline)) => Ok((
-            format!("{}: {field}[{i}] (inline)", layer.file.display()),
-            inline.clone(),
-        )),
+        (None, Some(inline)) => Ok((format!("{}: {field}[{i}] (inline)", layer.file.display()), inline.clone())),
     }
 }
 
@@ -114,9 +101,7 @@ fn parse(text: &str, source: &str) -> Result<Parsed, OverlayError> {
     match docs.as_slice() {
         [] => Err(OverlayError::patch(source, "the patch is empty")),
         [Value::Array(_)] => {
-            let Some(Value::Array(ops)) = docs.into_iter().next() else {
-                unreachable!("matched above")
-            };
+            let Some(Value::Array(ops)) = docs.into_iter().next() else { unreachable!("matched above") };
             patch_json6902::parse_ops(ops, source).map(Parsed::Json6902)
         }
         _ => {
@@ -124,16 +109,16 @@ fn parse(text: &str, source: &str) -> Result<Parsed, OverlayError> {
                 if !d.is_object() {
                     return Err(OverlayError::patch(
                         source,
-                        format!(
-                            "document {} is neither a resource nor a list of JSON 6902 operations",
-                            i + 1
-                        ),
+                        format!("document {} is neither a resource nor a list of JSON 6902 operations", i + 1),
                     ));
                 }
                 if d["kind"].as_str().unwrap_or("").is_empty()
                     || d["metadata"]["name"].as_str().unwrap_or("").is_empty()
                 {
-                    return Err(OverlayError::patch(source, format!("document {} needs `kind` and `metadata.name` (even when a target is given)", i + 1)));
+                    return Err(OverlayError::patch(
+                        source,
+                        format!("document {} needs `kind` and `metadata.name` (even when a target is given)", i + 1),
+                    ));
                 }
             }
             Ok(Parsed::StrategicMerge(docs))
@@ -151,32 +136,16 @@ fn target_text(t: &Selector) -> String {
         ("labelSelector", &t.label_selector),
         ("annotationSelector", &t.annotation_selector),
     ];
-    let parts: Vec<String> = fields
-        .iter()
-        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}")))
-        .collect();
+    let parts: Vec<String> = fields.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={v}"))).collect();
     format!("target {{{}}}", parts.join(", "))
 }
 
 /// Indices of the resources a target selects; none is an error outside components.
-fn select(
-    layer: &Layer,
-    set: &ResourceSet,
-    target: &Selector,
-    source: &str,
-) -> Result<Vec<usize>, OverlayError> {
+fn select(layer: &Layer, set: &ResourceSet, target: &Selector, source: &str) -> Result<Vec<usize>, OverlayError> {
     let m = super::select::Matcher::new(target).map_err(|e| OverlayError::patch(source, e))?;
-    let hits: Vec<usize> = set
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| m.matches(r))
-        .map(|(i, _)| i)
-        .collect();
+    let hits: Vec<usize> = set.iter().enumerate().filter(|(_, r)| m.matches(r)).map(|(i, _)| i).collect();
     if hits.is_empty() && !layer.k.is_component() {
-        return Err(OverlayError::PatchTargetNotFound {
-            patch: source.to_string(),
-            target: target_text(target),
-        });
+        return Err(OverlayError::PatchTargetNotFound { patch: source.to_string(), target: target_text(target) });
     }
     Ok(hits)
 }
@@ -213,40 +182,20 @@ fn find_by_patch_id(set: &ResourceSet, doc: &Value, source: &str) -> Result<usiz
     let probe = Resource::new(doc.clone(), source);
     let want = probe.id();
     let by = |f: &dyn Fn(&Resource) -> bool| {
-        set.iter()
-            .enumerate()
-            .filter(|(_, r)| f(r))
-            .map(|(i, _)| i)
-            .collect::<Vec<_>>()
+        set.iter().enumerate().filter(|(_, r)| f(r)).map(|(i, _)| i).collect::<Vec<_>>()
     };
-    for hits in [
-        by(&|r| r.org_id().same_object(&want)),
-        by(&|r| r.id().same_object(&want)),
-    ] {
+    for hits in [by(&|r| r.org_id().same_object(&want)), by(&|r| r.id().same_object(&want))] {
         match hits.len() {
             1 => return Ok(hits[0]),
             0 => continue,
-            _ => {
-                return Err(OverlayError::patch(
-                    source,
-                    format!("{want} matches {} resources", hits.len()),
-                ))
-            }
+            _ => return Err(OverlayError::patch(source, format!("{want} matches {} resources", hits.len()))),
         }
     }
-    Err(OverlayError::PatchTargetNotFound {
-        patch: source.to_string(),
-        target: want.to_string(),
-    })
+    Err(OverlayError::PatchTargetNotFound { patch: source.to_string(), target: want.to_string() })
 }
 
 /// Merges one patch document into one resource. Returns true when the patch deleted it.
-fn merge_one(
-    res: &mut Resource,
-    doc: &Value,
-    opts: &PatchOptions,
-    source: &str,
-) -> Result<bool, OverlayError> {
+fn merge_one(res: &mut Resource, doc: &Value, opts: &PatchOptions, source: &str) -> Result<bool, OverlayError> {
     match doc.get("$patch").and_then(Value::as_str) {
         Some("delete") => return Ok(true),
         Some("replace") => {
@@ -254,47 +203,34 @@ fn merge_one(
             if let Some(m) = body.as_object_mut() {
                 m.remove("$patch");
             }
-            let (name, ns, kind) = (
-                res.name().to_string(),
-                res.namespace().to_string(),
-                res.kind().to_string(),
-            );
+            let (name, ns, kind) = (res.name().to_string(), res.namespace().to_string(), res.kind().to_string());
             *res.body_mut() = body;
             restore_identity(res, &name, &ns, &kind, opts);
             return Ok(false);
         }
         Some("merge") | None => {}
-        Some(other) => return Err(OverlayError::patch(
-            source,
-            format!(
-                "unknown `$patch: {other}` at the top level (expected merge, replace or delete)"
-            ),
-        )),
+        Some(other) => {
+            return Err(OverlayError::patch(
+                source,
+                format!("unknown `$patch: {other}` at the top level (expected merge, replace or delete)"),
+            ))
+        }
     }
-    let (name, ns, kind) = (
-        res.name().to_string(),
-        res.namespace().to_string(),
-        res.kind().to_string(),
-    );
+    let (name, ns, kind) = (res.name().to_string(), res.namespace().to_string(), res.kind().to_string());
     if opts.allow_name_change || opts.allow_kind_change {
         res.store_previous_id();
     }
     // The patch takes the target's apiVersion (a targeted patch's header is a placeholder).
     let mut patch = doc.clone();
     if let Some(m) = patch.as_object_mut() {
-        m.insert(
-            "apiVersion".into(),
-            Value::String(res.api_version().to_string()),
-        );
+        m.insert("apiVersion".into(), Value::String(res.api_version().to_string()));
     }
     let schema = schema::for_kind(res.api_version(), &kind);
     let id = res.id();
-    strategic_merge::merge(res.body_mut(), &patch, schema).map_err(|source_err| {
-        OverlayError::StrategicMerge {
-            patch: source.to_string(),
-            resource: id,
-            source: source_err,
-        }
+    strategic_merge::merge(res.body_mut(), &patch, schema).map_err(|source_err| OverlayError::StrategicMerge {
+        patch: source.to_string(),
+        resource: id,
+        source: source_err,
     })?;
     if res.body().as_object().is_none_or(|m| m.is_empty()) {
         return Ok(true);

@@ -4,9 +4,7 @@
 //! index and `*` for every element; `options.delimiter`/`index` replace one part of a string.
 
 use super::{Layer, OverlayError};
-use crate::load::kustomization::{
-    FieldOptions, Replacement, ReplacementEntry, ReplacementSource, Selector,
-};
+use crate::load::kustomization::{FieldOptions, Replacement, ReplacementEntry, ReplacementSource, Selector};
 use crate::model::{Gvk, ResId, Resource, ResourceSet};
 use serde_json::{Map, Value};
 
@@ -18,33 +16,20 @@ pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
             ReplacementEntry::Path { path } => {
                 let (full, text) = layer.read_file("replacements", path)?;
                 for doc in crate::yaml::parse_documents(&text, &full.display().to_string())? {
-                    let list = if doc.is_array() {
-                        doc
-                    } else {
-                        Value::Array(vec![doc])
-                    };
-                    let parsed: Vec<Replacement> =
-                        serde_json::from_value(list).map_err(|e| OverlayError::Transformer {
-                            file: full.clone(),
-                            message: format!("not a replacement: {e}"),
-                        })?;
+                    let list = if doc.is_array() { doc } else { Value::Array(vec![doc]) };
+                    let parsed: Vec<Replacement> = serde_json::from_value(list).map_err(|e| {
+                        OverlayError::Transformer { file: full.clone(), message: format!("not a replacement: {e}") }
+                    })?;
                     all.extend(parsed);
                 }
             }
         }
     }
     for (index, r) in all.iter().enumerate() {
-        let err = |message: String| OverlayError::Replacement {
-            file: layer.file.clone(),
-            index,
-            message,
-        };
+        let err = |message: String| OverlayError::Replacement { file: layer.file.clone(), index, message };
         let value = source_value(set, &r.source).map_err(err)?;
         for t in &r.targets {
-            let select = t
-                .select
-                .as_ref()
-                .ok_or_else(|| err("a target needs `select`".into()))?;
+            let select = t.select.as_ref().ok_or_else(|| err("a target needs `select`".into()))?;
             for res in set.iter_mut() {
                 if !selected_by(res, select) || t.reject.iter().any(|rej| selected_by(res, rej)) {
                     continue;
@@ -64,39 +49,25 @@ pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
 fn selected_by(res: &Resource, s: &Selector) -> bool {
     let ids: Vec<ResId> = res.all_ids().collect();
     let gvk_ok = |g: &Gvk| {
-        s.group
-            .as_deref()
-            .is_none_or(|x| x.is_empty() || x == g.group)
-            && s.version
-                .as_deref()
-                .is_none_or(|x| x.is_empty() || x == g.version)
-            && s.kind
-                .as_deref()
-                .is_none_or(|x| x.is_empty() || x == g.kind)
+        s.group.as_deref().is_none_or(|x| x.is_empty() || x == g.group)
+            && s.version.as_deref().is_none_or(|x| x.is_empty() || x == g.version)
+            && s.kind.as_deref().is_none_or(|x| x.is_empty() || x == g.kind)
     };
     let id_ok = ids.iter().any(|id| {
         gvk_ok(&id.gvk)
-            && s.name
-                .as_deref()
-                .is_none_or(|x| x.is_empty() || x == id.name)
-            && s.namespace
-                .as_deref()
-                .is_none_or(|x| x.is_empty() || effective(x) == id.effective_namespace())
+            && s.name.as_deref().is_none_or(|x| x.is_empty() || x == id.name)
+            && s.namespace.as_deref().is_none_or(|x| x.is_empty() || effective(x) == id.effective_namespace())
     });
     let labels_ok = s
         .label_selector
         .as_deref()
         .filter(|l| !l.is_empty())
-        .is_none_or(|l| {
-            super::select::LabelSelector::parse(l).is_ok_and(|sel| sel.matches(res.labels()))
-        });
+        .is_none_or(|l| super::select::LabelSelector::parse(l).is_ok_and(|sel| sel.matches(res.labels())));
     let ann_ok = s
         .annotation_selector
         .as_deref()
         .filter(|l| !l.is_empty())
-        .is_none_or(|l| {
-            super::select::LabelSelector::parse(l).is_ok_and(|sel| sel.matches(res.annotations()))
-        });
+        .is_none_or(|l| super::select::LabelSelector::parse(l).is_ok_and(|sel| sel.matches(res.annotations())));
     id_ok && labels_ok && ann_ok
 }
 
@@ -121,33 +92,20 @@ fn source_value(set: &ResourceSet, src: &ReplacementSource) -> Result<Value, Str
     let res = match hits.as_slice() {
         [one] => *one,
         [] => return Err(format!("the source {} selects nothing", describe(src))),
-        many => {
-            return Err(format!(
-                "the source {} selects {} resources",
-                describe(src),
-                many.len()
-            ))
-        }
+        many => return Err(format!("the source {} selects {} resources", describe(src), many.len())),
     };
     let fp = src.field_path.as_deref().unwrap_or("metadata.name");
-    let found = get_path(res.body(), &parse_path(fp))
-        .ok_or_else(|| format!("source {} has no field `{fp}`", res.id()))?;
-    match src
-        .options
-        .as_ref()
-        .and_then(|o| o.delimiter.as_deref().map(|d| (d, o.index)))
-    {
+    let found =
+        get_path(res.body(), &parse_path(fp)).ok_or_else(|| format!("source {} has no field `{fp}`", res.id()))?;
+    match src.options.as_ref().and_then(|o| o.delimiter.as_deref().map(|d| (d, o.index))) {
         Some((d, idx)) => {
-            let text = found.as_str().ok_or_else(|| {
-                format!("source field `{fp}` is not a string, so it cannot be split")
-            })?;
+            let text =
+                found.as_str().ok_or_else(|| format!("source field `{fp}` is not a string, so it cannot be split"))?;
             let parts: Vec<&str> = text.split(d).collect();
             let part = usize::try_from(idx)
                 .ok()
                 .and_then(|i| parts.get(i))
-                .ok_or_else(|| {
-                    format!("source field `{fp}` has no part {idx} when split by `{d}`")
-                })?;
+                .ok_or_else(|| format!("source field `{fp}` has no part {idx} when split by `{d}`"))?;
             Ok(Value::String(part.to_string()))
         }
         None => Ok(found.clone()),
@@ -228,22 +186,16 @@ fn get_path<'v>(v: &'v Value, path: &[Step]) -> Option<&'v Value> {
     let next = match (first, v) {
         (Step::Key(k), Value::Object(m)) => m.get(k)?,
         (Step::Index(i), Value::Array(a)) => a.get(*i)?,
-        (Step::Match(k, want), Value::Array(a)) => a.iter().find(|e| {
-            e.get(k)
-                .is_some_and(|x| x.as_str() == Some(want) || x.to_string() == *want)
-        })?,
+        (Step::Match(k, want), Value::Array(a)) => {
+            a.iter().find(|e| e.get(k).is_some_and(|x| x.as_str() == Some(want) || x.to_string() == *want))?
+        }
         (Step::All, Value::Array(a)) => a.first()?,
         _ => return None,
     };
     get_path(next, rest)
 }
 
-fn set_path(
-    v: &mut Value,
-    path: &[Step],
-    value: &Value,
-    opts: &FieldOptions,
-) -> Result<(), String> {
+fn set_path(v: &mut Value, path: &[Step], value: &Value, opts: &FieldOptions) -> Result<(), String> {
     let Some((first, rest)) = path.split_first() else {
         *v = match opts.delimiter.as_deref() {
             Some(d) => {
@@ -268,18 +220,9 @@ fn set_path(
         (Step::Key(k), Value::Object(m)) => {
             if !m.contains_key(k) {
                 if !opts.create {
-                    return Err(format!(
-                        "`{k}` does not exist (set options.create to add it)"
-                    ));
+                    return Err(format!("`{k}` does not exist (set options.create to add it)"));
                 }
-                m.insert(
-                    k.clone(),
-                    if rest.is_empty() {
-                        Value::Null
-                    } else {
-                        Value::Object(Map::new())
-                    },
-                );
+                m.insert(k.clone(), if rest.is_empty() { Value::Null } else { Value::Object(Map::new()) });
             }
             set_path(m.get_mut(k).expect("just ensured"), rest, value, opts)
         }
@@ -289,10 +232,7 @@ fn set_path(
         },
         (Step::Match(k, want), Value::Array(a)) => {
             let mut hit = false;
-            for e in a
-                .iter_mut()
-                .filter(|e| e.get(k).is_some_and(|x| x.as_str() == Some(want)))
-            {
+            for e in a.iter_mut().filter(|e| e.get(k).is_some_and(|x| x.as_str() == Some(want))) {
                 hit = true;
                 set_path(e, rest, value, opts)?;
             }
@@ -302,9 +242,7 @@ fn set_path(
                 Err(format!("no list element has {k}={want}"))
             }
         }
-        (Step::All, Value::Array(a)) => a
-            .iter_mut()
-            .try_for_each(|e| set_path(e, rest, value, opts)),
+        (Step::All, Value::Array(a)) => a.iter_mut().try_for_each(|e| set_path(e, rest, value, opts)),
         (step, _) => Err(format!("{step:?} does not fit the document's shape here")),
     }
 }
@@ -329,11 +267,7 @@ mod tests {
         );
         assert_eq!(
             parse_path("metadata.annotations.[a.b/c]"),
-            vec![
-                Step::Key("metadata".into()),
-                Step::Key("annotations".into()),
-                Step::Key("a.b/c".into())
-            ]
+            vec![Step::Key("metadata".into()), Step::Key("annotations".into()), Step::Key("a.b/c".into())]
         );
         assert_eq!(parse_path("spec.ports.0.port")[2], Step::Index(0));
     }
@@ -341,11 +275,7 @@ mod tests {
     #[test]
     fn delimiter_replaces_one_part() {
         let mut v = json!({"image": "reg/app:1.0"});
-        let opts = FieldOptions {
-            delimiter: Some(":".into()),
-            index: 1,
-            ..Default::default()
-        };
+        let opts = FieldOptions { delimiter: Some(":".into()), index: 1, ..Default::default() };
         set_path(&mut v, &parse_path("image"), &json!("2.0"), &opts).unwrap();
         assert_eq!(v["image"], "reg/app:2.0");
     }
@@ -353,17 +283,8 @@ mod tests {
     #[test]
     fn missing_fields_need_create() {
         let mut v = json!({"spec": {}});
-        assert!(set_path(
-            &mut v,
-            &parse_path("spec.x"),
-            &json!(1),
-            &FieldOptions::default()
-        )
-        .is_err());
-        let opts = FieldOptions {
-            create: true,
-            ..Default::default()
-        };
+        assert!(set_path(&mut v, &parse_path("spec.x"), &json!(1), &FieldOptions::default()).is_err());
+        let opts = FieldOptions { create: true, ..Default::default() };
         set_path(&mut v, &parse_path("spec.x.y"), &json!(1), &opts).unwrap();
         assert_eq!(v["spec"]["x"]["y"], 1);
     }

@@ -11,20 +11,18 @@ pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
         for res in set.iter_mut() {
             let gvk = res.gvk();
             let named = res.all_ids().any(|id| id.name == rep.name);
-            for spec in field_specs::replicas()
-                .iter()
-                .filter(|s| named && s.applies_to(&gvk))
-            {
+            for spec in field_specs::replicas().iter().filter(|s| named && s.applies_to(&gvk)) {
                 found = true;
-                field_specs::visit(res.body_mut(), spec, &|| Value::Null, &mut |node| {
-                    *node = Value::from(rep.count)
-                });
+                field_specs::visit(res.body_mut(), spec, &|| Value::Null, &mut |node| *node = Value::from(rep.count));
             }
         }
         if !found {
             return Err(OverlayError::Transformer {
                 file: layer.file.clone(),
-                message: format!("replicas: no Deployment, StatefulSet, ReplicaSet or ReplicationController is named `{}`", rep.name),
+                message: format!(
+                    "replicas: no Deployment, StatefulSet, ReplicaSet or ReplicationController is named `{}`",
+                    rep.name
+                ),
             });
         }
     }

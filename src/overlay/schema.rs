@@ -67,13 +67,8 @@ pub fn for_kind(api_version: &str, kind: &str) -> Option<SchemaRef<'static>> {
         None => ("", api_version),
     };
     let table = table();
-    let idx = *table
-        .gvk
-        .get(&(group.to_string(), version.to_string(), kind.to_string()))?;
-    Some(SchemaRef {
-        table,
-        shape: table.roots.get(idx)?,
-    })
+    let idx = *table.gvk.get(&(group.to_string(), version.to_string(), kind.to_string()))?;
+    Some(SchemaRef { table, shape: table.roots.get(idx)? })
 }
 
 impl<'a> SchemaRef<'a> {
@@ -104,20 +99,14 @@ impl<'a> SchemaRef<'a> {
                     strategy: prop.strategy,
                     merge_key: prop.merge_key.as_deref(),
                     list_map_keys: &prop.list_map_keys,
-                    schema: SchemaRef {
-                        table: self.table,
-                        shape: &prop.shape,
-                    },
+                    schema: SchemaRef { table: self.table, shape: &prop.shape },
                 })
             }
             Shape::Map(value) => Some(FieldSchema {
                 strategy: PatchStrategy::default(),
                 merge_key: None,
                 list_map_keys: &[],
-                schema: SchemaRef {
-                    table: self.table,
-                    shape: value,
-                },
+                schema: SchemaRef { table: self.table, shape: value },
             }),
             _ => None,
         }
@@ -126,10 +115,7 @@ impl<'a> SchemaRef<'a> {
     /// The element schema of a list.
     pub fn items(&self) -> Option<SchemaRef<'a>> {
         match self.shape {
-            Shape::List(item) => Some(SchemaRef {
-                table: self.table,
-                shape: item,
-            }),
+            Shape::List(item) => Some(SchemaRef { table: self.table, shape: item }),
             _ => None,
         }
     }
@@ -186,13 +172,7 @@ struct Table {
 /// schema tests fail loudly).
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        parse_table(TABLE_JSON).unwrap_or(Table {
-            defs: vec![],
-            roots: vec![],
-            gvk: HashMap::new(),
-        })
-    })
+    TABLE.get_or_init(|| parse_table(TABLE_JSON).unwrap_or(Table { defs: vec![], roots: vec![], gvk: HashMap::new() }))
 }
 
 fn parse_table(text: &str) -> Option<Table> {
@@ -204,10 +184,7 @@ fn parse_table(text: &str) -> Option<Table> {
         for (prop, p) in entry.get(1)?.as_object()? {
             let strategy = p.get("s").and_then(Value::as_str).map(PatchStrategy::parse);
             let list_map_keys = match p.get("mk").and_then(Value::as_array) {
-                Some(keys) => keys
-                    .iter()
-                    .map(|k| k.as_str().map(str::to_string))
-                    .collect::<Option<_>>()?,
+                Some(keys) => keys.iter().map(|k| k.as_str().map(str::to_string)).collect::<Option<_>>()?,
                 None => Vec::new(),
             };
             props.insert(
@@ -262,52 +239,27 @@ mod tests {
         let mut f = s.field(first).unwrap_or_else(|| panic!("no field {first}"));
         for name in rest {
             let parent = f.schema.items().unwrap_or(f.schema);
-            f = parent
-                .field(name)
-                .unwrap_or_else(|| panic!("no field {name}"));
+            f = parent.field(name).unwrap_or_else(|| panic!("no field {name}"));
         }
         f
     }
 
-    const MERGE: PatchStrategy = PatchStrategy {
-        merge: true,
-        replace: false,
-        retain_keys: false,
-    };
+    const MERGE: PatchStrategy = PatchStrategy { merge: true, replace: false, retain_keys: false };
 
     #[test]
     fn pod_spec_spot_checks() {
         let ps = pod_spec();
         let containers = field(ps, &["containers"]);
-        assert_eq!(
-            (containers.strategy, containers.merge_key),
-            (MERGE, Some("name"))
-        );
-        assert_eq!(
-            containers.schema.items().and_then(|i| i.definition()),
-            Some("io.k8s.api.core.v1.Container")
-        );
+        assert_eq!((containers.strategy, containers.merge_key), (MERGE, Some("name")));
+        assert_eq!(containers.schema.items().and_then(|i| i.definition()), Some("io.k8s.api.core.v1.Container"));
         let volumes = field(ps, &["volumes"]);
-        let merge_retain = PatchStrategy {
-            merge: true,
-            replace: false,
-            retain_keys: true,
-        };
-        assert_eq!(
-            (volumes.strategy, volumes.merge_key),
-            (merge_retain, Some("name"))
-        );
+        let merge_retain = PatchStrategy { merge: true, replace: false, retain_keys: true };
+        assert_eq!((volumes.strategy, volumes.merge_key), (merge_retain, Some("name")));
         let tolerations = field(ps, &["tolerations"]);
-        assert_eq!(
-            (tolerations.strategy, tolerations.merge_key),
-            (PatchStrategy::default(), None)
-        );
+        assert_eq!((tolerations.strategy, tolerations.merge_key), (PatchStrategy::default(), None));
         assert_eq!(tolerations.schema.kind(), SchemaKind::List);
         let ports = field(ps, &["containers", "ports"]);
-        assert_eq!(
-            (ports.strategy, ports.merge_key),
-            (MERGE, Some("containerPort"))
-        );
+        assert_eq!((ports.strategy, ports.merge_key), (MERGE, Some("containerPort")));
         assert_eq!(ports.list_map_keys, ["containerPort", "protocol"]);
         let env = field(ps, &["containers", "env"]);
         assert_eq!((env.strategy, env.merge_key), (MERGE, Some("name")));
@@ -315,10 +267,7 @@ mod tests {
         assert_eq!(mounts.merge_key, Some("mountPath"));
         let pull = field(ps, &["imagePullSecrets"]);
         assert_eq!((pull.strategy, pull.merge_key), (MERGE, Some("name")));
-        assert_eq!(
-            field(ps, &["containers", "args"]).strategy,
-            PatchStrategy::default()
-        );
+        assert_eq!(field(ps, &["containers", "args"]).strategy, PatchStrategy::default());
     }
 
     #[test]
@@ -326,10 +275,7 @@ mod tests {
         let cm = for_kind("v1", "ConfigMap").expect("ConfigMap");
         let fin = field(cm, &["metadata", "finalizers"]);
         assert_eq!((fin.strategy, fin.merge_key), (MERGE, None));
-        assert_eq!(
-            fin.schema.items().map(|i| i.kind()),
-            Some(SchemaKind::Scalar)
-        );
+        assert_eq!(fin.schema.items().map(|i| i.kind()), Some(SchemaKind::Scalar));
         let labels = field(cm, &["metadata", "labels"]);
         assert_eq!(labels.schema.kind(), SchemaKind::Map);
         let value = labels.schema.field("any-key").expect("map value schema");
@@ -337,25 +283,12 @@ mod tests {
         let svc = for_kind("v1", "Service").expect("Service");
         let ports = field(svc, &["spec", "ports"]);
         assert_eq!((ports.strategy, ports.merge_key), (MERGE, Some("port")));
-        assert_eq!(
-            ports.schema.items().and_then(|i| i.definition()),
-            Some("io.k8s.api.core.v1.ServicePort")
-        );
+        assert_eq!(ports.schema.items().and_then(|i| i.definition()), Some("io.k8s.api.core.v1.ServicePort"));
         let dep = for_kind("apps/v1", "Deployment").expect("Deployment");
         let strategy = field(dep, &["spec", "strategy"]);
         assert!(strategy.strategy.retain_keys && !strategy.strategy.merge);
         assert_eq!(strategy.schema.kind(), SchemaKind::Object);
-        let limits = field(
-            dep,
-            &[
-                "spec",
-                "template",
-                "spec",
-                "containers",
-                "resources",
-                "limits",
-            ],
-        );
+        let limits = field(dep, &["spec", "template", "spec", "containers", "resources", "limits"]);
         assert_eq!(limits.schema.kind(), SchemaKind::Map);
         let pdb = for_kind("policy/v1", "PodDisruptionBudget").expect("PDB");
         assert!(field(pdb, &["spec", "selector"]).strategy.replace);
@@ -385,98 +318,56 @@ mod tests {
         let doc: Value = serde_json::from_str(&text).expect("valid JSON");
         let defs = doc["definitions"].as_object().expect("definitions");
         let table = table();
-        let by_name: HashMap<&str, &Def> =
-            table.defs.iter().map(|d| (d.name.as_str(), d)).collect();
+        let by_name: HashMap<&str, &Def> = table.defs.iter().map(|d| (d.name.as_str(), d)).collect();
         let mut checked = 0;
         for (name, def) in defs {
             let Some(props) = def.get("properties").and_then(Value::as_object) else {
                 continue;
             };
-            let ours = by_name
-                .get(name.as_str())
-                .unwrap_or_else(|| panic!("{name} missing"));
+            let ours = by_name.get(name.as_str()).unwrap_or_else(|| panic!("{name} missing"));
             for (prop, node) in props {
-                let strategy = node
-                    .get("x-kubernetes-patch-strategy")
-                    .and_then(Value::as_str);
-                let key = node
-                    .get("x-kubernetes-patch-merge-key")
-                    .and_then(Value::as_str);
+                let strategy = node.get("x-kubernetes-patch-strategy").and_then(Value::as_str);
+                let key = node.get("x-kubernetes-patch-merge-key").and_then(Value::as_str);
                 if strategy.is_none() && key.is_none() {
                     continue;
                 }
-                let p = ours
-                    .props
-                    .get(prop)
-                    .unwrap_or_else(|| panic!("{name}.{prop} missing"));
-                assert_eq!(
-                    p.strategy,
-                    strategy.map(PatchStrategy::parse).unwrap_or_default(),
-                    "{name}.{prop}"
-                );
+                let p = ours.props.get(prop).unwrap_or_else(|| panic!("{name}.{prop} missing"));
+                assert_eq!(p.strategy, strategy.map(PatchStrategy::parse).unwrap_or_default(), "{name}.{prop}");
                 assert_eq!(p.merge_key.as_deref(), key, "{name}.{prop}");
                 let map_keys: Vec<String> = node
                     .get("x-kubernetes-list-map-keys")
                     .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|k| k.as_str().map(str::to_string))
-                            .collect()
-                    })
+                    .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_string)).collect())
                     .unwrap_or_default();
                 assert_eq!(p.list_map_keys, map_keys, "{name}.{prop}");
                 // The element/value schema must follow the same `$ref` the document names.
-                let item_ref = node
-                    .pointer("/items/$ref")
-                    .or_else(|| node.get("$ref"))
-                    .and_then(Value::as_str);
+                let item_ref = node.pointer("/items/$ref").or_else(|| node.get("$ref")).and_then(Value::as_str);
                 if let Some(r) = item_ref.and_then(|r| r.strip_prefix("#/definitions/")) {
                     let shape = match &p.shape {
                         Shape::List(inner) => inner.as_ref(),
                         other => other,
                     };
                     if defs[r].get("properties").is_some() {
-                        let Shape::Object(i) = shape else {
-                            panic!("{name}.{prop}: not an object")
-                        };
+                        let Shape::Object(i) = shape else { panic!("{name}.{prop}: not an object") };
                         assert_eq!(table.defs[*i].name, r, "{name}.{prop}");
                     }
                 }
                 checked += 1;
             }
         }
-        assert!(
-            checked >= 40,
-            "only {checked} patch-annotated properties found"
-        );
+        assert!(checked >= 40, "only {checked} patch-annotated properties found");
         for def in defs.values() {
-            for g in def
-                .get("x-kubernetes-group-version-kind")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for g in def.get("x-kubernetes-group-version-kind").and_then(Value::as_array).into_iter().flatten() {
                 let s = |f: &str| g[f].as_str().unwrap_or_default().to_string();
-                let api_version = if s("group").is_empty() {
-                    s("version")
-                } else {
-                    format!("{}/{}", s("group"), s("version"))
-                };
-                assert!(
-                    for_kind(&api_version, &s("kind")).is_some(),
-                    "{api_version} {}",
-                    s("kind")
-                );
+                let api_version =
+                    if s("group").is_empty() { s("version") } else { format!("{}/{}", s("group"), s("version")) };
+                assert!(for_kind(&api_version, &s("kind")).is_some(), "{api_version} {}", s("kind"));
             }
         }
     }
 
     #[test]
     fn table_is_compact() {
-        assert!(
-            TABLE_JSON.len() < 200_000,
-            "merge table grew to {} bytes",
-            TABLE_JSON.len()
-        );
+        assert!(TABLE_JSON.len() < 200_000, "merge table grew to {} bytes", TABLE_JSON.len());
     }
 }

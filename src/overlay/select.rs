@@ -37,12 +37,7 @@ impl Matcher {
             kind: anchored("kind", &s.kind)?,
             name: anchored("name", &s.name)?,
             namespace: anchored("namespace", &s.namespace)?,
-            labels: s
-                .label_selector
-                .as_deref()
-                .filter(|l| !l.is_empty())
-                .map(LabelSelector::parse)
-                .transpose()?,
+            labels: s.label_selector.as_deref().filter(|l| !l.is_empty()).map(LabelSelector::parse).transpose()?,
             annotations: s
                 .annotation_selector
                 .as_deref()
@@ -55,25 +50,16 @@ impl Matcher {
     pub fn matches(&self, r: &Resource) -> bool {
         let cur = r.id();
         let org = r.org_id();
-        let hit = |re: &Option<Regex>, a: &str, b: &str| {
-            re.as_ref()
-                .is_none_or(|re| re.is_match(a) || re.is_match(b))
-        };
+        let hit = |re: &Option<Regex>, a: &str, b: &str| re.as_ref().is_none_or(|re| re.is_match(a) || re.is_match(b));
         let gvk = &cur.gvk;
         let one = |re: &Option<Regex>, a: &str| re.as_ref().is_none_or(|re| re.is_match(a));
-        hit(
-            &self.namespace,
-            org.effective_namespace(),
-            cur.effective_namespace(),
-        ) && hit(&self.name, &org.name, &cur.name)
+        hit(&self.namespace, org.effective_namespace(), cur.effective_namespace())
+            && hit(&self.name, &org.name, &cur.name)
             && one(&self.group, &gvk.group)
             && one(&self.version, &gvk.version)
             && one(&self.kind, &gvk.kind)
             && self.labels.as_ref().is_none_or(|s| s.matches(r.labels()))
-            && self
-                .annotations
-                .as_ref()
-                .is_none_or(|s| s.matches(r.annotations()))
+            && self.annotations.as_ref().is_none_or(|s| s.matches(r.annotations()))
     }
 }
 
@@ -110,10 +96,7 @@ impl LabelSelector {
                 Requirement::NotIn(k, set.ok_or_else(bad)?)
             } else if let Some((k, set)) = split_set_op(part, " in ") {
                 Requirement::In(k, set.ok_or_else(bad)?)
-            } else if part
-                .chars()
-                .all(|c| c.is_alphanumeric() || "-_./".contains(c))
-            {
+            } else if part.chars().all(|c| c.is_alphanumeric() || "-_./".contains(c)) {
                 Requirement::Exists(part.to_string())
             } else {
                 return Err(bad());
@@ -165,13 +148,7 @@ fn split_set_op(part: &str, op: &str) -> Option<(String, Option<Vec<String>>)> {
     let set = rest
         .strip_prefix('(')
         .and_then(|r| r.strip_suffix(')'))
-        .map(|inner| {
-            inner
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        });
+        .map(|inner| inner.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
     Some((k.trim().to_string(), set))
 }
 
@@ -198,21 +175,15 @@ mod tests {
             ("!app", false),
             ("missing!=x", true),
         ] {
-            assert_eq!(
-                LabelSelector::parse(sel).unwrap().matches(Some(&l)),
-                want,
-                "{sel}"
-            );
+            assert_eq!(LabelSelector::parse(sel).unwrap().matches(Some(&l)), want, "{sel}");
         }
         assert!(LabelSelector::parse("app in web").is_err());
     }
 
     #[test]
     fn targets_are_anchored_regexes_on_original_or_current_names() {
-        let mut r = Resource::new(
-            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}),
-            "t",
-        );
+        let mut r =
+            Resource::new(json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}), "t");
         r.store_previous_id();
         r.set_name("p-web");
         let sel = |name: &str, kind: &str| Selector {
@@ -220,17 +191,10 @@ mod tests {
             kind: Some(kind.into()),
             ..Default::default()
         };
-        assert!(Matcher::new(&sel("web", "Deployment|Job"))
-            .unwrap()
-            .matches(&r));
-        assert!(Matcher::new(&sel("p-web", "Deployment"))
-            .unwrap()
-            .matches(&r));
+        assert!(Matcher::new(&sel("web", "Deployment|Job")).unwrap().matches(&r));
+        assert!(Matcher::new(&sel("p-web", "Deployment")).unwrap().matches(&r));
         assert!(!Matcher::new(&sel("we", "Deployment")).unwrap().matches(&r));
-        let ns = Selector {
-            namespace: Some("default".into()),
-            ..Default::default()
-        };
+        let ns = Selector { namespace: Some("default".into()), ..Default::default() };
         assert!(Matcher::new(&ns).unwrap().matches(&r));
     }
 }

@@ -33,27 +33,15 @@ pub const DEFAULT_ORDER_FIRST: &[&str] = &[
     "CronJob",
     "PodDisruptionBudget",
 ];
-pub const DEFAULT_ORDER_LAST: &[&str] = &[
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
+pub const DEFAULT_ORDER_LAST: &[&str] = &["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
 
-pub fn apply(
-    set: &mut ResourceSet,
-    opts: Option<&SortOptions>,
-    file: &Path,
-) -> Result<(), OverlayError> {
+pub fn apply(set: &mut ResourceSet, opts: Option<&SortOptions>, file: &Path) -> Result<(), OverlayError> {
     let order = opts.and_then(|o| o.order.as_deref()).unwrap_or("legacy");
-    let bad = |message: String| OverlayError::Transformer {
-        file: file.to_path_buf(),
-        message,
-    };
+    let bad = |message: String| OverlayError::Transformer { file: file.to_path_buf(), message };
     match order {
         "fifo" => {
             if opts.is_some_and(|o| o.legacy_sort_options.is_some()) {
-                return Err(bad(
-                    "sortOptions.legacySortOptions is set but the order is fifo, not legacy".into(),
-                ));
+                return Err(bad("sortOptions.legacySortOptions is set but the order is fifo, not legacy".into()));
             }
             Ok(())
         }
@@ -78,31 +66,17 @@ pub fn apply(
                 .enumerate()
                 .map(|(i, r)| {
                     let id = r.id();
-                    (
-                        rank.get(id.gvk.kind.as_str()).copied().unwrap_or(0),
-                        gvk_key(&id.gvk),
-                        id_key(&id),
-                        i,
-                    )
+                    (rank.get(id.gvk.kind.as_str()).copied().unwrap_or(0), gvk_key(&id.gvk), id_key(&id), i)
                 })
                 .collect();
             keyed.sort_by(|a, b| {
-                a.0.cmp(&b.0)
-                    .then_with(|| a.1.cmp(&b.1))
-                    .then_with(|| a.2.cmp(&b.2))
-                    .then(Ordering::Equal)
+                a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)).then_with(|| a.2.cmp(&b.2)).then(Ordering::Equal)
             });
-            let mut items: Vec<Option<crate::model::Resource>> =
-                std::mem::take(set).into_iter().map(Some).collect();
-            *set = keyed
-                .into_iter()
-                .filter_map(|(_, _, _, i)| items[i].take())
-                .collect();
+            let mut items: Vec<Option<crate::model::Resource>> = std::mem::take(set).into_iter().map(Some).collect();
+            *set = keyed.into_iter().filter_map(|(_, _, _, i)| items[i].take()).collect();
             Ok(())
         }
-        other => Err(bad(format!(
-            "sortOptions.order must be legacy or fifo, not `{other}`"
-        ))),
+        other => Err(bad(format!("sortOptions.order must be legacy or fifo, not `{other}`"))),
     }
 }
 
@@ -114,12 +88,7 @@ fn gvk_key(g: &Gvk) -> String {
             s.to_string()
         }
     };
-    format!(
-        "{}_{}_{}",
-        or(&g.group, "~G"),
-        or(&g.version, "~V"),
-        or(&g.kind, "~K")
-    )
+    format!("{}_{}_{}", or(&g.group, "~G"), or(&g.version, "~V"), or(&g.kind, "~K"))
 }
 
 fn id_key(id: &ResId) -> String {
@@ -131,11 +100,6 @@ fn id_key(id: &ResId) -> String {
         }
     };
     let g = &id.gvk;
-    let gvk = format!(
-        "{}.{}.{}",
-        or(&g.kind, "[noKind]"),
-        or(&g.version, "[noVer]"),
-        or(&g.group, "[noGrp]")
-    );
+    let gvk = format!("{}.{}.{}", or(&g.kind, "[noKind]"), or(&g.version, "[noVer]"), or(&g.group, "[noGrp]"));
     format!("{gvk}|{}|{}", or(&id.namespace, "~X"), or(&id.name, "~N"))
 }

@@ -64,11 +64,7 @@ pub enum SmpError {
     /// The patch (or the original) holds a different kind of value than the other side or the
     /// schema expects.
     #[error("{path}: found {found} where {expected} is expected")]
-    TypeMismatch {
-        path: String,
-        expected: &'static str,
-        found: &'static str,
-    },
+    TypeMismatch { path: String, expected: &'static str, found: &'static str },
     /// `$patch` with a value other than `merge`, `replace` or `delete`.
     #[error("{path}: unknown $patch directive {value} (expected merge, replace or delete)")]
     UnknownDirective { path: String, value: String },
@@ -77,18 +73,10 @@ pub enum SmpError {
     MissingMergeKey { path: String, key: String },
     /// A directive used where it cannot apply.
     #[error("{path}: {directive} is not allowed here: {reason}")]
-    MisplacedDirective {
-        path: String,
-        directive: String,
-        reason: &'static str,
-    },
+    MisplacedDirective { path: String, directive: String, reason: &'static str },
     /// A directive whose value is malformed.
     #[error("{path}: invalid {directive}: {reason}")]
-    InvalidDirective {
-        path: String,
-        directive: String,
-        reason: String,
-    },
+    InvalidDirective { path: String, directive: String, reason: String },
     /// The patch sets a key that its own `$retainKeys` list would drop.
     #[error("{path}: key `{key}` is patched but missing from $retainKeys")]
     RetainKeysViolation { path: String, key: String },
@@ -111,23 +99,12 @@ const DELETE_PRIMITIVES: &str = "$deleteFromPrimitiveList/";
 ///
 /// A root-level `$patch: delete` leaves `original` as `Value::Null`: the caller should drop the
 /// resource, as Kustomize does.
-pub fn merge(
-    original: &mut Value,
-    patch: &Value,
-    schema: Option<SchemaRef<'_>>,
-) -> Result<(), SmpError> {
-    let root = Path {
-        parent: None,
-        seg: Seg::Root,
-    };
+pub fn merge(original: &mut Value, patch: &Value, schema: Option<SchemaRef<'_>>) -> Result<(), SmpError> {
+    let root = Path { parent: None, seg: Seg::Root };
     if !patch.is_object() {
         return Err(mismatch(&root, "an object", patch));
     }
-    let ctx = Ctx {
-        schema,
-        strategy: PatchStrategy::default(),
-        keys: None,
-    };
+    let ctx = Ctx { schema, strategy: PatchStrategy::default(), keys: None };
     if merge_value(original, patch, ctx, &root, 0)? == Action::Remove {
         *original = Value::Null;
     }
@@ -157,12 +134,7 @@ struct Keys<'s> {
 impl<'s> Keys<'s> {
     fn names(self) -> impl Iterator<Item = &'s str> {
         let primary = self.primary;
-        std::iter::once(primary).chain(
-            self.compound
-                .iter()
-                .map(String::as_str)
-                .filter(move |k| *k != primary),
-        )
+        std::iter::once(primary).chain(self.compound.iter().map(String::as_str).filter(move |k| *k != primary))
     }
 }
 
@@ -175,15 +147,8 @@ struct Ctx<'s> {
 }
 
 impl<'s> Ctx<'s> {
-    const NONE: Ctx<'static> = Ctx {
-        schema: None,
-        strategy: PatchStrategy {
-            merge: false,
-            replace: false,
-            retain_keys: false,
-        },
-        keys: None,
-    };
+    const NONE: Ctx<'static> =
+        Ctx { schema: None, strategy: PatchStrategy { merge: false, replace: false, retain_keys: false }, keys: None };
 
     fn from_field(f: FieldSchema<'s>) -> Self {
         let keys = f.merge_key.map(|primary| Keys {
@@ -194,30 +159,17 @@ impl<'s> Ctx<'s> {
                 &[]
             },
         });
-        Ctx {
-            schema: Some(f.schema),
-            strategy: f.strategy,
-            keys,
-        }
+        Ctx { schema: Some(f.schema), strategy: f.strategy, keys }
     }
 
     fn child(&self, name: &str) -> Ctx<'s> {
-        self.schema
-            .and_then(|s| s.field(name))
-            .map_or(Ctx::NONE, Ctx::from_field)
+        self.schema.and_then(|s| s.field(name)).map_or(Ctx::NONE, Ctx::from_field)
     }
 
     /// Context of a list element; `$retainKeys` is allowed in it iff the list field allows it.
     fn element(&self) -> Ctx<'s> {
-        let strategy = PatchStrategy {
-            retain_keys: self.strategy.retain_keys,
-            ..PatchStrategy::default()
-        };
-        Ctx {
-            schema: self.schema.and_then(|s| s.items()),
-            strategy,
-            keys: None,
-        }
+        let strategy = PatchStrategy { retain_keys: self.strategy.retain_keys, ..PatchStrategy::default() };
+        Ctx { schema: self.schema.and_then(|s| s.items()), strategy, keys: None }
     }
 }
 
@@ -238,22 +190,13 @@ enum Seg<'p> {
 
 impl<'p> Path<'p> {
     fn field<'q>(&'q self, name: &'q str) -> Path<'q> {
-        Path {
-            parent: Some(self),
-            seg: Seg::Field(name),
-        }
+        Path { parent: Some(self), seg: Seg::Field(name) }
     }
     fn index(&self, i: usize) -> Path<'_> {
-        Path {
-            parent: Some(self),
-            seg: Seg::Index(i),
-        }
+        Path { parent: Some(self), seg: Seg::Index(i) }
     }
     fn elem<'q>(&'q self, keys: Keys<'q>, elem: &'q Map<String, Value>) -> Path<'q> {
-        Path {
-            parent: Some(self),
-            seg: Seg::Elem(keys, elem),
-        }
+        Path { parent: Some(self), seg: Seg::Elem(keys, elem) }
     }
 
     fn render(&self) -> String {
@@ -277,11 +220,7 @@ impl<'p> Path<'p> {
                 Seg::Elem(keys, elem) => {
                     let parts: Vec<String> = keys
                         .names()
-                        .filter_map(|k| {
-                            elem.get(k)
-                                .filter(|v| !v.is_null())
-                                .map(|v| format!("{k}={}", scalar_text(v)))
-                        })
+                        .filter_map(|k| elem.get(k).filter(|v| !v.is_null()).map(|v| format!("{k}={}", scalar_text(v))))
                         .collect();
                     out.push_str(&format!("[{}]", parts.join(",")));
                 }
@@ -312,27 +251,15 @@ fn kind_name(v: &Value) -> &'static str {
 }
 
 fn mismatch(path: &Path<'_>, expected: &'static str, found: &Value) -> SmpError {
-    SmpError::TypeMismatch {
-        path: path.render(),
-        expected,
-        found: kind_name(found),
-    }
+    SmpError::TypeMismatch { path: path.render(), expected, found: kind_name(found) }
 }
 
 fn misplaced(path: &Path<'_>, directive: &str, reason: &'static str) -> SmpError {
-    SmpError::MisplacedDirective {
-        path: path.render(),
-        directive: directive.to_string(),
-        reason,
-    }
+    SmpError::MisplacedDirective { path: path.render(), directive: directive.to_string(), reason }
 }
 
 fn invalid(path: &Path<'_>, directive: &str, reason: impl Into<String>) -> SmpError {
-    SmpError::InvalidDirective {
-        path: path.render(),
-        directive: directive.to_string(),
-        reason: reason.into(),
-    }
+    SmpError::InvalidDirective { path: path.render(), directive: directive.to_string(), reason: reason.into() }
 }
 
 fn is_directive_key(k: &str) -> bool {
@@ -345,10 +272,7 @@ fn directive(m: &Map<String, Value>, path: &Path<'_>) -> Result<Option<Directive
         Some(Value::String(s)) if s == "merge" => Ok(Some(Directive::Merge)),
         Some(Value::String(s)) if s == "replace" => Ok(Some(Directive::Replace)),
         Some(Value::String(s)) if s == "delete" => Ok(Some(Directive::Delete)),
-        Some(other) => Err(SmpError::UnknownDirective {
-            path: path.render(),
-            value: other.to_string(),
-        }),
+        Some(other) => Err(SmpError::UnknownDirective { path: path.render(), value: other.to_string() }),
     }
 }
 
@@ -377,9 +301,7 @@ fn merge_value(
     depth: usize,
 ) -> Result<Action, SmpError> {
     if depth > MAX_DEPTH {
-        return Err(SmpError::TooDeep {
-            path: path.render(),
-        });
+        return Err(SmpError::TooDeep { path: path.render() });
     }
     check_shape(ctx, patch, path)?;
     match patch {
@@ -421,12 +343,7 @@ fn merge_value(
 
 /// A value for a key the original lacks: the patch merged into nothing, so its directives are
 /// applied and its nulls dropped. `None` when nothing remains (null, `$patch: delete`).
-fn build_new(
-    patch: &Value,
-    ctx: Ctx<'_>,
-    path: &Path<'_>,
-    depth: usize,
-) -> Result<Option<Value>, SmpError> {
+fn build_new(patch: &Value, ctx: Ctx<'_>, path: &Path<'_>, depth: usize) -> Result<Option<Value>, SmpError> {
     let mut v = Value::Null;
     Ok(match merge_value(&mut v, patch, ctx, path, depth)? {
         Action::Keep => Some(v),
@@ -447,14 +364,7 @@ fn merge_map(
     let mut orders = Vec::new();
     for (k, v) in pm {
         if let Some(list) = k.strip_prefix(SET_ORDER) {
-            orders.push(prepare_set_order(
-                tm,
-                list,
-                v,
-                pm.get(list),
-                ctx,
-                &path.field(k),
-            )?);
+            orders.push(prepare_set_order(tm, list, v, pm.get(list), ctx, &path.field(k))?);
         }
     }
     for (k, pv) in pm {
@@ -487,13 +397,7 @@ fn merge_map(
     Ok(())
 }
 
-fn merge_list(
-    tl: &mut Vec<Value>,
-    pl: &[Value],
-    ctx: Ctx<'_>,
-    path: &Path<'_>,
-    depth: usize,
-) -> Result<(), SmpError> {
+fn merge_list(tl: &mut Vec<Value>, pl: &[Value], ctx: Ctx<'_>, path: &Path<'_>, depth: usize) -> Result<(), SmpError> {
     if ctx.schema.is_some() && ctx.strategy.merge {
         return match ctx.keys {
             Some(keys) => merge_keyed_list(tl, pl, keys, ctx.element(), path, depth),
@@ -510,26 +414,16 @@ fn merge_list(
 /// A replaced list is copied verbatim, so a directive inside it could only leak into the output.
 fn reject_directives(v: &Value, path: &Path<'_>, depth: usize) -> Result<(), SmpError> {
     if depth > MAX_DEPTH {
-        return Err(SmpError::TooDeep {
-            path: path.render(),
-        });
+        return Err(SmpError::TooDeep { path: path.render() });
     }
     match v {
         Value::Object(m) => {
             if let Some(k) = m.keys().find(|k| is_directive_key(k)) {
-                return Err(misplaced(
-                    path,
-                    k,
-                    "this list has no merge strategy and is replaced as a whole",
-                ));
+                return Err(misplaced(path, k, "this list has no merge strategy and is replaced as a whole"));
             }
-            m.iter()
-                .try_for_each(|(k, v)| reject_directives(v, &path.field(k), depth + 1))
+            m.iter().try_for_each(|(k, v)| reject_directives(v, &path.field(k), depth + 1))
         }
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, v)| reject_directives(v, &path.index(i), depth + 1)),
+        Value::Array(a) => a.iter().enumerate().try_for_each(|(i, v)| reject_directives(v, &path.index(i), depth + 1)),
         _ => Ok(()),
     }
 }
@@ -540,19 +434,13 @@ fn scalar_id(v: &Value) -> String {
 }
 
 /// Union of a primitive merge list: patch items first, then the original's others, deduplicated.
-fn merge_primitive_list(
-    tl: &mut Vec<Value>,
-    pl: &[Value],
-    path: &Path<'_>,
-) -> Result<(), SmpError> {
+fn merge_primitive_list(tl: &mut Vec<Value>, pl: &[Value], path: &Path<'_>) -> Result<(), SmpError> {
     let mut replace = false;
     let mut items = Vec::with_capacity(pl.len());
     for (i, p) in pl.iter().enumerate() {
         let ipath = path.index(i);
         match p {
-            Value::Object(m)
-                if m.len() == 1 && matches!(directive(m, &ipath)?, Some(Directive::Replace)) =>
-            {
+            Value::Object(m) if m.len() == 1 && matches!(directive(m, &ipath)?, Some(Directive::Replace)) => {
                 replace = true
             }
             Value::Object(_) | Value::Array(_) => return Err(mismatch(&ipath, "a scalar", p)),
@@ -562,11 +450,7 @@ fn merge_primitive_list(
     if let Some(i) = tl.iter().position(|o| o.is_object() || o.is_array()) {
         return Err(mismatch(&path.index(i), "a scalar", &tl[i]));
     }
-    let base = if replace {
-        Vec::new()
-    } else {
-        std::mem::take(tl)
-    };
+    let base = if replace { Vec::new() } else { std::mem::take(tl) };
     let mut seen = HashSet::with_capacity(items.len() + base.len());
     let mut out = Vec::with_capacity(items.len() + base.len());
     for p in items {
@@ -595,10 +479,7 @@ enum Match {
 fn key_match(keys: Keys<'_>, a: &Map<String, Value>, b: &Map<String, Value>) -> Match {
     let mut partial = false;
     for k in keys.names() {
-        match (
-            a.get(k).filter(|v| !v.is_null()),
-            b.get(k).filter(|v| !v.is_null()),
-        ) {
+        match (a.get(k).filter(|v| !v.is_null()), b.get(k).filter(|v| !v.is_null())) {
             (Some(x), Some(y)) if x != y => return Match::No,
             (Some(_), None) | (None, Some(_)) => partial = true,
             _ => {}
@@ -618,9 +499,7 @@ struct KeyIndex {
 
 impl KeyIndex {
     fn new() -> Self {
-        KeyIndex {
-            by_key: HashMap::new(),
-        }
+        KeyIndex { by_key: HashMap::new() }
     }
     fn add(&mut self, keys: Keys<'_>, elem: &Value, i: usize) {
         if let Some(k) = elem.get(keys.primary).filter(|v| !v.is_null()) {
@@ -628,12 +507,7 @@ impl KeyIndex {
         }
     }
     /// The best live candidate for `probe`: the first exact match, else the first partial one.
-    fn find(
-        &self,
-        keys: Keys<'_>,
-        probe: &Map<String, Value>,
-        slots: &[Option<Value>],
-    ) -> Option<usize> {
+    fn find(&self, keys: Keys<'_>, probe: &Map<String, Value>, slots: &[Option<Value>]) -> Option<usize> {
         let id = scalar_id(probe.get(keys.primary)?);
         let mut best: Option<(Match, usize)> = None;
         for &i in self.by_key.get(&id)? {
@@ -671,27 +545,24 @@ fn merge_keyed_list(
         let d = directive(pm, &ipath)?;
         if let Some(Directive::Replace) = d {
             if pm.len() > 1 {
-                return Err(misplaced(&ipath, PATCH, "`$patch: replace` in a list element replaces the whole list; give it an element of its own"));
+                return Err(misplaced(
+                    &ipath,
+                    PATCH,
+                    "`$patch: replace` in a list element replaces the whole list; give it an element of its own",
+                ));
             }
             replace = true;
             continue;
         }
         if pm.get(keys.primary).map_or(true, Value::is_null) {
-            return Err(SmpError::MissingMergeKey {
-                path: ipath.render(),
-                key: keys.primary.to_string(),
-            });
+            return Err(SmpError::MissingMergeKey { path: ipath.render(), key: keys.primary.to_string() });
         }
         match d {
             Some(Directive::Delete) => deletes.push(pm),
             _ => merges.push(pm),
         }
     }
-    let original = if replace {
-        Vec::new()
-    } else {
-        std::mem::take(tl)
-    };
+    let original = if replace { Vec::new() } else { std::mem::take(tl) };
     if let Some(i) = original.iter().position(|o| !o.is_object()) {
         return Err(mismatch(&path.index(i), "an object", &original[i]));
     }
@@ -753,26 +624,21 @@ fn apply_retain_keys(
     path: &Path<'_>,
 ) -> Result<(), SmpError> {
     if !ctx.strategy.retain_keys {
-        return Err(misplaced(path, RETAIN_KEYS, "only fields with patch strategy retainKeys accept it (e.g. volumes[], Deployment spec.strategy)"));
+        return Err(misplaced(
+            path,
+            RETAIN_KEYS,
+            "only fields with patch strategy retainKeys accept it (e.g. volumes[], Deployment spec.strategy)",
+        ));
     }
     let Some(list) = keep.as_array() else {
         return Err(invalid(path, RETAIN_KEYS, "expected a list of field names"));
     };
     let mut names = HashSet::with_capacity(list.len());
     for v in list {
-        names.insert(
-            v.as_str()
-                .ok_or_else(|| invalid(path, RETAIN_KEYS, format!("{v} is not a field name")))?,
-        );
+        names.insert(v.as_str().ok_or_else(|| invalid(path, RETAIN_KEYS, format!("{v} is not a field name")))?);
     }
-    if let Some((k, _)) = pm
-        .iter()
-        .find(|(k, v)| !v.is_null() && !is_directive_key(k) && !names.contains(k.as_str()))
-    {
-        return Err(SmpError::RetainKeysViolation {
-            path: path.render(),
-            key: k.clone(),
-        });
+    if let Some((k, _)) = pm.iter().find(|(k, v)| !v.is_null() && !is_directive_key(k) && !names.contains(k.as_str())) {
+        return Err(SmpError::RetainKeysViolation { path: path.render(), key: k.clone() });
     }
     tm.retain(|k, _| names.contains(k.as_str()));
     Ok(())
@@ -804,21 +670,11 @@ fn prepare_set_order<'a>(
 ) -> Result<SetOrder<'a>, SmpError> {
     let directive = format!("{SET_ORDER}{list}");
     let Some(schema) = ctx.schema else {
-        return Err(misplaced(
-            path,
-            &directive,
-            "it needs the kind's schema, and none is known here",
-        ));
+        return Err(misplaced(path, &directive, "it needs the kind's schema, and none is known here"));
     };
-    let field = schema
-        .field(list)
-        .filter(|f| f.strategy.merge && f.schema.kind() == SchemaKind::List);
+    let field = schema.field(list).filter(|f| f.strategy.merge && f.schema.kind() == SchemaKind::List);
     let Some(field) = field else {
-        return Err(misplaced(
-            path,
-            &directive,
-            "only lists with patch strategy merge can be reordered",
-        ));
+        return Err(misplaced(path, &directive, "only lists with patch strategy merge can be reordered"));
     };
     let key = field.merge_key;
     let Some(order) = order.as_array() else {
@@ -829,15 +685,10 @@ fn prepare_set_order<'a>(
         match (key, item) {
             (Some(k), Value::Object(m)) if m.get(k).is_some_and(|v| !v.is_null()) => {}
             (Some(k), Value::Object(_)) => {
-                return Err(SmpError::MissingMergeKey {
-                    path: path.index(i).render(),
-                    key: k.to_string(),
-                })
+                return Err(SmpError::MissingMergeKey { path: path.index(i).render(), key: k.to_string() })
             }
             (Some(_), other) => return Err(mismatch(&path.index(i), "an object", other)),
-            (None, Value::Object(_) | Value::Array(_)) => {
-                return Err(mismatch(&path.index(i), "a scalar", item))
-            }
+            (None, Value::Object(_) | Value::Array(_)) => return Err(mismatch(&path.index(i), "a scalar", item)),
             (None, _) => {}
         }
         if let Some(id) = order_id(key, item) {
@@ -869,12 +720,7 @@ fn prepare_set_order<'a>(
             }
         }
     }
-    Ok(SetOrder {
-        list,
-        order,
-        key,
-        original_pos,
-    })
+    Ok(SetOrder { list, order, key, original_pos })
 }
 
 impl SetOrder<'_> {
@@ -896,10 +742,7 @@ impl SetOrder<'_> {
         for (i, item) in std::mem::take(merged).into_iter().enumerate() {
             let Some(id) = order_id(self.key, &item) else {
                 let key = self.key.unwrap_or_default().to_string();
-                return Err(SmpError::MissingMergeKey {
-                    path: lpath.index(i).render(),
-                    key,
-                });
+                return Err(SmpError::MissingMergeKey { path: lpath.index(i).render(), key });
             };
             let orig = self.original_pos.get(&id).copied();
             match wanted.get(&id) {
@@ -936,32 +779,20 @@ fn delete_from_primitive_list(
 ) -> Result<(), SmpError> {
     let directive = format!("{DELETE_PRIMITIVES}{list}");
     let Some(schema) = ctx.schema else {
-        return Err(misplaced(
-            path,
-            &directive,
-            "it needs the kind's schema, and none is known here",
-        ));
+        return Err(misplaced(path, &directive, "it needs the kind's schema, and none is known here"));
     };
     let is_primitive_list = schema
         .field(list)
         .and_then(|f| f.schema.items())
         .is_some_and(|i| matches!(i.kind(), SchemaKind::Scalar | SchemaKind::Any));
     if !is_primitive_list {
-        return Err(misplaced(
-            path,
-            &directive,
-            "only lists of primitive values accept it",
-        ));
+        return Err(misplaced(path, &directive, "only lists of primitive values accept it"));
     }
     let Some(values) = values.as_array() else {
         return Err(invalid(path, &directive, "expected a list of values"));
     };
     if let Some(v) = values.iter().find(|v| v.is_object() || v.is_array()) {
-        return Err(invalid(
-            path,
-            &directive,
-            format!("{v} is not a primitive value"),
-        ));
+        return Err(invalid(path, &directive, format!("{v} is not a primitive value")));
     }
     let doomed: HashSet<String> = values.iter().map(scalar_id).collect();
     match tm.get_mut(list) {
