@@ -1,9 +1,10 @@
 //! One function per subcommand, wiring the stages together. Nothing here knows YAML syntax or
 //! Kustomize rules; it calls the stages and prints.
 
-use crate::cli::{Cli, Command, Output, RenderArgs};
+use crate::cli::{Cli, Command, Output, RenderArgs, ShowWhat};
 use crate::error::Error;
-use crate::{builtin, render, yaml};
+use crate::{builtin, render, values, yaml};
+use serde_json::Value;
 use std::io::Write;
 
 /// Runs a parsed command line; returns the process exit code on success.
@@ -12,6 +13,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Command::Render(args) => render_cmd(&args, cli.global.namespace.as_deref(), out),
         Command::Overlays => overlays(out),
         Command::Init { dir } => init(&dir, out),
+        Command::Show { what } => show(what, out),
         Command::Version => {
             writeln!(out, "kubectl-dimtensor {} (deploys dimtensor {})", env!("CARGO_PKG_VERSION"), crate::APP_VERSION)
                 .map_err(io("writing output"))?;
@@ -25,19 +27,91 @@ fn io(context: &str) -> impl Fn(std::io::Error) -> Error + '_ {
 }
 
 fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+    let user = values::load(&args.values.input(), &mut std::io::stdin())?;
     let req = render::Request {
         overlay: args.overlay.clone(),
         release: args.name.clone(),
         namespace: namespace.map(str::to_string),
+        values: user,
     };
-    let set = render::render(&req)?;
-    let text = match args.output {
-        Output::Yaml => yaml::to_yaml_stream(set.iter().map(|r| r.body())),
-        Output::Json => {
-            let items: Vec<&serde_json::Value> = set.iter().map(|r| r.body()).collect();
-            let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
-            serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
+    let rendered = render::render(&req)?;
+    let text = if args.show_values {
+        show_values(&rendered, &req.values)
+    } else if args.explain {
+        explain(&rendered, &req.values)
+    } else {
+        match args.output {
+            Output::Yaml => yaml::to_yaml_stream(rendered.resources.iter().map(|r| r.body())),
+            Output::Json => {
+                let items: Vec<&Value> = rendered.resources.iter().map(|r| r.body()).collect();
+                let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+                serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
+            }
         }
+    };
+    out.write_all(text.as_bytes()).map_err(io("writing output"))?;
+    Ok(0)
+}
+
+/// Every parameter, its effective value and where it came from.
+fn show_values(rendered: &render::Rendered, user: &values::UserValues) -> String {
+    let rows = values::provenance(rendered.preset.as_deref(), &rendered.preset_values, user);
+    let width = rows.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
+    let mut text = format!("{:<width$}  {:<40}  SOURCE\n", "KEY", "VALUE");
+    for (key, value, source) in rows {
+        let shown = match &value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        text.push_str(&format!("{key:<width$}  {shown:<40}  {source}\n"));
+    }
+    text
+}
+
+/// For each key the user set: its source and the patch it produced.
+fn explain(rendered: &render::Rendered, user: &values::UserValues) -> String {
+    if user.is_empty() {
+        return "no values were set: the output is the overlay as it is\n".to_string();
+    }
+    let mut text = String::new();
+    for (key, source) in &user.sources {
+        text.push_str(&format!("{key}  (from {source})\n"));
+        let hits: Vec<&values::layers::Effect> = rendered.effects.iter().filter(|e| e.keys.contains(key)).collect();
+        if hits.is_empty() {
+            text.push_str("  no effect on this workload kind (the chart ignores it here too)\n");
+        }
+        for e in hits {
+            let patch = mask_patch(&e.patch);
+            text.push_str(&format!("  patches {}:\n", e.resource));
+            for line in yaml::to_yaml(&patch).lines() {
+                text.push_str(&format!("    {line}\n"));
+            }
+        }
+    }
+    text
+}
+
+/// Secret data in an explanation is shown as `***`.
+fn mask_patch(patch: &Value) -> Value {
+    let mut p = patch.clone();
+    if p["kind"] == "Secret" {
+        for field in ["data", "stringData"] {
+            if let Some(Value::Object(m)) = p.get_mut(field) {
+                for (k, v) in m.iter_mut() {
+                    if k != "$patch" {
+                        *v = Value::String("***".into());
+                    }
+                }
+            }
+        }
+    }
+    p
+}
+
+fn show(what: ShowWhat, out: &mut dyn Write) -> Result<u8, Error> {
+    let text = match what {
+        ShowWhat::Schema => serde_json::to_string_pretty(&values::schema::json_schema()).unwrap_or_default() + "\n",
+        ShowWhat::Values => values::schema::commented_defaults(),
     };
     out.write_all(text.as_bytes()).map_err(io("writing output"))?;
     Ok(0)

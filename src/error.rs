@@ -10,6 +10,8 @@ pub enum Error {
     Render(#[from] RenderError),
     #[error(transparent)]
     Overlay(#[from] OverlayError),
+    #[error(transparent)]
+    Values(#[from] crate::values::ValuesError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }

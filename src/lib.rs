@@ -14,6 +14,7 @@ pub mod overlay;
 pub mod render;
 pub mod report;
 pub mod suggest;
+pub mod values;
 pub mod yaml;
 
 pub use error::Error;

@@ -1,5 +1,11 @@
-//! The render stage: picks the overlay, stacks the generated layers on it (release name,
-//! namespace; values come in as more layers), and builds the result with the overlay engine.
+//! The render stage: picks the overlay, stacks the generated layers on it, and builds the result
+//! with the overlay engine. Layers, bottom to top:
+//!
+//! 1. the overlay (a built-in variant, the base, or the user's directory);
+//! 2. `kind`: the job/cronjob component when `workloadType` asks for it on the base;
+//! 3. `values`: components and patches for the keys the user set;
+//! 4. `release`: names like the chart's fullname and the instance label;
+//! 5. `namespace`: `-n`.
 //!
 //! Every generated layer is an ordinary kustomization held in memory, so there is one engine and
 //! one set of rules, whether a change comes from a file the user wrote or from a flag.
@@ -8,6 +14,9 @@ use crate::builtin;
 use crate::load::{DiskFs, Fs, Layered, MemFs};
 use crate::model::ResourceSet;
 use crate::overlay::{self, OverlayError};
+use crate::values::layers::{self, Effect};
+use crate::values::presets::{self, Workload};
+use crate::values::{self, Source, UserValues, ValuesError};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -17,8 +26,10 @@ const GENERATED: &str = "/generated";
 /// The chart's name: resources of the base are called this before the release layer.
 pub const CHART_NAME: &str = "dimtensor";
 
-/// Kinds the release layer renames to the chart's fullname (a regular expression).
-const RENAMED_KINDS: &str = "ServiceAccount|Service|Deployment|Job|CronJob|HorizontalPodAutoscaler|Ingress|PersistentVolumeClaim|PodDisruptionBudget|NetworkPolicy";
+/// Kinds the release layer renames to the chart's fullname (a regular expression). ConfigMap and
+/// Secret keep the chart's fixed name: users' manifests refer to `dimtensor` by name.
+const RENAMED_KINDS: &str =
+    "ServiceAccount|Service|Deployment|Job|CronJob|HorizontalPodAutoscaler|Ingress|PersistentVolumeClaim|PodDisruptionBudget|NetworkPolicy";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -26,6 +37,12 @@ pub enum RenderError {
     UnknownOverlay { name: String, valid: Vec<&'static str> },
     #[error("invalid release name `{0}`: it must be lowercase letters, digits and '-', start with a letter and be at most 53 characters")]
     InvalidReleaseName(String),
+    #[error("{origin}: workloadType `{wanted}` contradicts overlay {overlay}, which renders a {has}; drop workloadType or pick another overlay")]
+    WorkloadContradiction { wanted: String, overlay: String, has: &'static str, origin: Source },
+    #[error("cannot apply values to {overlay}: {reason}")]
+    NoWorkload { overlay: String, reason: String },
+    #[error(transparent)]
+    Values(#[from] ValuesError),
     #[error(transparent)]
     Overlay(#[from] OverlayError),
 }
@@ -35,37 +52,53 @@ pub enum RenderError {
 pub struct Request {
     /// A built-in variant name or a kustomization directory; `None` means the base.
     pub overlay: Option<String>,
-    /// The release name; `None` renders the overlay exactly as Kustomize would.
+    /// The release name; `None` with no values renders the overlay exactly as Kustomize would.
     pub release: Option<String>,
     /// `-n`: the namespace every namespaced resource goes into.
     pub namespace: Option<String>,
+    /// The keys the user set (`-f`, `--set`, ...).
+    pub values: UserValues,
+}
+
+/// The rendered resources, and what the values did (for `--explain` and `--show-values`).
+pub struct Rendered {
+    pub resources: ResourceSet,
+    pub effects: Vec<Effect>,
+    pub preset: Option<String>,
+    pub preset_values: Value,
 }
 
 /// Where the overlay lives.
-pub enum Source {
-    Builtin(PathBuf),
+pub enum OverlaySource {
+    Builtin { dir: PathBuf, variant: Option<&'static str> },
     Dir(PathBuf),
 }
 
-/// Resolves `--overlay`: a path (contains `/` or `.`, or exists on disk) or a built-in name.
-pub fn resolve_overlay(overlay: Option<&str>) -> Result<Source, RenderError> {
+/// Resolves `--overlay`: a path (contains `/`, starts with `.`, or exists on disk) or a built-in name.
+pub fn resolve_overlay(overlay: Option<&str>) -> Result<OverlaySource, RenderError> {
     let Some(name) = overlay else {
-        return Ok(Source::Builtin(Path::new(builtin::ROOT).join("base")));
+        return Ok(OverlaySource::Builtin { dir: Path::new(builtin::ROOT).join("base"), variant: None });
     };
     let looks_like_path = name.contains('/') || name.starts_with('.') || Path::new(name).is_dir();
     if looks_like_path {
-        return Ok(Source::Dir(PathBuf::from(name)));
+        return Ok(OverlaySource::Dir(PathBuf::from(name)));
     }
-    if builtin::variants().contains(&name) {
-        return Ok(Source::Builtin(builtin::variant_dir(name)));
+    match builtin::variants().into_iter().find(|v| *v == name) {
+        Some(v) => Ok(OverlaySource::Builtin { dir: builtin::variant_dir(v), variant: Some(v) }),
+        None => Err(RenderError::UnknownOverlay { name: name.to_string(), valid: builtin::variants() }),
     }
-    Err(RenderError::UnknownOverlay { name: name.to_string(), valid: builtin::variants() })
 }
 
-/// The chart's `fullname`: the release name if it already contains the chart name, else
-/// `<release>-dimtensor`, cut to 63 characters.
-pub fn fullname(release: &str) -> String {
-    let full = if release.contains(CHART_NAME) { release.to_string() } else { format!("{release}-{CHART_NAME}") };
+/// The chart's `fullname`: `fullnameOverride`, else the release name if it already contains the
+/// chart name (or `nameOverride`), else `<release>-<name>`, cut to 63 characters.
+pub fn fullname(release: &str, name: &str, full_override: &str) -> String {
+    let full = if !full_override.is_empty() {
+        full_override.to_string()
+    } else if release.contains(name) {
+        release.to_string()
+    } else {
+        format!("{release}-{name}")
+    };
     full.chars().take(63).collect::<String>().trim_end_matches('-').to_string()
 }
 
@@ -75,26 +108,67 @@ fn valid_release_name(name: &str) -> bool {
 }
 
 /// Renders a request into resources.
-pub fn render(req: &Request) -> Result<ResourceSet, RenderError> {
+pub fn render(req: &Request) -> Result<Rendered, RenderError> {
     let source = resolve_overlay(req.overlay.as_deref())?;
-    let mut mem: MemFs = builtin::fs();
-    let mut dir = match &source {
-        Source::Builtin(d) => d.clone(),
-        Source::Dir(d) => std::path::absolute(d).unwrap_or_else(|_| d.clone()),
+    let (mut dir, variant, overlay_label) = match &source {
+        OverlaySource::Builtin { dir, variant } => (dir.clone(), *variant, variant.unwrap_or("base").to_string()),
+        OverlaySource::Dir(d) => (std::path::absolute(d).unwrap_or_else(|_| d.clone()), None, d.display().to_string()),
     };
-    if let Some(release) = req.release.as_deref() {
+    let mut fs = Layered { top: builtin::fs(), under: &DiskFs };
+    let preset_values = variant.map(presets::preset).unwrap_or_else(|| json!({}));
+    let mut effects = Vec::new();
+    let user = &req.values;
+    let release = req.release.clone().or_else(|| (!user.is_empty()).then(|| CHART_NAME.to_string()));
+
+    if !user.is_empty() {
+        let eff = values::effective(&preset_values, user);
+        let wanted = eff["workloadType"].as_str().and_then(Workload::from_value);
+        if let (Some(w), true, None) = (wanted, user.touched("workloadType"), variant) {
+            if matches!(source, OverlaySource::Builtin { .. }) && w != Workload::Deployment {
+                let component = format!("{}/overlays/components/{}", builtin::ROOT, w.value_name());
+                dir = add_layer(
+                    &mut fs.top,
+                    "kind",
+                    &json!({"resources": [dir.display().to_string()], "components": [component]}),
+                );
+            }
+        }
+        let below = overlay::build(&fs as &dyn Fs, &dir)?;
+        let found = layers::find_workload(&below, CHART_NAME)
+            .map_err(|reason| RenderError::NoWorkload { overlay: overlay_label.clone(), reason })?;
+        if let (Some(w), true) = (wanted, user.touched("workloadType")) {
+            if w != found.kind {
+                return Err(RenderError::WorkloadContradiction {
+                    wanted: w.value_name().to_string(),
+                    overlay: overlay_label,
+                    has: found.kind.kind(),
+                    origin: user.source("workloadType").cloned().unwrap_or(Source::Default),
+                });
+            }
+        }
+        let layer = layers::build(&found, &eff, user)?;
+        if !layer.patches.is_empty() || !layer.components.is_empty() {
+            let k = json!({"resources": [dir.display().to_string()], "components": layer.components, "patches": layer.patches});
+            dir = add_layer(&mut fs.top, "values", &k);
+        }
+        effects = layer.explain;
+    }
+    if let Some(release) = release.as_deref() {
         if !valid_release_name(release) {
             return Err(RenderError::InvalidReleaseName(release.to_string()));
         }
-        if let Some(layer) = release_layer(&dir, release) {
-            dir = add_layer(&mut mem, "release", &layer);
+        let eff = values::effective(&preset_values, user);
+        let name = Some(eff["nameOverride"].as_str().unwrap_or("")).filter(|n| !n.is_empty()).unwrap_or(CHART_NAME);
+        let full = fullname(release, name, eff["fullnameOverride"].as_str().unwrap_or(""));
+        if let Some(layer) = release_layer(&dir, release, name, &full) {
+            dir = add_layer(&mut fs.top, "release", &layer);
         }
     }
     if let Some(ns) = req.namespace.as_deref().filter(|n| !n.is_empty()) {
-        dir = add_layer(&mut mem, "namespace", &json!({"resources": [dir.display().to_string()], "namespace": ns}));
+        dir = add_layer(&mut fs.top, "namespace", &json!({"resources": [dir.display().to_string()], "namespace": ns}));
     }
-    let fs = Layered { top: mem, under: &DiskFs };
-    Ok(overlay::build(&fs as &dyn Fs, &dir)?)
+    let resources = overlay::build(&fs as &dyn Fs, &dir)?;
+    Ok(Rendered { resources, effects, preset: variant.map(str::to_string), preset_values })
 }
 
 fn add_layer(mem: &mut MemFs, name: &str, kustomization: &Value) -> PathBuf {
@@ -103,19 +177,17 @@ fn add_layer(mem: &mut MemFs, name: &str, kustomization: &Value) -> PathBuf {
     dir
 }
 
-/// Names resources the way the chart's fullname does and sets the instance label, so two
-/// releases in one namespace never collide. `None` when the release is the chart's own name.
-fn release_layer(below: &Path, release: &str) -> Option<Value> {
-    let full = fullname(release);
-    if release == CHART_NAME && full == CHART_NAME {
+/// Names resources the way the chart's fullname does and sets the name and instance labels, so
+/// two releases in one namespace never collide. `None` when nothing would change.
+fn release_layer(below: &Path, release: &str, name: &str, full: &str) -> Option<Value> {
+    if release == CHART_NAME && name == CHART_NAME && full == CHART_NAME {
         return None;
     }
     let mut k = json!({
         "resources": [below.display().to_string()],
-        "labels": [{"pairs": {"app.kubernetes.io/instance": release}, "includeSelectors": true}],
+        "labels": [{"pairs": {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": release}, "includeSelectors": true}],
     });
     if full != CHART_NAME {
-        // ConfigMap and Secret keep the chart's fixed name: users' manifests refer to `dimtensor`.
         k["patches"] = json!([{
             "target": {"name": CHART_NAME, "kind": RENAMED_KINDS},
             "patch": crate::yaml::to_yaml(&json!([{"op": "replace", "path": "/metadata/name", "value": full}])),
@@ -130,9 +202,11 @@ mod tests {
 
     #[test]
     fn fullname_follows_the_chart() {
-        assert_eq!(fullname("dimtensor"), "dimtensor");
-        assert_eq!(fullname("prod"), "prod-dimtensor");
-        assert_eq!(fullname("dimtensor-training"), "dimtensor-training");
+        assert_eq!(fullname("dimtensor", "dimtensor", ""), "dimtensor");
+        assert_eq!(fullname("prod", "dimtensor", ""), "prod-dimtensor");
+        assert_eq!(fullname("dimtensor-training", "dimtensor", ""), "dimtensor-training");
+        assert_eq!(fullname("prod", "physics", ""), "prod-physics");
+        assert_eq!(fullname("prod", "dimtensor", "api"), "api");
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod sort;
 pub mod strategic_merge;
 
 pub use error::OverlayError;
+pub use labels::scalar_text;
 
 use crate::load::kustomization::Kustomization;
 use crate::load::{self, Fs};

@@ -321,9 +321,7 @@ mod tests {
         let by_name: HashMap<&str, &Def> = table.defs.iter().map(|d| (d.name.as_str(), d)).collect();
         let mut checked = 0;
         for (name, def) in defs {
-            let Some(props) = def.get("properties").and_then(Value::as_object) else {
-                continue;
-            };
+            let Some(props) = def.get("properties").and_then(Value::as_object) else { continue };
             let ours = by_name.get(name.as_str()).unwrap_or_else(|| panic!("{name} missing"));
             for (prop, node) in props {
                 let strategy = node.get("x-kubernetes-patch-strategy").and_then(Value::as_str);

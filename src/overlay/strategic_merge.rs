@@ -14,42 +14,51 @@
 //! `$setElementOrder/<list>` and `$deleteFromPrimitiveList/<list>` follow apimachinery. No
 //! directive key ever reaches the result.
 //!
-//! Deliberate differences (each reproducible with `harness/run.py`, see the report):
-//! - Kustomize vs apimachinery, list order: after merging `[c]` into `[a, b, c]` Kustomize gives
-//!   `[c, a, b]`, apimachinery `[a, b, c]`. We follow Kustomize.
-//! - Compound keys (`x-kubernetes-list-map-keys`, e.g. ports `[containerPort, protocol]`):
-//!   Kustomize keeps `80/TCP` and `80/UDP` apart (apimachinery merges them by port alone); we
-//!   follow Kustomize. When one side omits `protocol`, Kustomize silently drops the patch
-//!   element (kustomize#4752, #3620) and ignores `$patch: delete`; we match on the keys both
-//!   sides set, preferring an exact match, like apimachinery.
-//! - `replace` strategy on maps (PodDisruptionBudget `spec.selector`): Kustomize merges,
-//!   apimachinery replaces. We follow Kustomize.
-//! - `$patch: delete` on a map: Kustomize removes the key, apimachinery leaves `{}`. Kustomize.
-//! - `$patch: replace` on an absent map: Kustomize adds the content, apimachinery drops it. Kustomize.
-//! - `$patch: merge` on a map or list element: Kustomize accepts it, apimachinery errors. Accepted.
-//! - `$patch: replace` at the root: Kustomize ignores the whole patch; we replace the object.
-//! - `$patch: delete` at the root: the object is deleted (Kustomize drops the resource); we set
-//!   `original` to `null` and the caller drops it.
-//! - A `$patch: replace` list element that also carries fields: Kustomize ignores the patch,
-//!   apimachinery empties the list. Error (ambiguous).
-//! - `$patch` inside a replaced list (tolerations, args, any list without schema): both copy it
-//!   into the output verbatim. Error, since it cannot apply there.
-//! - `$patch: replace` as an element of a list absent from the original: Kustomize emits
-//!   `[{$patch: replace}]`; we (and apimachinery) give the other elements.
-//! - Duplicate merge keys: in the original, Kustomize collapses them (kustomize#3426) and
-//!   apimachinery merges into the first; we merge into the first and keep the rest. In the
-//!   patch, Kustomize keeps one of them; we merge them in order, as apimachinery does.
-//! - Patch element without merge key (or with a `null` one): Kustomize empties the list,
-//!   apimachinery errors. Error. Original elements without the key are kept (Kustomize drops
-//!   the list, apimachinery errors).
-//! - Map/list/scalar mismatch between patch and original: apimachinery (`kubectl patch
-//!   --local`) takes the patch value; Kustomize errors. Error, also against the schema when the
-//!   original lacks the field.
-//! - `$retainKeys` outside a retainKeys field: apimachinery applies it. Error (brief: only where
-//!   the schema allows). `$retainKeys`, `$setElementOrder`, `$deleteFromPrimitiveList` on a
-//!   value absent from the original: apimachinery copies the directive into the output; we drop
-//!   it. Kustomize copies all three into the output in every case.
-//! - `$setElementOrder` on a list without merge strategy: kubectl panics. Error.
+//! Differences, each a case in the test table (`gen_tests.py --show '<case name>'` in the SMP
+//! harness prints what `kubectl kustomize` and `kubectl patch --local` make of it):
+//!
+//! Kustomize and apimachinery disagree on ordinary merging; we follow Kustomize:
+//! - Order: patch elements come first. Merging `[c]` into `[a, b, c]` gives Kustomize
+//!   `[c, a, b]`, apimachinery `[a, b, c]`; the same for primitive lists (finalizers). Lists
+//!   with a compound key where some element sets all of it (a port with `protocol`) keep the
+//!   original order instead, after the elements the patch adds.
+//! - Compound keys (`x-kubernetes-list-map-keys`, ports `[containerPort, protocol]`): Kustomize
+//!   keeps `80/TCP` and `80/UDP` apart; apimachinery merges them by port alone.
+//! - `replace` strategy on a map (PodDisruptionBudget `spec.selector`): Kustomize merges.
+//! - `$patch: delete` on a map removes the key (apimachinery leaves `{}`); `$patch: replace`
+//!   on an absent map adds it and drops its nulls (apimachinery drops it / keeps the nulls);
+//!   `$patch: merge` is accepted (apimachinery errors); directives inside an element the patch
+//!   adds are applied (apimachinery copies them); `[{$patch: replace}, c]` replaces a
+//!   primitive list (apimachinery errors); a new primitive list is deduplicated.
+//! - Root `$patch: delete` deletes the object: `original` becomes `null`, the caller drops it.
+//!
+//! Kustomize misbehaves; we follow apimachinery:
+//! - Replacing a quoted scalar keeps its quotes: `maxSurge: "25%"` patched with `2` becomes
+//!   the string `"2"`. We take the patch value as it is.
+//! - Compound key set on one side only: Kustomize silently drops the patch element and ignores
+//!   `$patch: delete` (kustomize#4752, #3620). We match on the keys both sides set, preferring
+//!   an exact match; ordering still follows Kustomize.
+//! - Duplicate keys in the patch: Kustomize keeps one element; we merge them in order.
+//! - `[c, {$patch: replace}]` for a list the original lacks: Kustomize emits `[{$patch: replace}]`.
+//! - `$retainKeys`, `$setElementOrder/…`, `$deleteFromPrimitiveList/…`: Kustomize copies them
+//!   into the output; we apply them as `kubectl patch` does.
+//!
+//! Both misbehave or disagree; our choice:
+//! - Errors where they produce output: map/list/scalar mismatch (apimachinery takes the patch,
+//!   Kustomize errors; we also check the schema when the original lacks the field); patch
+//!   element without merge key or with `null` (Kustomize empties the list); a `$patch: replace`
+//!   element that carries fields (Kustomize ignores the patch, apimachinery empties the list);
+//!   `$patch` inside a list that is replaced (tolerations, args, CRD lists: both copy it
+//!   verbatim); `$retainKeys` on a field without retainKeys strategy (apimachinery applies
+//!   it); `$setElementOrder` on a list without merge strategy (kubectl panics); the directive
+//!   trio without a schema or with malformed values (Kustomize copies them).
+//! - Duplicate keys in the original: we merge into the first and keep the others (Kustomize
+//!   collapses them, kustomize#3426). Original elements without the merge key are kept
+//!   (Kustomize drops the list, apimachinery errors). A new list with duplicate keys merges
+//!   them in order (Kustomize keeps the last, apimachinery keeps all).
+//! - Root `$patch: replace` replaces the object (Kustomize ignores the whole patch).
+//! - The directive trio on a value the original lacks: apimachinery copies `$retainKeys` and
+//!   friends into the output; we drop them.
 
 use std::collections::{HashMap, HashSet};
 
@@ -80,13 +89,28 @@ pub enum SmpError {
     /// The patch sets a key that its own `$retainKeys` list would drop.
     #[error("{path}: key `{key}` is patched but missing from $retainKeys")]
     RetainKeysViolation { path: String, key: String },
-    /// Nesting beyond [`MAX_DEPTH`]; guards the stack against hostile input.
+    /// Nesting beyond 256 levels; guards the stack against hostile input.
     #[error("{path}: nested deeper than {MAX_DEPTH} levels")]
     TooDeep { path: String },
 }
 
+impl SmpError {
+    /// Where in the document the problem is, e.g. `spec.template.spec.containers[name=app]`.
+    pub fn path(&self) -> &str {
+        match self {
+            SmpError::TypeMismatch { path, .. }
+            | SmpError::UnknownDirective { path, .. }
+            | SmpError::MissingMergeKey { path, .. }
+            | SmpError::MisplacedDirective { path, .. }
+            | SmpError::InvalidDirective { path, .. }
+            | SmpError::RetainKeysViolation { path, .. }
+            | SmpError::TooDeep { path } => path,
+        }
+    }
+}
+
 /// Deepest nesting merged; far beyond any real manifest.
-pub const MAX_DEPTH: usize = 256;
+const MAX_DEPTH: usize = 256;
 
 const PATCH: &str = "$patch";
 const RETAIN_KEYS: &str = "$retainKeys";
@@ -278,9 +302,7 @@ fn directive(m: &Map<String, Value>, path: &Path<'_>) -> Result<Option<Directive
 
 /// Checks the patch value's shape against the schema, when there is one.
 fn check_shape(ctx: Ctx<'_>, patch: &Value, path: &Path<'_>) -> Result<(), SmpError> {
-    let Some(schema) = ctx.schema else {
-        return Ok(());
-    };
+    let Some(schema) = ctx.schema else { return Ok(()) };
     let expected = match (schema.kind(), patch) {
         (SchemaKind::Any, _) | (_, Value::Null) => return Ok(()),
         (SchemaKind::Object | SchemaKind::Map, Value::Object(_)) => return Ok(()),
@@ -315,9 +337,7 @@ fn merge_value(
             if target.is_null() {
                 *target = Value::Object(Map::new());
             }
-            let Value::Object(tm) = target else {
-                return Err(mismatch(path, kind_name(target), patch));
-            };
+            let Value::Object(tm) = target else { return Err(mismatch(path, kind_name(target), patch)) };
             merge_map(tm, pm, ctx, path, depth)?;
             Ok(Action::Keep)
         }
@@ -325,9 +345,7 @@ fn merge_value(
             if target.is_null() {
                 *target = Value::Array(Vec::new());
             }
-            let Value::Array(tl) = target else {
-                return Err(mismatch(path, kind_name(target), patch));
-            };
+            let Value::Array(tl) = target else { return Err(mismatch(path, kind_name(target), patch)) };
             merge_list(tl, pl, ctx, path, depth)?;
             Ok(Action::Keep)
         }
@@ -391,7 +409,7 @@ fn merge_map(
     }
     for (k, v) in pm {
         if let Some(list) = k.strip_prefix(DELETE_PRIMITIVES) {
-            delete_from_primitive_list(tm, list, v, ctx, &path.field(k))?;
+            delete_from_primitive_list(tm, list, v, ctx, path, k)?;
         }
     }
     Ok(())
@@ -467,7 +485,7 @@ fn merge_primitive_list(tl: &mut Vec<Value>, pl: &[Value], path: &Path<'_>) -> R
     Ok(())
 }
 
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
+#[derive(PartialEq, Eq)]
 enum Match {
     No,
     Partial,
@@ -509,20 +527,16 @@ impl KeyIndex {
     /// The best live candidate for `probe`: the first exact match, else the first partial one.
     fn find(&self, keys: Keys<'_>, probe: &Map<String, Value>, slots: &[Option<Value>]) -> Option<usize> {
         let id = scalar_id(probe.get(keys.primary)?);
-        let mut best: Option<(Match, usize)> = None;
+        let mut partial = None;
         for &i in self.by_key.get(&id)? {
-            let Some(Value::Object(m)) = &slots[i] else {
-                continue;
-            };
-            let quality = key_match(keys, probe, m);
-            if quality == Match::Exact {
-                return Some(i);
-            }
-            if quality == Match::Partial && best.is_none() {
-                best = Some((quality, i));
+            let Some(Value::Object(m)) = &slots[i] else { continue };
+            match key_match(keys, probe, m) {
+                Match::Exact => return Some(i),
+                Match::Partial => partial = partial.or(Some(i)),
+                Match::No => {}
             }
         }
-        best.map(|(_, i)| i)
+        partial
     }
 }
 
@@ -539,9 +553,7 @@ fn merge_keyed_list(
     let mut merges = Vec::with_capacity(pl.len());
     for (i, p) in pl.iter().enumerate() {
         let ipath = path.index(i);
-        let Value::Object(pm) = p else {
-            return Err(mismatch(&ipath, "an object", p));
-        };
+        let Value::Object(pm) = p else { return Err(mismatch(&ipath, "an object", p)) };
         let d = directive(pm, &ipath)?;
         if let Some(Directive::Replace) = d {
             if pm.len() > 1 {
@@ -608,12 +620,24 @@ fn merge_keyed_list(
         }
     }
     let mut out = Vec::with_capacity(slots.len());
-    for i in order {
-        out.extend(slots[i].take());
+    if compound_in_use(keys, &slots[..first_new], pl) {
+        // Kustomize's order once any element sets every compound key: new elements first,
+        // then the original ones in place.
+        out.extend(slots.drain(first_new..).flatten());
+    } else {
+        for i in order {
+            out.extend(slots[i].take());
+        }
     }
     out.extend(slots.into_iter().take(first_new).flatten());
     *tl = out;
     Ok(())
+}
+
+/// Whether some element of either list sets every key of a compound merge key.
+fn compound_in_use(keys: Keys<'_>, original: &[Option<Value>], patch: &[Value]) -> bool {
+    let full = |v: &Value| keys.names().all(|k| v.get(k).is_some_and(|x| !x.is_null()));
+    !keys.compound.is_empty() && (original.iter().flatten().any(full) || patch.iter().any(full))
 }
 
 fn apply_retain_keys(
@@ -630,9 +654,7 @@ fn apply_retain_keys(
             "only fields with patch strategy retainKeys accept it (e.g. volumes[], Deployment spec.strategy)",
         ));
     }
-    let Some(list) = keep.as_array() else {
-        return Err(invalid(path, RETAIN_KEYS, "expected a list of field names"));
-    };
+    let Some(list) = keep.as_array() else { return Err(invalid(path, RETAIN_KEYS, "expected a list of field names")) };
     let mut names = HashSet::with_capacity(list.len());
     for v in list {
         names.insert(v.as_str().ok_or_else(|| invalid(path, RETAIN_KEYS, format!("{v} is not a field name")))?);
@@ -677,9 +699,7 @@ fn prepare_set_order<'a>(
         return Err(misplaced(path, &directive, "only lists with patch strategy merge can be reordered"));
     };
     let key = field.merge_key;
-    let Some(order) = order.as_array() else {
-        return Err(invalid(path, &directive, "expected a list"));
-    };
+    let Some(order) = order.as_array() else { return Err(invalid(path, &directive, "expected a list")) };
     let mut wanted = HashMap::with_capacity(order.len());
     for (i, item) in order.iter().enumerate() {
         match (key, item) {
@@ -727,9 +747,7 @@ impl SetOrder<'_> {
     /// apimachinery's `normalizeElementOrder`: items named by the directive in its order,
     /// interleaved with the others in their original order.
     fn apply(self, tm: &mut Map<String, Value>, path: &Path<'_>) -> Result<(), SmpError> {
-        let Some(Value::Array(merged)) = tm.get_mut(self.list) else {
-            return Ok(());
-        };
+        let Some(Value::Array(merged)) = tm.get_mut(self.list) else { return Ok(()) };
         let mut wanted = HashMap::with_capacity(self.order.len());
         for (i, item) in self.order.iter().enumerate() {
             if let Some(id) = order_id(self.key, item) {
@@ -776,35 +794,32 @@ fn delete_from_primitive_list(
     values: &Value,
     ctx: Ctx<'_>,
     path: &Path<'_>,
+    directive: &str,
 ) -> Result<(), SmpError> {
-    let directive = format!("{DELETE_PRIMITIVES}{list}");
+    let dpath = path.field(directive);
     let Some(schema) = ctx.schema else {
-        return Err(misplaced(path, &directive, "it needs the kind's schema, and none is known here"));
+        return Err(misplaced(&dpath, directive, "it needs the kind's schema, and none is known here"));
     };
-    let is_primitive_list = schema
-        .field(list)
-        .and_then(|f| f.schema.items())
-        .is_some_and(|i| matches!(i.kind(), SchemaKind::Scalar | SchemaKind::Any));
-    if !is_primitive_list {
-        return Err(misplaced(path, &directive, "only lists of primitive values accept it"));
+    let items = schema.field(list).and_then(|f| f.schema.items());
+    if !items.is_some_and(|i| matches!(i.kind(), SchemaKind::Scalar | SchemaKind::Any)) {
+        return Err(misplaced(&dpath, directive, "only lists of primitive values accept it"));
     }
-    let Some(values) = values.as_array() else {
-        return Err(invalid(path, &directive, "expected a list of values"));
-    };
+    let Some(values) = values.as_array() else { return Err(invalid(&dpath, directive, "expected a list of values")) };
     if let Some(v) = values.iter().find(|v| v.is_object() || v.is_array()) {
-        return Err(invalid(path, &directive, format!("{v} is not a primitive value")));
+        return Err(invalid(&dpath, directive, format!("{v} is not a primitive value")));
     }
     let doomed: HashSet<String> = values.iter().map(scalar_id).collect();
+    let lpath = path.field(list);
     match tm.get_mut(list) {
         None | Some(Value::Null) => Ok(()),
         Some(Value::Array(items)) => {
             if let Some(i) = items.iter().position(|v| v.is_object() || v.is_array()) {
-                return Err(mismatch(&path.field(list).index(i), "a scalar", &items[i]));
+                return Err(mismatch(&lpath.index(i), "a scalar", &items[i]));
             }
             items.retain(|v| !doomed.contains(&scalar_id(v)));
             Ok(())
         }
-        Some(other) => Err(mismatch(&path.field(list), "a list", other)),
+        Some(other) => Err(mismatch(&lpath, "a list", other)),
     }
 }
 
