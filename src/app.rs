@@ -11,6 +11,15 @@ use std::io::Write;
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
     match cli.command {
         Command::Render(args) => render_cmd(&args, cli.global.namespace.as_deref(), out),
+        Command::Diff(args) => crate::action::diff_cmd(&args, &cli.global, out),
+        Command::Install(args) => crate::action::apply_cmd(&args, &cli.global, crate::action::Mode::Install, out),
+        Command::Upgrade(args) => crate::action::apply_cmd(
+            &args.common,
+            &cli.global,
+            crate::action::Mode::Upgrade { install: args.install },
+            out,
+        ),
+        Command::Uninstall(args) => crate::action::uninstall_cmd(&args, &cli.global, out),
         Command::Overlays => overlays(out),
         Command::Init { dir } => init(&dir, out),
         Command::Show { what } => show(what, out),
@@ -19,7 +28,32 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
                 .map_err(io("writing output"))?;
             Ok(0)
         }
+        Command::Lint(args) => lint_cmd(&args, cli.global.namespace.as_deref(), out),
+        Command::Completion { shell } => {
+            crate::completion::write_script(shell, out);
+            Ok(0)
+        }
     }
+}
+
+/// Renders like `render` and reports what breaks the chart's best practices.
+fn lint_cmd(args: &crate::cli::LintArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+    let req = render::Request {
+        overlay: args.overlay.clone(),
+        release: None,
+        namespace: namespace.map(str::to_string),
+        values: values::load(&args.values.input(), &mut std::io::stdin())?,
+    };
+    let rendered = render::render(&req)?;
+    let findings = crate::lint::lint(rendered.resources.as_slice());
+    let text = match args.output {
+        crate::cli::LintOutput::Text => crate::lint::to_text(&findings),
+        crate::cli::LintOutput::Json => {
+            serde_json::to_string_pretty(&crate::lint::to_json(&findings)).unwrap_or_default() + "\n"
+        }
+    };
+    out.write_all(text.as_bytes()).map_err(io("writing output"))?;
+    Ok(crate::lint::exit_code(&findings, args.strict))
 }
 
 fn io(context: &str) -> impl Fn(std::io::Error) -> Error + '_ {

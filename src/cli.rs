@@ -23,9 +23,30 @@ pub struct Cli {
 /// Flags shared by every command, as kubectl spells them.
 #[derive(Debug, Args, Clone, Default)]
 pub struct Global {
-    /// Namespace to put namespaced resources in
+    /// Namespace to put namespaced resources in (default: the context's namespace)
     #[arg(short = 'n', long, global = true)]
     pub namespace: Option<String>,
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use
+    #[arg(long, global = true)]
+    pub context: Option<String>,
+    /// The kubeconfig cluster to use
+    #[arg(long, global = true)]
+    pub cluster: Option<String>,
+    /// The kubeconfig user to use
+    #[arg(long, global = true)]
+    pub user: Option<String>,
+    /// Username to impersonate
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+    /// Group to impersonate (repeatable)
+    #[arg(long = "as-group", global = true, value_name = "GROUP")]
+    pub as_group: Vec<String>,
+    /// How long one API request may take (e.g. 10s, 1m; 0 for the default of 30s)
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,6 +57,26 @@ pub enum Command {
         after_help = "Examples:\n  kubectl dimtensor render --overlay training\n  kubectl dimtensor render prod --overlay inference -n ml\n  kubectl dimtensor render --overlay training --set resources.gpu.count=2 --set image.tag=4.3.0\n  kubectl dimtensor render -f values-production.yaml --explain\n  kubectl dimtensor render --overlay ./overlays/staging -o json\n\nWith no NAME and no values, `render --overlay DIR` prints exactly what `kubectl kustomize DIR` prints."
     )]
     Render(RenderArgs),
+    /// Show what install/upgrade would change in the cluster: a server-side dry run, as a diff
+    #[command(
+        after_help = "Examples:\n  kubectl dimtensor diff --overlay inference -n ml\n  kubectl dimtensor diff prod --overlay inference --set image.tag=4.3.0 --color always\n  kubectl dimtensor diff --overlay training -o markdown > plan.md\n\nExit status: 0 nothing would change, 1 something would, 2 error (as kubectl diff)."
+    )]
+    Diff(ClusterArgs),
+    /// Install a release: plan (server dry run), show the diff, confirm, apply
+    #[command(
+        after_help = "Examples:\n  kubectl dimtensor install --overlay training -n ml\n  kubectl dimtensor install prod --overlay inference -f values-production.yaml --yes --wait\n  kubectl dimtensor install --overlay batch --dry-run"
+    )]
+    Install(ClusterArgs),
+    /// Upgrade a release to a new render (deleting what it no longer contains)
+    #[command(
+        after_help = "Examples:\n  kubectl dimtensor upgrade dimtensor --overlay inference --set image.tag=4.3.0 --yes\n  kubectl dimtensor upgrade prod --install --overlay inference --yes --wait"
+    )]
+    Upgrade(UpgradeArgs),
+    /// Delete everything a release made (PersistentVolumeClaims are kept unless --delete-data)
+    #[command(
+        after_help = "Examples:\n  kubectl dimtensor uninstall dimtensor -n ml --yes\n  kubectl dimtensor uninstall prod --delete-data --cascade foreground --wait --yes"
+    )]
+    Uninstall(UninstallArgs),
     /// List the built-in overlays and components
     #[command(after_help = "Example:\n  kubectl dimtensor overlays")]
     Overlays,
@@ -58,6 +99,40 @@ pub enum Command {
     /// Print the version of the plugin and of dimtensor it deploys
     #[command(after_help = "Example:\n  kubectl dimtensor version")]
     Version,
+    /// Check what an overlay renders against the chart's best practices (no cluster needed)
+    #[command(
+        after_help = "Examples:\n  kubectl dimtensor lint --overlay inference\n  kubectl dimtensor lint --overlay batch --set image.tag=4.2.0 --strict\n  kubectl dimtensor lint --overlay ./deploy/overlays/inference -f values-production.yaml -o json\n\nExit code: 0, or 1 with --strict when there is a warning or an error (2 when rendering fails)."
+    )]
+    Lint(LintArgs),
+    /// Print a completion script for the kubectl-dimtensor command
+    #[command(
+        after_help = "Examples:\n  source <(kubectl dimtensor completion bash)\n  kubectl dimtensor completion zsh > \"${fpath[1]}/_kubectl-dimtensor\"\n  kubectl dimtensor completion fish > ~/.config/fish/completions/kubectl-dimtensor.fish\n  kubectl dimtensor completion powershell | Out-String | Invoke-Expression\n\nThese complete `kubectl-dimtensor ...`. For `kubectl dimtensor <TAB>`, put kubectl_complete-dimtensor on your PATH (see the README)."
+    )]
+    Completion {
+        #[arg(value_enum)]
+        shell: crate::completion::Shell,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LintArgs {
+    /// Built-in overlay (inference, training, batch, cronjob) or a kustomization directory
+    #[arg(long, short = 'k')]
+    pub overlay: Option<String>,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Exit 1 when there is a warning or an error
+    #[arg(long)]
+    pub strict: bool,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = LintOutput::Text)]
+    pub output: LintOutput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintOutput {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -120,4 +195,82 @@ pub enum ShowWhat {
 pub enum Output {
     Yaml,
     Json,
+}
+
+/// What the cluster commands share: what to render, and how to plan and apply it.
+#[derive(Debug, Args, Clone)]
+pub struct ClusterArgs {
+    /// Release name (default: dimtensor)
+    pub name: Option<String>,
+    /// Built-in overlay (inference, training, batch, cronjob) or a kustomization directory
+    #[arg(long, short = 'k')]
+    pub overlay: Option<String>,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Create the namespace if it does not exist
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Take over fields another field manager owns instead of failing on the conflict
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Delete and recreate objects whose immutable fields changed (a Job's template)
+    #[arg(long)]
+    pub force: bool,
+    /// Stop after the diff; exit 0 if nothing would change, 1 if something would
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Wait until Deployments are rolled out (and Services have addresses)
+    #[arg(long)]
+    pub wait: bool,
+    /// Also wait for Jobs to complete (training can take days: off by default)
+    #[arg(long)]
+    pub wait_for_jobs: bool,
+    /// How long --wait may take (e.g. 5m)
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
+    /// Diff format
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::diff::output::Format::Simple)]
+    pub output: crate::diff::output::Format,
+    /// Colour the diff
+    #[arg(long, value_enum, default_value_t = crate::diff::output::ColorChoice::Auto)]
+    pub color: crate::diff::output::ColorChoice,
+    /// No progress output
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    pub common: ClusterArgs,
+    /// Install the release if it does not exist yet
+    #[arg(long, short = 'i')]
+    pub install: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct UninstallArgs {
+    /// Release name
+    pub name: String,
+    /// Deletion propagation for dependents (a Job's pods)
+    #[arg(long, value_enum, default_value_t = crate::cluster::Propagation::Background)]
+    pub cascade: crate::cluster::Propagation,
+    /// Also delete PersistentVolumeClaims (checkpoints are data: kept by default)
+    #[arg(long)]
+    pub delete_data: bool,
+    /// Wait until everything is gone
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait may take
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show what would be deleted and stop
+    #[arg(long)]
+    pub dry_run: bool,
 }

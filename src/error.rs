@@ -14,4 +14,18 @@ pub enum Error {
     Values(#[from] crate::values::ValuesError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+    #[error(transparent)]
+    Plan(#[from] crate::diff::PlanError),
+    #[error(transparent)]
+    Apply(#[from] crate::apply::ApplyError),
+    #[error(transparent)]
+    Wait(#[from] crate::apply::wait::WaitError),
+    /// A command line that parses but cannot be meant.
+    #[error("{0}")]
+    Usage(String),
+    /// We stop rather than guess (no confirmation possible, release missing or present).
+    #[error("{0}")]
+    Refused(String),
 }

@@ -4,13 +4,21 @@
 //! transformers), apply [`values`], then print. [`cli`] and [`app`] are a thin layer on top;
 //! [`report`] is the one place that turns errors into what the user reads.
 
+pub mod action;
 pub mod app;
+pub mod apply;
 pub mod builtin;
 pub mod cli;
+pub mod cluster;
+pub mod completion;
+pub mod diff;
 pub mod error;
+pub mod lint;
 pub mod load;
 pub mod model;
 pub mod overlay;
+pub mod progress;
+pub mod release;
 pub mod render;
 pub mod report;
 pub mod suggest;

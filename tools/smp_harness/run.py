@@ -9,7 +9,8 @@ object, None when the resource was deleted, or "ERROR: ..." text.
 import json, os, subprocess, tempfile
 import yaml
 
-K = "/tmp/kvenv/bin/kubectl"
+import os
+K = os.environ.get("DIMTENSOR_KUBECTL", "/tmp/kvenv/bin/kubectl")
 
 
 def kustomize(base, patch):

@@ -1,0 +1,273 @@
+//! The Kubernetes API, as this tool uses it: a client configured the way kubectl is, discovery of
+//! only the group-versions a render uses (cached per run), and the handful of verbs the plan and
+//! apply stages need, all on untyped JSON objects.
+
+mod config;
+
+pub use config::{parse_timeout, ConnectOptions};
+
+use crate::model::{Gvk, ResId};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy};
+use kube::core::GroupVersion;
+use kube::discovery::{ApiCapabilities, ApiResource, Scope};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// The field manager every apply uses, so ownership is stable across runs.
+pub const FIELD_MANAGER: &str = "kubectl-dimtensor";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot load the kubeconfig: {0}")]
+    Config(String),
+    #[error("cannot reach the cluster at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the request to {url} took longer than --request-timeout ({secs}s)")]
+    Timeout { url: String, secs: u64 },
+    #[error("the server does not serve {what}; is the CRD installed and the API group enabled?")]
+    UnknownKind { what: String },
+    #[error("{action} {id}: {message}")]
+    Api { action: String, id: String, code: u16, reason: String, message: String, causes: Vec<String> },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ClusterError {
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            ClusterError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+    pub fn is_not_found(&self) -> bool {
+        self.code() == Some(404)
+    }
+    pub fn is_forbidden(&self) -> bool {
+        self.code() == Some(403)
+    }
+    /// A 422 that says a field cannot change (a Job's template, a selector, a clusterIP).
+    pub fn is_immutable(&self) -> bool {
+        match self {
+            ClusterError::Api { code: 422, message, causes, .. } => {
+                message.contains("immutable") || causes.iter().any(|c| c.contains("immutable"))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A resolved kind: its REST resource and whether it lives in a namespace.
+#[derive(Debug, Clone)]
+pub struct Kind {
+    pub resource: ApiResource,
+    pub namespaced: bool,
+}
+
+/// A connected cluster.
+pub struct Cluster {
+    client: kube::Client,
+    /// The namespace objects go to when they name none: `-n`, or the context's namespace.
+    pub namespace: String,
+    url: String,
+    timeout: Duration,
+    discovery: Mutex<HashMap<String, HashMap<String, Kind>>>,
+}
+
+impl Cluster {
+    /// Connects as kubectl would with the same flags. Nothing is requested yet.
+    pub async fn connect(opts: &ConnectOptions) -> Result<Cluster, ClusterError> {
+        let (config, timeout) = config::load(opts).await?;
+        let namespace = opts.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
+        let url = config.cluster_url.to_string();
+        let client = kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
+        Ok(Cluster { client, namespace, url, timeout, discovery: Mutex::new(HashMap::new()) })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn timed<T>(
+        &self,
+        fut: impl std::future::Future<Output = Result<T, kube::Error>>,
+        action: &str,
+        id: &str,
+    ) -> Result<T, ClusterError> {
+        match tokio::time::timeout(self.timeout, fut).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(self.convert(e, action, id)),
+            Err(_) => Err(ClusterError::Timeout { url: self.url.clone(), secs: self.timeout.as_secs() }),
+        }
+    }
+
+    fn convert(&self, e: kube::Error, action: &str, id: &str) -> ClusterError {
+        match e {
+            kube::Error::Api(status) => ClusterError::Api {
+                action: action.to_string(),
+                id: id.to_string(),
+                code: status.code,
+                reason: status.reason.clone(),
+                message: status.message.clone(),
+                causes: status
+                    .details
+                    .as_ref()
+                    .map(|d| d.causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect())
+                    .unwrap_or_default(),
+            },
+            kube::Error::HyperError(err) => {
+                ClusterError::Unreachable { url: self.url.clone(), reason: root_cause(&err) }
+            }
+            kube::Error::Service(err) => {
+                ClusterError::Unreachable { url: self.url.clone(), reason: root_cause(err.as_ref()) }
+            }
+            kube::Error::Auth(err) => ClusterError::Config(format!("authentication failed: {err}")),
+            other => ClusterError::Other(format!("{action} {id}: {other}")),
+        }
+    }
+
+    /// The REST resource of a kind. One discovery request per group-version, cached.
+    pub async fn resolve(&self, gvk: &Gvk) -> Result<Kind, ClusterError> {
+        let gv_key = gvk.api_version();
+        let mut cache = self.discovery.lock().await;
+        if !cache.contains_key(&gv_key) {
+            let gv: GroupVersion = gv_key.parse().map_err(|_| ClusterError::UnknownKind { what: gv_key.clone() })?;
+            let group = match self
+                .timed(kube::discovery::oneshot::pinned_group(&self.client, &gv), "discover", &gv_key)
+                .await
+            {
+                Ok(g) => g,
+                Err(e) if e.is_not_found() => {
+                    return Err(ClusterError::UnknownKind { what: format!("{gv_key} (kind {})", gvk.kind) })
+                }
+                Err(e) => return Err(e),
+            };
+            let kinds: HashMap<String, Kind> = group
+                .versioned_resources(&gv.version)
+                .into_iter()
+                .filter(|(ar, _)| !ar.plural.contains('/'))
+                .map(|(ar, caps): (ApiResource, ApiCapabilities)| {
+                    (ar.kind.clone(), Kind { namespaced: caps.scope == Scope::Namespaced, resource: ar })
+                })
+                .collect();
+            cache.insert(gv_key.clone(), kinds);
+        }
+        cache
+            .get(&gv_key)
+            .and_then(|k| k.get(&gvk.kind))
+            .cloned()
+            .ok_or_else(|| ClusterError::UnknownKind { what: format!("{} in {gv_key}", gvk.kind) })
+    }
+
+    fn api(&self, kind: &Kind, namespace: &str) -> Api<DynamicObject> {
+        if kind.namespaced {
+            Api::namespaced_with(self.client.clone(), namespace, &kind.resource)
+        } else {
+            Api::all_with(self.client.clone(), &kind.resource)
+        }
+    }
+
+    /// Server-side apply. With `dry_run` the server validates and authorizes exactly as for the
+    /// real call and returns the merged object, storing nothing.
+    pub async fn apply(&self, id: &ResId, body: &Value, dry_run: bool, force: bool) -> Result<Value, ClusterError> {
+        let kind = self.resolve(&id.gvk).await?;
+        let api = self.api(&kind, &id.namespace);
+        let mut pp = PatchParams::apply(FIELD_MANAGER);
+        if force {
+            pp = pp.force();
+        }
+        if dry_run {
+            pp = pp.dry_run();
+        }
+        let obj = self
+            .timed(
+                api.patch(&id.name, &pp, &Patch::Apply(body)),
+                if dry_run { "dry-run apply" } else { "apply" },
+                &id.to_string(),
+            )
+            .await?;
+        serde_json::to_value(obj).map_err(|e| ClusterError::Other(e.to_string()))
+    }
+
+    pub async fn get(&self, id: &ResId) -> Result<Option<Value>, ClusterError> {
+        let kind = self.resolve(&id.gvk).await?;
+        let api = self.api(&kind, &id.namespace);
+        let obj = self.timed(api.get_opt(&id.name), "get", &id.to_string()).await?;
+        obj.map(|o| serde_json::to_value(o).map_err(|e| ClusterError::Other(e.to_string()))).transpose()
+    }
+
+    /// Every object of a kind in a namespace (all namespaces for cluster-scoped kinds).
+    pub async fn list(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Value>, ClusterError> {
+        let kind = self.resolve(gvk).await?;
+        let api = self.api(&kind, namespace);
+        let mut lp = ListParams::default();
+        if let Some(sel) = label_selector {
+            lp = lp.labels(sel);
+        }
+        let what = format!("{}/{namespace}", gvk.kind);
+        let list = self.timed(api.list(&lp), "list", &what).await?;
+        list.items
+            .into_iter()
+            .map(|mut o| {
+                o.types = Some(kube::core::TypeMeta { api_version: gvk.api_version(), kind: gvk.kind.clone() });
+                serde_json::to_value(o).map_err(|e| ClusterError::Other(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// Deletes with an explicit propagation policy (a Job deleted without one orphans its pods).
+    /// Returns false when the object was already gone.
+    pub async fn delete(&self, id: &ResId, propagation: Propagation) -> Result<bool, ClusterError> {
+        let kind = self.resolve(&id.gvk).await?;
+        let api = self.api(&kind, &id.namespace);
+        let dp = DeleteParams { propagation_policy: Some(propagation.policy()), ..DeleteParams::default() };
+        match self.timed(api.delete(&id.name, &dp), "delete", &id.to_string()).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a namespace if it does not exist.
+    pub async fn ensure_namespace(&self, name: &str) -> Result<bool, ClusterError> {
+        let id = ResId::new(Gvk::from_api_version("v1", "Namespace"), "", name);
+        if self.get(&id).await?.is_some() {
+            return Ok(false);
+        }
+        let body = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        self.apply(&id, &body, false, false).await?;
+        Ok(true)
+    }
+}
+
+/// `--cascade`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Propagation {
+    Background,
+    Foreground,
+    Orphan,
+}
+
+impl Propagation {
+    fn policy(self) -> PropagationPolicy {
+        match self {
+            Propagation::Background => PropagationPolicy::Background,
+            Propagation::Foreground => PropagationPolicy::Foreground,
+            Propagation::Orphan => PropagationPolicy::Orphan,
+        }
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}

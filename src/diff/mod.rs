@@ -1,0 +1,317 @@
+//! The plan: what applying a render would change, found by a server-side dry run of every
+//! object, compared with the live objects. Nothing here writes to the cluster.
+//!
+//! [`classify`] and [`normalize`] are pure; [`plan`] does the requests; [`output`] prints.
+
+pub mod output;
+
+use crate::cluster::{Cluster, ClusterError};
+use crate::model::{Gvk, ResId};
+use futures::stream::{self, StreamExt};
+use serde_json::{Map, Value};
+use std::collections::{BTreeSet, HashMap};
+
+/// How many requests run at once.
+pub const CONCURRENCY: usize = 8;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Create,
+    Update,
+    /// The server refuses an in-place update (an immutable field): delete and recreate.
+    Replace {
+        reason: String,
+    },
+    Delete,
+    Unchanged,
+}
+
+impl Action {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace { .. } => "replace",
+            Action::Delete => "delete",
+            Action::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One object's planned change. `before`/`after` are normalized and masked for display;
+/// `body` is what apply sends.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub id: ResId,
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub body: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    pub fn count(&self, word: &str) -> usize {
+        self.changes.iter().filter(|c| c.action.word() == word).count()
+    }
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::Unchanged)
+    }
+    pub fn summary(&self) -> String {
+        let mut s = format!("Plan: {} to add, {} to change, ", self.count("create"), self.count("update"));
+        if self.count("replace") > 0 {
+            s.push_str(&format!("{} to replace, ", self.count("replace")));
+        }
+        s.push_str(&format!("{} to delete, {} unchanged", self.count("delete"), self.count("unchanged")));
+        s
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("{id} names namespace `{found}`, but the target namespace is `{target}` (-n); render without a namespace or pass -n {found}")]
+    NamespaceMismatch { id: ResId, found: String, target: String },
+}
+
+/// Fields the server owns, left out of every comparison.
+pub fn normalize(obj: &Value) -> Value {
+    let mut v = obj.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("status");
+        if let Some(Value::Object(meta)) = m.get_mut("metadata") {
+            for k in ["managedFields", "resourceVersion", "uid", "generation", "creationTimestamp", "selfLink"] {
+                meta.remove(k);
+            }
+            if meta.get("annotations").and_then(Value::as_object).is_some_and(|a| a.is_empty()) {
+                meta.remove("annotations");
+            }
+        }
+    }
+    v
+}
+
+/// Masks Secret values in both sides, marking which changed, as kubectl diff does.
+pub fn mask_secrets(before: Option<&mut Value>, after: Option<&mut Value>) {
+    let is_secret = |v: &Option<&mut Value>| v.as_ref().is_some_and(|v| v["kind"] == "Secret");
+    if !is_secret(&before) && !is_secret(&after) {
+        return;
+    }
+    let (mut before, mut after) = (before, after);
+    for field in ["data", "stringData"] {
+        let b: Map<String, Value> = before.as_ref().and_then(|v| v[field].as_object().cloned()).unwrap_or_default();
+        let a: Map<String, Value> = after.as_ref().and_then(|v| v[field].as_object().cloned()).unwrap_or_default();
+        let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+        let mut nb = Map::new();
+        let mut na = Map::new();
+        for k in keys {
+            let changed = b.get(k) != a.get(k);
+            if b.contains_key(k) {
+                nb.insert(k.clone(), Value::String(if changed { "*** (before)".into() } else { "***".into() }));
+            }
+            if a.contains_key(k) {
+                na.insert(k.clone(), Value::String(if changed { "*** (after)".into() } else { "***".into() }));
+            }
+        }
+        if let Some(v) = before.as_deref_mut().and_then(Value::as_object_mut).filter(|m| m.contains_key(field)) {
+            v.insert(field.into(), Value::Object(nb));
+        }
+        if let Some(v) = after.as_deref_mut().and_then(Value::as_object_mut).filter(|m| m.contains_key(field)) {
+            v.insert(field.into(), Value::Object(na));
+        }
+    }
+    for side in [before, after].into_iter().flatten() {
+        if let Some(ann) = side.pointer_mut("/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration") {
+            *ann = Value::String("***".into());
+        }
+    }
+}
+
+/// The action for one object from its live state and the dry-run result.
+pub fn classify(live: Option<&Value>, dry_run: Option<&Value>) -> Action {
+    match (live, dry_run) {
+        (None, Some(_)) => Action::Create,
+        (Some(_), None) => Action::Delete,
+        (None, None) => Action::Unchanged,
+        (Some(l), Some(d)) if normalize(l) == normalize(d) => Action::Unchanged,
+        _ => Action::Update,
+    }
+}
+
+/// What a plan needs to know beyond the render.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub create_namespace: bool,
+    pub force_conflicts: bool,
+    /// Objects to delete because the release had them and the render does not (prune).
+    pub prune: Vec<ResId>,
+}
+
+/// Dry-runs every desired object and compares with the live state.
+pub async fn plan(cluster: &Cluster, desired: Vec<(ResId, Value)>, opts: &PlanOptions) -> Result<Plan, PlanError> {
+    let namespace_missing = if opts.create_namespace { !namespace_exists(cluster).await? } else { false };
+    // One LIST per kind and namespace gives every live object the plan compares against.
+    let mut kinds: Vec<(Gvk, String)> = desired.iter().map(|(id, _)| (id.gvk.clone(), id.namespace.clone())).collect();
+    kinds.sort();
+    kinds.dedup();
+    let mut live: HashMap<ResId, Value> = HashMap::new();
+    if !namespace_missing {
+        let lists = stream::iter(kinds.into_iter().map(|(gvk, ns)| async move {
+            let items = cluster.list(&gvk, &ns, None).await?;
+            Ok::<_, ClusterError>((gvk, ns, items))
+        }))
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+        for r in lists {
+            let (gvk, ns, items) = r?;
+            for item in items {
+                let name = item["metadata"]["name"].as_str().unwrap_or("").to_string();
+                let item_ns = item["metadata"]["namespace"].as_str().unwrap_or(&ns).to_string();
+                live.insert(
+                    ResId::new(
+                        gvk.clone(),
+                        if item["metadata"]["namespace"].is_string() { &item_ns } else { "" },
+                        &name,
+                    ),
+                    item,
+                );
+            }
+        }
+    }
+    let results = stream::iter(desired.into_iter().map(|(id, body)| {
+        let current = live.get(&id).cloned();
+        async move {
+            if namespace_missing && !id.namespace.is_empty() {
+                // Nothing can be dry-run in a namespace that does not exist yet: all are creates.
+                return Ok::<_, PlanError>(change(id, None, Some(body.clone()), Some(body), Action::Create));
+            }
+            match cluster.apply(&id, &body, true, opts.force_conflicts).await {
+                Ok(result) => {
+                    let action = classify(current.as_ref(), Some(&result));
+                    Ok(change(id, current, Some(result), Some(body), action))
+                }
+                Err(e) if e.is_immutable() => {
+                    let reason = e.to_string();
+                    Ok(change(id, current, Some(body.clone()), Some(body), Action::Replace { reason }))
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+    }))
+    .buffered(CONCURRENCY)
+    .collect::<Vec<_>>()
+    .await;
+    let mut plan = Plan::default();
+    for r in results {
+        plan.changes.push(r?);
+    }
+    for id in &opts.prune {
+        if plan.changes.iter().any(|c| c.id.same_object(id)) {
+            continue;
+        }
+        if let Some(current) = cluster.get(id).await? {
+            plan.changes.push(change(id.clone(), Some(current), None, None, Action::Delete));
+        }
+    }
+    Ok(plan)
+}
+
+async fn namespace_exists(cluster: &Cluster) -> Result<bool, ClusterError> {
+    let id = ResId::new(Gvk::from_api_version("v1", "Namespace"), "", &cluster.namespace);
+    Ok(cluster.get(&id).await?.is_some())
+}
+
+/// Sorts map keys at every level, so two answers that differ only in key order print the same.
+pub fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut entries: Vec<(String, Value)> = m.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+fn change(id: ResId, live: Option<Value>, after: Option<Value>, body: Option<Value>, action: Action) -> Change {
+    let mut before = live.as_ref().map(|v| sorted(normalize(v)));
+    let mut after = after.as_ref().map(|v| sorted(normalize(v)));
+    mask_secrets(before.as_mut(), after.as_mut());
+    Change { id, action, before, after, body }
+}
+
+/// Puts namespaced objects into the target namespace; an object naming another is an error.
+pub async fn place(cluster: &Cluster, objects: Vec<Value>) -> Result<Vec<(ResId, Value)>, PlanError> {
+    let mut out = Vec::with_capacity(objects.len());
+    for mut obj in objects {
+        let gvk = Gvk::from_api_version(obj["apiVersion"].as_str().unwrap_or(""), obj["kind"].as_str().unwrap_or(""));
+        let kind = cluster.resolve(&gvk).await?;
+        let name = obj["metadata"]["name"].as_str().unwrap_or("").to_string();
+        let ns = if kind.namespaced {
+            match obj["metadata"]["namespace"].as_str() {
+                Some(found) if found != cluster.namespace => {
+                    return Err(PlanError::NamespaceMismatch {
+                        id: ResId::new(gvk, found, &name),
+                        found: found.to_string(),
+                        target: cluster.namespace.clone(),
+                    })
+                }
+                _ => {
+                    if let Some(m) = obj["metadata"].as_object_mut() {
+                        m.insert("namespace".into(), Value::String(cluster.namespace.clone()));
+                    }
+                    cluster.namespace.clone()
+                }
+            }
+        } else {
+            String::new()
+        };
+        out.push((ResId::new(gvk, &ns, &name), obj));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn server_owned_fields_do_not_count_as_changes() {
+        let live = json!({"kind": "ConfigMap", "metadata": {"name": "a", "uid": "1", "resourceVersion": "5", "managedFields": []}, "data": {"k": "v"}});
+        let dry = json!({"kind": "ConfigMap", "metadata": {"name": "a", "uid": "1", "resourceVersion": "6"}, "data": {"k": "v"}});
+        assert_eq!(classify(Some(&live), Some(&dry)), Action::Unchanged);
+        let changed = json!({"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "w"}});
+        assert_eq!(classify(Some(&live), Some(&changed)), Action::Update);
+        assert_eq!(classify(None, Some(&dry)), Action::Create);
+        assert_eq!(classify(Some(&live), None), Action::Delete);
+    }
+
+    #[test]
+    fn secrets_are_masked_with_change_markers() {
+        let mut before = json!({"kind": "Secret", "metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"data\":{\"pw\":\"c2VjcmV0\"}}"}}, "data": {"pw": "c2VjcmV0", "same": "eA=="}});
+        let mut after = json!({"kind": "Secret", "data": {"pw": "bmV3", "same": "eA=="}});
+        mask_secrets(Some(&mut before), Some(&mut after));
+        let text = format!("{before}{after}");
+        assert!(!text.contains("c2VjcmV0") && !text.contains("bmV3"), "{text}");
+        assert_eq!(before["data"]["pw"], "*** (before)");
+        assert_eq!(after["data"]["pw"], "*** (after)");
+        assert_eq!(after["data"]["same"], "***");
+    }
+
+    #[test]
+    fn summary_counts_actions() {
+        let id = ResId::new(Gvk::from_api_version("v1", "ConfigMap"), "ns", "a");
+        let mk = |a: Action| Change { id: id.clone(), action: a, before: None, after: None, body: None };
+        let plan =
+            Plan { changes: vec![mk(Action::Create), mk(Action::Create), mk(Action::Update), mk(Action::Unchanged)] };
+        assert_eq!(plan.summary(), "Plan: 2 to add, 1 to change, 0 to delete, 1 unchanged");
+    }
+}

@@ -1,0 +1,175 @@
+//! Printing a plan: one unified diff per resource under a `Kind/namespace/name (action)` header,
+//! then the summary. Colour is decided once, by the caller.
+
+use super::{Action, Plan};
+use serde_json::{json, Value};
+use similar::TextDiff;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Simple,
+    Json,
+    Markdown,
+}
+
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const CYAN: &str = "\x1b[36m";
+const BOLD: &str = "\x1b[1m";
+const YELLOW: &str = "\x1b[33m";
+const RESET: &str = "\x1b[0m";
+
+fn yaml_of(v: &Option<Value>) -> String {
+    v.as_ref().map(crate::yaml::to_yaml).unwrap_or_default()
+}
+
+/// The unified diff of one change, plain text.
+pub fn unified(before: &Option<Value>, after: &Option<Value>, id: &str) -> String {
+    let (a, b) = (yaml_of(before), yaml_of(after));
+    TextDiff::from_lines(&a, &b)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("live/{id}"), &format!("merged/{id}"))
+        .to_string()
+}
+
+/// Renders the plan in the chosen format. `color` adds ANSI colours to the simple format.
+pub fn render(plan: &Plan, format: Format, color: bool) -> String {
+    match format {
+        Format::Simple => simple(plan, color),
+        Format::Markdown => markdown(plan),
+        Format::Json => json_out(plan),
+    }
+}
+
+fn paint(text: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("{code}{text}{RESET}")
+    } else {
+        text.to_string()
+    }
+}
+
+fn simple(plan: &Plan, color: bool) -> String {
+    let mut out = String::new();
+    for c in plan.changes.iter().filter(|c| c.action != Action::Unchanged) {
+        let header = format!("{} ({})", c.id, c.action.word());
+        let code = match c.action {
+            Action::Create => GREEN,
+            Action::Delete => RED,
+            _ => YELLOW,
+        };
+        out.push_str(&paint(&header, &format!("{BOLD}{code}"), color));
+        out.push('\n');
+        if let Action::Replace { reason } = &c.action {
+            out.push_str(&format!("  the server refuses an in-place update: {reason}\n"));
+        }
+        for line in unified(&c.before, &c.after, &c.id.to_string()).lines() {
+            let styled = if line.starts_with("+++") || line.starts_with("---") {
+                paint(line, BOLD, color)
+            } else if line.starts_with('+') {
+                paint(line, GREEN, color)
+            } else if line.starts_with('-') {
+                paint(line, RED, color)
+            } else if line.starts_with("@@") {
+                paint(line, CYAN, color)
+            } else {
+                line.to_string()
+            };
+            out.push_str(&styled);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&paint(&plan.summary(), BOLD, color));
+    out.push('\n');
+    out
+}
+
+fn markdown(plan: &Plan) -> String {
+    let mut out = String::from("## kubectl dimtensor plan\n\n");
+    for c in plan.changes.iter().filter(|c| c.action != Action::Unchanged) {
+        out.push_str(&format!(
+            "### `{}` ({})\n\n```diff\n{}```\n\n",
+            c.id,
+            c.action.word(),
+            unified(&c.before, &c.after, &c.id.to_string())
+        ));
+    }
+    out.push_str(&format!("**{}**\n", plan.summary()));
+    out
+}
+
+fn json_out(plan: &Plan) -> String {
+    let items: Vec<Value> = plan
+        .changes
+        .iter()
+        .map(|c| json!({"resource": c.id.to_string(), "kind": c.id.gvk.kind, "namespace": c.id.namespace, "name": c.id.name, "action": c.action.word(), "diff": unified(&c.before, &c.after, &c.id.to_string())}))
+        .collect();
+    let doc = json!({"changes": items, "summary": {"add": plan.count("create"), "change": plan.count("update"), "replace": plan.count("replace"), "delete": plan.count("delete"), "unchanged": plan.count("unchanged")}});
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// `--color auto|always|never`, honouring NO_COLOR and whether stdout is a terminal.
+pub fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::IsTerminal::is_terminal(&std::io::stdout())
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Change, Plan};
+    use super::*;
+    use crate::model::{Gvk, ResId};
+
+    fn plan() -> Plan {
+        let id = ResId::new(Gvk::from_api_version("apps/v1", "Deployment"), "ml", "dimtensor");
+        Plan {
+            changes: vec![Change {
+                id,
+                action: Action::Update,
+                before: Some(json!({"spec": {"image": "a:1"}})),
+                after: Some(json!({"spec": {"image": "a:2"}})),
+                body: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn simple_output_has_header_diff_and_summary() {
+        let text = render(&plan(), Format::Simple, false);
+        assert!(text.contains("Deployment/ml/dimtensor (update)"), "{text}");
+        assert!(text.contains("-  image: a:1") && text.contains("+  image: a:2"), "{text}");
+        assert!(text.ends_with("Plan: 0 to add, 1 to change, 0 to delete, 0 unchanged\n"), "{text}");
+        assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn color_marks_added_and_removed_lines() {
+        let text = render(&plan(), Format::Simple, true);
+        assert!(text.contains("\x1b[32m+  image: a:2\x1b[0m"), "{text:?}");
+        assert!(text.contains("\x1b[31m-  image: a:1\x1b[0m"), "{text:?}");
+    }
+
+    #[test]
+    fn markdown_and_json() {
+        assert!(render(&plan(), Format::Markdown, false).contains("```diff"));
+        let v: Value = serde_json::from_str(&render(&plan(), Format::Json, false)).unwrap();
+        assert_eq!(v["changes"][0]["action"], "update");
+        assert_eq!(v["summary"]["change"], 1);
+    }
+}
