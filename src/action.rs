@@ -142,7 +142,7 @@ fn confirm(yes: bool, question: &str) -> Result<bool, Error> {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
-        return Err(Error::Refused(format!("{question} needs confirmation, and stdin is not a terminal")));
+        return Err(Error::Refused(format!("{question} needs confirmation, and stdin is not a terminal: pass --yes to go ahead without asking (nothing was changed)")));
     }
     eprint!("{question} [y/N] ");
     let mut answer = String::new();
@@ -173,10 +173,12 @@ pub fn apply_cmd(args: &ClusterArgs, global: &Global, mode: Mode, out: &mut dyn 
                     cluster.namespace
                 )))
             }
-            Mode::Upgrade { install: false } if !exists => return Err(Error::Refused(format!(
+            Mode::Upgrade { install: false } if !exists => {
+                return Err(Error::Refused(format!(
                 "release {name} does not exist in namespace {}; use `kubectl dimtensor install` or `upgrade --install`",
                 cluster.namespace
-            ))),
+            )))
+            }
             _ => {}
         }
         print_plan(&plan, args, out)?;

@@ -58,15 +58,24 @@ pub fn write_script(shell: Shell, out: &mut dyn Write) {
 /// `owner=dimtensor,name=<release>`); completion must never fail because a cluster is unreachable,
 /// so a lister returns an empty list instead of an error.
 pub trait ReleaseLister {
-    /// Release names in `namespace` (`None`: the kubeconfig's current namespace).
-    fn releases(&self, namespace: Option<&str>) -> Vec<String>;
+    /// Release names in the scope the typed flags chose.
+    fn releases(&self, scope: &Scope) -> Vec<String>;
+}
+
+/// The cluster flags typed so far (`-n`, `--context`, `--kubeconfig`), so a lister asks the
+/// cluster the command will talk to. `None` means the kubeconfig's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub namespace: Option<String>,
+    pub context: Option<String>,
+    pub kubeconfig: Option<String>,
 }
 
 /// The lister used until cluster support exists: no releases, no network.
 pub struct NoReleases;
 
 impl ReleaseLister for NoReleases {
-    fn releases(&self, _namespace: Option<&str>) -> Vec<String> {
+    fn releases(&self, _scope: &Scope) -> Vec<String> {
         Vec::new()
     }
 }
@@ -108,7 +117,7 @@ struct State<'a> {
     positional: usize,
     /// A flag still waiting for its value.
     pending: Option<&'a Arg>,
-    namespace: Option<String>,
+    scope: Scope,
 }
 
 /// Completes `words` (what follows `kubectl dimtensor`, the last one being completed).
@@ -119,7 +128,7 @@ pub fn complete(words: &[String], releases: &dyn ReleaseLister) -> Completion {
         Some((last, rest)) => (last.as_str(), rest),
         None => ("", &[][..]),
     };
-    let mut st = State { cmd: &root, positional: 0, pending: None, namespace: None };
+    let mut st = State { cmd: &root, positional: 0, pending: None, scope: Scope::default() };
     let mut only_positionals = false;
     for word in typed {
         if let Some(arg) = st.pending.take() {
@@ -133,12 +142,12 @@ pub fn complete(words: &[String], releases: &dyn ReleaseLister) -> Completion {
         }
     }
     if let Some(arg) = st.pending {
-        return values_for(arg, current, "", st.namespace.as_deref(), releases);
+        return values_for(arg, current, "", &st.scope, releases);
     }
     if !only_positionals {
         if let Some((name, value)) = current.strip_prefix("--").and_then(|f| f.split_once('=')) {
             return match find_long(st.cmd, name) {
-                Some(arg) => values_for(arg, value, &format!("--{name}="), st.namespace.as_deref(), releases),
+                Some(arg) => values_for(arg, value, &format!("--{name}="), &st.scope, releases),
                 None => none(),
             };
         }
@@ -157,7 +166,7 @@ pub fn complete(words: &[String], releases: &dyn ReleaseLister) -> Completion {
     let mut positionals: Vec<&Arg> = st.cmd.get_positionals().collect();
     positionals.sort_by_key(|a| a.get_index());
     match positionals.get(st.positional) {
-        Some(arg) => values_for(arg, current, "", st.namespace.as_deref(), releases),
+        Some(arg) => values_for(arg, current, "", &st.scope, releases),
         None => none(),
     }
 }
@@ -209,9 +218,13 @@ fn flag<'a>(st: &mut State<'a>, word: &str) {
 }
 
 fn note_value(st: &mut State<'_>, arg: &Arg, value: &str) {
-    if arg.get_id() == "namespace" {
-        st.namespace = Some(value.to_string());
-    }
+    let slot = match arg.get_id().as_str() {
+        "namespace" => &mut st.scope.namespace,
+        "context" => &mut st.scope.context,
+        "kubeconfig" => &mut st.scope.kubeconfig,
+        _ => return,
+    };
+    *slot = Some(value.to_string());
 }
 
 fn takes_value(arg: &Arg) -> bool {
@@ -237,13 +250,7 @@ fn flags(cmd: &Command, current: &str) -> Completion {
 }
 
 /// Candidates for one argument's value; `prefix` is put back in front (`--overlay=`).
-fn values_for(
-    arg: &Arg,
-    current: &str,
-    prefix: &str,
-    namespace: Option<&str>,
-    releases: &dyn ReleaseLister,
-) -> Completion {
+fn values_for(arg: &Arg, current: &str, prefix: &str, scope: &Scope, releases: &dyn ReleaseLister) -> Completion {
     let nothing = directive::NO_FILE_COMP;
     let (candidates, directive) = match arg.get_id().as_str() {
         // A directory is also accepted: once the word looks like a path, complete directories.
@@ -259,7 +266,8 @@ fn values_for(
         }
         "set" | "set_string" | "set_file" => (values_keys(), directive::NO_SPACE | nothing),
         "dir" => (Vec::new(), directive::FILTER_DIRS),
-        "name" => (releases.releases(namespace).into_iter().map(plain).collect(), nothing),
+        "kubeconfig" => (Vec::new(), directive::DEFAULT),
+        "name" => (releases.releases(scope).into_iter().map(plain).collect(), nothing),
         _ => {
             let possible = arg.get_possible_values();
             let candidates = possible
@@ -322,9 +330,10 @@ mod tests {
 
     struct Fixed;
     impl ReleaseLister for Fixed {
-        fn releases(&self, namespace: Option<&str>) -> Vec<String> {
-            match namespace {
-                Some("ml") => vec!["prod".into(), "staging".into()],
+        fn releases(&self, scope: &Scope) -> Vec<String> {
+            match (scope.namespace.as_deref(), scope.context.as_deref()) {
+                (Some("ml"), Some("gpu")) => vec!["train".into()],
+                (Some("ml"), _) => vec!["prod".into(), "staging".into()],
                 _ => vec!["dev".into()],
             }
         }
@@ -373,6 +382,7 @@ mod tests {
         assert_eq!(values(&complete(&words(&["render", "--namespace=ml", ""]), &Fixed)), ["prod", "staging"]);
         // A flag's value is not a positional: the release name is still to come.
         assert_eq!(values(&complete(&words(&["render", "--overlay", "inference", ""]), &Fixed)), ["dev"]);
+        assert_eq!(values(&complete(&words(&["uninstall", "-nml", "--context", "gpu", ""]), &Fixed)), ["train"]);
     }
 
     #[test]

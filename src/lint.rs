@@ -187,13 +187,18 @@ fn container_name(c: &Value) -> &str {
     c["name"].as_str().unwrap_or("?")
 }
 
+/// The chart's own container, which values such as `image.tag` and `livenessProbe` configure.
+fn is_chart_container(c: &Value) -> bool {
+    container_name(c) == crate::render::CHART_NAME
+}
+
 fn image_tag(_: &Lint<'_>, res: &Resource) -> Vec<Finding> {
     let Some(w) = workload(res) else { return Vec::new() };
     let mut out = Vec::new();
     for (path, c) in w.containers(true) {
         let image = c["image"].as_str().unwrap_or("");
         let problem = match image_reference_tag(image) {
-            Tag::Digest | Tag::Named(_) => continue,
+            Tag::Digest | Tag::Named => continue,
             Tag::Latest => "uses the `latest` tag",
             Tag::Missing => "has no tag (which means `latest`)",
         };
@@ -203,28 +208,32 @@ fn image_tag(_: &Lint<'_>, res: &Resource) -> Vec<Finding> {
             res,
             format!("{path}.image"),
             format!("container {} image {image} {problem}: a restart can pull a different build", container_name(c)),
-            "pin a version or digest: --set image.tag=4.2.0 (with --set image.variant=... for a variant), or `images:` with newTag/digest in the kustomization",
+            if is_chart_container(c) {
+                "pin a version: --set image.tag=4.2.0 (--set image.variant=ml for a variant), or `images:` with newTag or digest in the kustomization"
+            } else {
+                "pin a version or digest: `images:` with newTag or digest in the kustomization, or a patch"
+            },
         ));
     }
     out
 }
 
-enum Tag<'a> {
+enum Tag {
     Digest,
-    Named(&'a str),
+    Named,
     Latest,
     Missing,
 }
 
 /// The tag of `registry:port/repo:tag@digest`; a `:` before the last `/` is a registry port.
-fn image_reference_tag(image: &str) -> Tag<'_> {
+fn image_reference_tag(image: &str) -> Tag {
     if image.contains('@') {
         return Tag::Digest;
     }
     let last = image.rsplit('/').next().unwrap_or(image);
     match last.split_once(':') {
         Some((_, "latest")) => Tag::Latest,
-        Some((_, tag)) if !tag.is_empty() => Tag::Named(tag),
+        Some((_, tag)) if !tag.is_empty() => Tag::Named,
         _ => Tag::Missing,
     }
 }
@@ -271,7 +280,11 @@ fn probes(_: &Lint<'_>, res: &Resource) -> Vec<Finding> {
                 res,
                 format!("{path}.{probe}"),
                 format!("container {} has no {probe}: {why}", container_name(c)),
-                &format!("--set {probe}.enabled=true (the chart's httpGet probe), or add a {probe} with a patch"),
+                &if is_chart_container(c) {
+                    format!("--set {probe}.enabled=true (the chart's httpGet probe), or add a {probe} with a patch")
+                } else {
+                    format!("add a {probe} to the container with a patch")
+                },
             ));
         }
     }

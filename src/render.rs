@@ -29,7 +29,7 @@ pub const CHART_NAME: &str = "dimtensor";
 /// Kinds the release layer renames to the chart's fullname (a regular expression). ConfigMap and
 /// Secret keep the chart's fixed name: users' manifests refer to `dimtensor` by name.
 const RENAMED_KINDS: &str =
-    "ServiceAccount|Service|Deployment|Job|CronJob|HorizontalPodAutoscaler|Ingress|PersistentVolumeClaim|PodDisruptionBudget|NetworkPolicy";
+    "ServiceAccount|Service|Deployment|Job|HorizontalPodAutoscaler|Ingress|PersistentVolumeClaim|PodDisruptionBudget|NetworkPolicy";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -160,7 +160,11 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
         let eff = values::effective(&preset_values, user);
         let name = Some(eff["nameOverride"].as_str().unwrap_or("")).filter(|n| !n.is_empty()).unwrap_or(CHART_NAME);
         let full = fullname(release, name, eff["fullnameOverride"].as_str().unwrap_or(""));
-        if let Some(layer) = release_layer(&dir, release, name, &full) {
+        if let Some(mut layer) = release_layer(&dir, release, name, &full) {
+            if full != CHART_NAME {
+                let component = add_layer(&mut fs.top, "release-names", &rename_component(&full));
+                layer["components"] = json!([component.display().to_string()]);
+            }
             dir = add_layer(&mut fs.top, "release", &layer);
         }
     }
@@ -183,17 +187,28 @@ fn release_layer(below: &Path, release: &str, name: &str, full: &str) -> Option<
     if release == CHART_NAME && name == CHART_NAME && full == CHART_NAME {
         return None;
     }
-    let mut k = json!({
+    let k = json!({
         "resources": [below.display().to_string()],
         "labels": [{"pairs": {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": release}, "includeSelectors": true}],
     });
-    if full != CHART_NAME {
-        k["patches"] = json!([{
-            "target": {"name": CHART_NAME, "kind": RENAMED_KINDS},
-            "patch": crate::yaml::to_yaml(&json!([{"op": "replace", "path": "/metadata/name", "value": full}])),
-        }]);
-    }
     Some(k)
+}
+
+/// The renames of the release layer, as a Component: each patch fits only some renders (a
+/// CronJob exists in one variant), and a component's patch may match nothing.
+fn rename_component(full: &str) -> Value {
+    let rename =
+        |name: &str| crate::yaml::to_yaml(&json!([{"op": "replace", "path": "/metadata/name", "value": name}]));
+    // A CronJob's name may be 52 characters at most: its Jobs get an 11-character suffix.
+    let cron: String = full.chars().take(52).collect::<String>().trim_end_matches('-').to_string();
+    json!({
+        "apiVersion": "kustomize.config.k8s.io/v1alpha1",
+        "kind": "Component",
+        "patches": [
+            {"target": {"name": CHART_NAME, "kind": RENAMED_KINDS}, "patch": rename(full)},
+            {"target": {"name": CHART_NAME, "kind": "CronJob"}, "patch": rename(&cron)},
+        ],
+    })
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ pub fn describe(err: &Error) -> (String, Option<String>) {
 fn overlay_hint(e: &OverlayError) -> Option<String> {
     Some(
         match e {
-            OverlayError::Yaml(_) => "fix the YAML at the line shown (indent with spaces, one value per key)",
+            OverlayError::Yaml(crate::yaml::YamlError::Syntax { .. }) => "fix the YAML at the line shown (indent with spaces, one value per key)",
             OverlayError::NoKustomization { .. } => "point --overlay at a directory holding kustomization.yaml, or use a built-in name",
             OverlayError::Missing { .. } => "check the path: entries are relative to the kustomization's directory",
             OverlayError::OutsideRoot { .. } => "move the file under the kustomization's directory, or make its directory a base and list that instead",

@@ -109,18 +109,30 @@ fn yaml11_octals(text: &str) -> std::borrow::Cow<'_, str> {
 
 fn syntax(source_name: &str, text: &str, e: &serde_yaml::Error) -> YamlError {
     let (mut line, mut column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((0, 0));
+    // serde_yaml appends " at line X column Y" to its message; we print the location ourselves.
+    let full = e.to_string();
+    let mut message = match full.find(" at line ") {
+        Some(i) => full[..i].to_string(),
+        None => full.clone(),
+    };
     // serde_yaml places a duplicate key at the start of its mapping; point at the repeat instead.
-    if let Some(key) = e.to_string().strip_prefix("duplicate entry with key \"").and_then(|r| r.split('"').next()) {
+    if let Some((path, rest)) = full.split_once("duplicate entry with key \"") {
+        let key = rest.split('"').next().unwrap_or("");
         if let Some((l, c)) = second_occurrence(text, key, line) {
             (line, column) = (l, c);
         }
+        message = format!("{path}duplicate key \"{key}\" (each key may appear once in a mapping)");
     }
-    // serde_yaml appends " at line X column Y" to its message; we print the location ourselves.
-    let msg = e.to_string();
-    let message = match msg.find(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg,
-    };
+    if full.contains("repetition limit exceeded") {
+        return invalid(source_name, "YAML aliases expand too far (an alias bomb?); refused before expanding them");
+    }
+    if full.contains("recursion limit exceeded") {
+        message = format!("nesting deeper than the limit of {MAX_DEPTH} levels");
+    }
+    let offending = text.lines().nth(line.saturating_sub(1)).unwrap_or("");
+    if offending.starts_with('\t') || offending.trim_start_matches(' ').starts_with('\t') {
+        message = "a tab is used for indentation; YAML indents with spaces".to_string();
+    }
     YamlError::Syntax { source_name: source_name.to_string(), line, column, message }
 }
 
@@ -149,7 +161,7 @@ fn invalid(source_name: &str, message: &str) -> YamlError {
 
 fn to_json(v: serde_yaml::Value, src: &str, depth: usize) -> Result<Value, YamlError> {
     if depth > MAX_DEPTH {
-        return Err(invalid(src, &format!("nesting deeper than {MAX_DEPTH} levels")));
+        return Err(invalid(src, &format!("nesting deeper than the limit of {MAX_DEPTH} levels")));
     }
     Ok(match v {
         serde_yaml::Value::Null => Value::Null,

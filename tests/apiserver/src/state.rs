@@ -1,0 +1,72 @@
+//! The server's mutable state behind one lock, and how it is built from a Config.
+
+use crate::config::{Config, ControllerConfig, ForbidRule};
+use crate::faults::FaultState;
+use crate::log::RequestRecord;
+use crate::resources::Registry;
+use crate::store::{Store, WatchEvent};
+use crate::strategy::Allocator;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::{broadcast, watch};
+
+/// Everything requests read and change. Held only for short, non-async sections.
+pub struct State {
+    pub registry: Registry,
+    pub store: Store,
+    pub alloc: Allocator,
+    pub log: Vec<RequestRecord>,
+    pub tokens: HashMap<String, String>,
+    pub anonymous_user: Option<String>,
+    pub forbid: Vec<ForbidRule>,
+    pub faults: Vec<FaultState>,
+    pub controller: ControllerConfig,
+    pub aggregated_discovery: bool,
+    pub prune_unknown_fields: bool,
+    pub finalizer_delay: Duration,
+    pub log_to_stderr: bool,
+    /// Deployment uid → (revision, template) for the revision annotation.
+    pub revisions: HashMap<String, (u64, Value)>,
+}
+
+impl State {
+    pub fn new(config: &Config, events: broadcast::Sender<Arc<WatchEvent>>) -> State {
+        State {
+            registry: Registry::new(&config.custom_resources),
+            store: Store::new(events),
+            alloc: Allocator::default(),
+            log: Vec::new(),
+            tokens: config.tokens.clone(),
+            anonymous_user: config.anonymous_user.clone(),
+            forbid: config.forbid.clone(),
+            faults: config.faults.iter().cloned().map(FaultState::new).collect(),
+            controller: config.controller,
+            aggregated_discovery: config.aggregated_discovery,
+            prune_unknown_fields: config.prune_unknown_fields,
+            finalizer_delay: config.finalizer_delay,
+            log_to_stderr: config.log_to_stderr,
+            revisions: HashMap::new(),
+        }
+    }
+}
+
+/// What every connection task holds.
+pub struct Shared {
+    state: Mutex<State>,
+    pub addr: SocketAddr,
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    pub fn new(state: State, addr: SocketAddr, shutdown: watch::Receiver<bool>) -> Arc<Shared> {
+        Arc::new(Shared { state: Mutex::new(state), addr, shutdown })
+    }
+
+    /// The state; a panic in another holder does not make it unusable for tests.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the server over real HTTP, compared with the captured kube-apiserver
+//! answers, exercised through its test controls, and driven by the real kubectl.
+
+mod behaviour;
+mod captures;
+mod client;
+mod kubectl;
