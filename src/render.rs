@@ -120,12 +120,18 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
     let user = &req.values;
     let release = req.release.clone().or_else(|| (!user.is_empty()).then(|| CHART_NAME.to_string()));
 
+    let mut preset_values = preset_values;
     if !user.is_empty() {
         let eff = values::effective(&preset_values, user);
         let wanted = eff["workloadType"].as_str().and_then(Workload::from_value);
         if let (Some(w), true, None) = (wanted, user.touched("workloadType"), variant) {
             if matches!(source, OverlaySource::Builtin { .. }) && w != Workload::Deployment {
                 let component = format!("{}/overlays/components/{}", builtin::ROOT, w.value_name());
+                effects.push(Effect {
+                    keys: vec!["workloadType".into()],
+                    resource: format!("the base: its Deployment becomes a {} (component {})", w.kind(), w.value_name()),
+                    patch: json!({"components": [component.clone()]}),
+                });
                 dir = add_layer(
                     &mut fs.top,
                     "kind",
@@ -146,12 +152,18 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
                 });
             }
         }
+        if variant.is_none() {
+            // No built-in preset: what the overlay already renders (its image) plays that role, so
+            // `--set image.registry=...` keeps the tag the user's overlay chose.
+            values::tree::merge(&mut preset_values, &presets::from_rendered(found.workload.body(), found.kind));
+        }
+        let eff = values::effective(&preset_values, user);
         let layer = layers::build(&found, &eff, user)?;
         if !layer.patches.is_empty() || !layer.components.is_empty() {
             let k = json!({"resources": [dir.display().to_string()], "components": layer.components, "patches": layer.patches});
             dir = add_layer(&mut fs.top, "values", &k);
         }
-        effects = layer.explain;
+        effects.extend(layer.explain);
     }
     if let Some(release) = release.as_deref() {
         if !valid_release_name(release) {

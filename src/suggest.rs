@@ -4,12 +4,27 @@
 /// (at most a third of the word's length, and at least 1 edit allowed).
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(2);
-    candidates
+    let word = word.to_lowercase();
+    let scored: Vec<(usize, usize, &str)> = candidates
         .into_iter()
-        .map(|c| (distance(&word.to_lowercase(), &c.to_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|c| {
+            let lc = c.to_lowercase();
+            (distance(&word, &lc), common_prefix(&word, &lc), c)
+        })
+        .collect();
+    if let Some((_, _, c)) = scored.iter().filter(|(d, _, _)| *d <= limit).min_by_key(|(d, _, _)| *d) {
+        return Some(c);
+    }
+    // Otherwise a shared stem: `replicas` -> `replicaCount`.
+    scored
+        .iter()
+        .filter(|(_, p, _)| *p >= 5 && *p * 5 >= word.chars().count() * 3)
+        .max_by_key(|(d, p, _)| (*p, std::cmp::Reverse(*d)))
+        .map(|(_, _, c)| *c)
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
 /// Levenshtein distance over chars.
@@ -38,6 +53,7 @@ mod tests {
         assert_eq!(nearest("namePrefx", c), Some("namePrefix"));
         assert_eq!(nearest("nmespace", c), Some("namespace"));
         assert_eq!(nearest("totally", c), None);
+        assert_eq!(nearest("replicas", ["replicaCount", "resources.limits.cpu"]), Some("replicaCount"));
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod sort;
 pub mod strategic_merge;
 
 pub use error::OverlayError;
+pub use images::split as split_image;
 pub use labels::scalar_text;
 
 use crate::load::kustomization::Kustomization;

@@ -171,8 +171,55 @@ impl Ctx<'_> {
             .expect("containers holds one map")
     }
 
+    /// The user's own map for `key`, with the keys they set to null (to remove) kept.
+    fn user_map(&self, key: &str) -> Map<String, Value> {
+        tree::get(&self.user.tree, &tree::split(key)).and_then(Value::as_object).cloned().unwrap_or_default()
+    }
+
+    /// An object value that replaces the whole field (as the chart's `toYaml` does), or null.
+    fn replaced_object(&self, key: &str) -> Value {
+        match self.get(key).as_object() {
+            Some(m) if !m.is_empty() => {
+                let mut v = Map::new();
+                v.insert("$patch".into(), json!("replace"));
+                v.extend(m.clone());
+                Value::Object(v)
+            }
+            _ => Value::Null,
+        }
+    }
+
+    /// Adds the user's annotations map at `at` (maps merge as Helm coalesces; null removes a key).
+    fn merge_annotations(&self, p: &mut Patch, key: &str, at: &[&str]) {
+        if !self.user.touched(key) {
+            return;
+        }
+        let m = self.user_map(key);
+        if m.is_empty() {
+            return;
+        }
+        let target = p.at(at).entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+        if let Some(t) = target.as_object_mut() {
+            for (k, v) in m {
+                t.insert(k, if v.is_null() { Value::Null } else { Value::String(crate::overlay::scalar_text(&v)) });
+            }
+        }
+    }
+
+    /// The container of the rendered workload the values act on.
+    fn rendered_container(&self) -> Value {
+        pod_spec(self.found.workload.body(), self.found.kind)["containers"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == self.found.container.as_str()))
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
     fn emit(&mut self, keys: Vec<String>, p: Patch) {
-        if keys.is_empty() {
+        let header_only =
+            p.doc.as_object().is_some_and(|m| m.keys().all(|k| k == "apiVersion" || k == "kind" || k == "metadata"))
+                && p.doc["metadata"].as_object().is_some_and(|m| m.len() == 1);
+        if keys.is_empty() || header_only {
             return;
         }
         let resource =
@@ -212,6 +259,7 @@ pub fn build(found: &Found, eff: &Value, user: &UserValues) -> Result<Layer, Val
     ingress(&mut cx);
     persistence(&mut cx);
     config_and_secret(&mut cx)?;
+    disable_present(&mut cx);
     service_account(&mut cx);
     Ok(cx.out)
 }
@@ -251,6 +299,16 @@ fn validate(cx: &Ctx) -> Result<(), ValuesError> {
             "autoscaling.maxReplicas"
         };
         return Err(invalid(cx, key, format!("minReplicas ({min}) is greater than maxReplicas ({max})")));
+    }
+    for probe in ["livenessProbe", "startupProbe"] {
+        let key = format!("{probe}.successThreshold");
+        if cx.user.touched(&key) && cx.get(&key).as_i64().is_some_and(|n| n != 1) {
+            return Err(invalid(
+                cx,
+                &key,
+                "must be 1 for liveness and startup probes (the API server refuses anything else)".into(),
+            ));
+        }
     }
     if cx.user.touched("cronjob.schedule") && !is_cron(cx.str("cronjob.schedule")) {
         return Err(invalid(
@@ -344,7 +402,7 @@ fn image(cx: &mut Ctx) {
         let v = cx.get("image.pullPolicy").clone();
         cx.container(&mut p).insert("imagePullPolicy".into(), v);
     }
-    if cx.user.touched("image.pullSecrets") {
+    if cx.user.touched("image.pullSecrets") && cx.get("image.pullSecrets").as_array().is_some_and(|a| !a.is_empty()) {
         let secrets: Vec<Value> = cx
             .get("image.pullSecrets")
             .as_array()
@@ -366,13 +424,19 @@ fn container(cx: &mut Ctx) {
         "extraVolumeMounts",
     ]);
     let mut p = cx.workload_patch();
-    for (key, field) in [("container.command", "command"), ("container.args", "args"), ("container.env", "env")] {
-        if cx.user.touched(key) {
+    // Lists the user leaves empty change nothing (restating a default is a no-op).
+    for (key, field) in [
+        ("container.command", "command"),
+        ("container.args", "args"),
+        ("container.env", "env"),
+        ("extraVolumeMounts", "volumeMounts"),
+    ] {
+        if cx.user.touched(key) && cx.get(key).as_array().is_some_and(|a| !a.is_empty()) {
             let v = cx.get(key).clone();
             cx.container(&mut p).insert(field.into(), v);
         }
     }
-    if cx.user.touched("container.envFrom") {
+    if cx.user.touched("container.envFrom") && cx.get("container.envFrom").as_array().is_some_and(|a| !a.is_empty()) {
         let mut list = cx.get("container.envFrom").as_array().cloned().unwrap_or_default();
         if cx.on("secret.enabled") {
             list.push(json!({"secretRef": {"name": "dimtensor"}}));
@@ -387,22 +451,14 @@ fn container(cx: &mut Ctx) {
         );
         let annotations = &cx.found.workload.body()["spec"]["template"]["metadata"]["annotations"];
         if annotations.get("prometheus.io/port").is_some() && !cx.user.touched("podAnnotations") {
-            let tp = cx.template_path();
-            let mut path = tp.clone();
+            let mut path = cx.template_path();
             path.extend(["metadata", "annotations"]);
             p.at(&path).insert("prometheus.io/port".into(), json!(port.to_string()));
         }
     }
     if cx.user.touched("securityContext") {
-        let mut v = json!({"$patch": "replace"});
-        if let (Some(m), Some(sc)) = (v.as_object_mut(), cx.get("securityContext").as_object()) {
-            m.extend(sc.clone());
-        }
+        let v = cx.replaced_object("securityContext");
         cx.container(&mut p).insert("securityContext".into(), v);
-    }
-    if cx.user.touched("extraVolumeMounts") {
-        let v = cx.get("extraVolumeMounts").clone();
-        cx.container(&mut p).insert("volumeMounts".into(), v);
     }
     cx.emit(keys, p);
 }
@@ -448,11 +504,29 @@ fn resources_and_scheduling(cx: &mut Ctx) {
     }
     let rendered_pod = pod_spec(cx.found.workload.body(), cx.found.kind);
     if gpu_touched || cx.user.touched("nodeSelector") {
-        let mut sel = cx.get("nodeSelector").as_object().cloned().unwrap_or_default();
-        if gpu_touched {
-            sel.insert("accelerator".into(), if gpu { json!("nvidia-gpu") } else { Value::Null });
+        // The whole selector: what the overlay has, the user's keys (null removes), the GPU's.
+        let mut sel = rendered_pod["nodeSelector"].as_object().cloned().unwrap_or_default();
+        for (k, v) in cx.user_map("nodeSelector") {
+            if v.is_null() {
+                sel.remove(&k);
+            } else {
+                sel.insert(k, Value::String(crate::overlay::scalar_text(&v)));
+            }
         }
-        cx.pod(&mut p).insert("nodeSelector".into(), Value::Object(sel));
+        if gpu {
+            sel.insert("accelerator".into(), json!("nvidia-gpu"));
+        } else if gpu_touched && sel.get("accelerator") == Some(&json!("nvidia-gpu")) {
+            sel.remove("accelerator");
+        }
+        let value = if sel.is_empty() {
+            Value::Null
+        } else {
+            let mut m = Map::new();
+            m.insert("$patch".into(), json!("replace"));
+            m.extend(sel);
+            Value::Object(m)
+        };
+        cx.pod(&mut p).insert("nodeSelector".into(), value);
     }
     if gpu_touched || cx.user.touched("tolerations") {
         // Tolerations are replaced, not merged, by strategic merge: build the whole list here so
@@ -471,7 +545,8 @@ fn resources_and_scheduling(cx: &mut Ctx) {
                 unique.push(t);
             }
         }
-        cx.pod(&mut p).insert("tolerations".into(), Value::Array(unique));
+        let value = if unique.is_empty() { Value::Null } else { Value::Array(unique) };
+        cx.pod(&mut p).insert("tolerations".into(), value);
     }
     cx.emit(keys, p);
 }
@@ -492,9 +567,18 @@ fn probes(cx: &mut Ctx) {
             if has_delay {
                 fields.insert(0, "initialDelaySeconds");
             }
+            // Thresholds the probe does not have stay unset unless the user set them, so
+            // restating the defaults leaves the rendered probe as it was.
+            let rendered = cx.rendered_container()[probe].clone();
             for f in fields {
-                let v = cx.get(&format!("{probe}.{f}")).clone();
-                if !v.is_null() {
+                let key = format!("{probe}.{f}");
+                let v = cx.get(&key).clone();
+                // The API server defaults successThreshold to 1 and failureThreshold to 3.
+                let api_default = json!(if f == "successThreshold" { 1 } else { 3 });
+                let optional = f.ends_with("Threshold")
+                    && rendered.get(f).is_none()
+                    && (!cx.user.touched(&key) || v == api_default);
+                if !v.is_null() && !optional {
                     m[f] = v;
                 }
             }
@@ -523,18 +607,19 @@ fn pod(cx: &mut Ctx) {
     if cx.user.touched("podAnnotations") {
         let mut path = cx.template_path();
         path.extend(["metadata", "annotations"]);
-        let ann = cx.get("podAnnotations").as_object().cloned().unwrap_or_default();
-        let target = p.at(&path);
-        for (k, v) in ann {
-            target.insert(k, Value::String(crate::overlay::scalar_text(&v)));
+        // Maps merge, as Helm coalesces them; a key set to null is removed.
+        let ann = cx.user_map("podAnnotations");
+        if !ann.is_empty() {
+            let target = p.at(&path);
+            for (k, v) in ann {
+                target
+                    .insert(k, if v.is_null() { Value::Null } else { Value::String(crate::overlay::scalar_text(&v)) });
+            }
         }
     }
     for (key, field) in [("podSecurityContext", "securityContext"), ("affinity", "affinity")] {
         if cx.user.touched(key) {
-            let mut v = json!({"$patch": "replace"});
-            if let (Some(m), Some(src)) = (v.as_object_mut(), cx.get(key).as_object()) {
-                m.extend(src.clone());
-            }
+            let v = cx.replaced_object(key);
             cx.pod(&mut p).insert(field.into(), v);
         }
     }
@@ -548,12 +633,13 @@ fn pod(cx: &mut Ctx) {
         if cx.user.touched(key) {
             let v = match cx.get(key) {
                 Value::String(s) if s.is_empty() => Value::Null,
+                Value::Array(a) if a.is_empty() => continue,
                 other => other.clone(),
             };
             cx.pod(&mut p).insert(field.into(), v);
         }
     }
-    if cx.user.touched("sidecars") {
+    if cx.user.touched("sidecars") && cx.get("sidecars").as_array().is_some_and(|a| !a.is_empty()) {
         let mut list = vec![json!({"name": cx.found.container})];
         list.extend(cx.get("sidecars").as_array().cloned().unwrap_or_default());
         cx.pod(&mut p).insert("containers".into(), Value::Array(list));
@@ -672,15 +758,13 @@ fn service(cx: &mut Ctx) {
         if cx.user.touched(key) {
             let v = match cx.get(key) {
                 Value::String(s) if s.is_empty() => Value::Null,
+                Value::Array(a) if a.is_empty() => continue,
                 other => other.clone(),
             };
             p.at(&["spec"]).insert(field.into(), v);
         }
     }
-    if cx.user.touched("service.annotations") {
-        let v = cx.get("service.annotations").clone();
-        p.at(&["metadata"]).insert("annotations".into(), v);
-    }
+    cx.merge_annotations(&mut p, "service.annotations", &["metadata"]);
     if p.doc["spec"].as_object().is_some_and(|m| m.is_empty()) {
         p.doc.as_object_mut().expect("patch is a map").remove("spec");
     }
@@ -751,10 +835,7 @@ fn ingress(cx: &mut Ctx) {
     spec.insert("rules".into(), Value::Array(rules));
     let tls = cx.get("ingress.tls").as_array().cloned().unwrap_or_default();
     spec.insert("tls".into(), if tls.is_empty() { Value::Null } else { Value::Array(tls) });
-    if cx.user.touched("ingress.annotations") {
-        let v = cx.get("ingress.annotations").clone();
-        p.at(&["metadata"]).insert("annotations".into(), v);
-    }
+    cx.merge_annotations(&mut p, "ingress.annotations", &["metadata"]);
     cx.emit(keys, p);
 }
 
@@ -854,8 +935,7 @@ fn service_account(cx: &mut Ctx) {
         return;
     }
     if cx.user.touched("serviceAccount.annotations") {
-        let v = cx.get("serviceAccount.annotations").clone();
-        p.at(&["metadata"]).insert("annotations".into(), v);
+        cx.merge_annotations(&mut p, "serviceAccount.annotations", &["metadata"]);
         cx.emit(keys.clone(), p);
     }
     let name = cx.str("serviceAccount.name").to_string();
@@ -900,5 +980,40 @@ mod tests {
         for bad in ["daily", "0 0 * *", "0 0 * * * *", "a b c d e f"] {
             assert!(!is_cron(bad), "{bad}");
         }
+    }
+}
+
+/// Switching off a piece the overlay already has (batch's ConfigMap, a persistence volume):
+/// delete the object and take it out of the pod.
+fn disable_present(cx: &mut Ctx) {
+    let pieces: [(&str, &str, Option<(&str, &str)>); 4] = [
+        ("configMap.enabled", "ConfigMap", Some(("config", "/config"))),
+        ("secret.enabled", "Secret", None),
+        ("persistence.enabled", "PersistentVolumeClaim", Some(("data", "/data"))),
+        ("ingress.enabled", "Ingress", None),
+    ];
+    for (key, kind, volume) in pieces {
+        if !cx.user.touched(key) || cx.on(key) {
+            continue;
+        }
+        let Some(name) = cx.rendered(kind).map(|r| r.name().to_string()) else { continue };
+        let api_version = if kind == "Ingress" { "networking.k8s.io/v1" } else { "v1" };
+        let mut del = Patch::new(api_version, kind, &name);
+        del.doc["$patch"] = json!("delete");
+        cx.emit(vec![key.to_string()], del);
+        let mut w = cx.workload_patch();
+        if let Some((vol, mount)) = volume {
+            cx.pod(&mut w).insert("volumes".into(), json!([{"$patch": "delete", "name": vol}]));
+            cx.container(&mut w).insert("volumeMounts".into(), json!([{"$patch": "delete", "mountPath": mount}]));
+        }
+        if kind == "Secret" {
+            let remaining: Vec<Value> = cx.rendered_container()["envFrom"]
+                .as_array()
+                .map(|l| l.iter().filter(|e| e["secretRef"]["name"] != name.as_str()).cloned().collect())
+                .unwrap_or_default();
+            cx.container(&mut w)
+                .insert("envFrom".into(), if remaining.is_empty() { Value::Null } else { Value::Array(remaining) });
+        }
+        cx.emit(vec![key.to_string()], w);
     }
 }

@@ -31,20 +31,8 @@ impl fmt::Display for Source {
             Source::Preset(p) => write!(f, "overlay {p}"),
             Source::File { path, line: Some(l) } => write!(f, "{path}:{l}"),
             Source::File { path, line: None } => write!(f, "{path}"),
-            Source::Flag { flag, arg } => write!(f, "{flag} {}", mask_arg(arg)),
+            Source::Flag { flag, arg } => write!(f, "{flag} {}", set_syntax::mask(arg)),
         }
-    }
-}
-
-/// `--set secret.data.x=...` must not print the value back.
-fn mask_arg(arg: &str) -> String {
-    if arg.starts_with("secret.") {
-        match arg.split_once('=') {
-            Some((k, _)) => format!("{k}=***"),
-            None => arg.to_string(),
-        }
-    } else {
-        arg.to_string()
     }
 }
 
@@ -164,10 +152,19 @@ fn read_set_file(arg: &str, value: &Value) -> Result<Value, ValuesError> {
 fn absorb(user: &mut UserValues, doc: &Value, source_of: &dyn Fn(&str) -> Source) -> Result<(), ValuesError> {
     let leaves = check(user, doc, source_of)?;
     tree::merge(&mut user.tree, doc);
-    // `null` removes a default; keep it visible so layers can remove the field too.
+    // `null` removes a default; keep it visible so layers can remove the field too (also a
+    // key set to null inside a map parameter, such as one pod annotation).
     for (path, value) in leaves {
-        if value.is_null() {
-            tree::set(&mut user.tree, &path, Value::Null);
+        match value {
+            Value::Null => tree::set(&mut user.tree, &path, Value::Null),
+            Value::Object(m) if m.values().any(Value::is_null) => {
+                for (k, _) in m.iter().filter(|(_, v)| v.is_null()) {
+                    let mut p = path.clone();
+                    p.push(k.clone());
+                    tree::set(&mut user.tree, &p, Value::Null);
+                }
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -200,9 +197,13 @@ fn check_type(path: &[String], value: &Value, source_of: &dyn Fn(&str) -> Source
     if param.ty.accepts(value) {
         return Ok(());
     }
+    let mut expected = param.ty.name();
+    if param.ty == schema::Type::Str && (value.is_number() || value.is_boolean()) {
+        expected.push_str(" (quote it in a file, or use --set-string, for values that look like numbers)");
+    }
     Err(ValuesError::WrongType {
         key: key.clone(),
-        expected: param.ty.name(),
+        expected,
         got: describe_value(&key, value),
         origin: source_of(&key),
     })
@@ -235,9 +236,12 @@ fn collect_leaves(
         return Ok(());
     }
     if !path.is_empty() && !schema::is_group(&key) {
+        // Compare the whole path the user wrote (`resources.limit.memory`), not just the
+        // unknown part, so the suggestion keeps what they meant below it.
+        let full = first_leaf_path(node, &key);
         let candidates = schema::params().iter().map(|p| p.path);
         return Err(ValuesError::UnknownKey {
-            suggestion: crate::suggest::nearest(&key, candidates).map(str::to_string),
+            suggestion: crate::suggest::nearest(&full, candidates).map(str::to_string),
             key: key.clone(),
             origin: source_of(&key),
         });
@@ -265,6 +269,13 @@ fn collect_leaves(
             got: describe_value(&key, other),
             origin: source_of(&key),
         }),
+    }
+}
+
+fn first_leaf_path(node: &Value, prefix: &str) -> String {
+    match node.as_object().and_then(|m| m.iter().next()) {
+        Some((k, v)) => first_leaf_path(v, &format!("{prefix}.{}", k.replace('.', "\\."))),
+        None => prefix.to_string(),
     }
 }
 

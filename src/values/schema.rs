@@ -51,7 +51,9 @@ impl Type {
             (Type::Quantity, Value::Number(_)) => true,
             (Type::IntOrStr, Value::String(_)) | (Type::IntOrStr, Value::Number(_)) => true,
             (Type::Enum(opts), Value::String(s)) => opts.contains(&s.as_str()),
-            (Type::StrMap, Value::Object(m)) => m.values().all(|x| x.is_string() || x.is_number() || x.is_boolean()),
+            (Type::StrMap, Value::Object(m)) => {
+                m.values().all(|x| x.is_string() || x.is_number() || x.is_boolean() || x.is_null())
+            }
             (Type::Object, Value::Object(_)) => true,
             (Type::List, Value::Array(_)) => true,
             _ => false,

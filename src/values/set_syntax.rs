@@ -13,10 +13,22 @@ pub enum Mode {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("invalid --set `{arg}`: {reason}")]
+#[error("invalid --set `{}`: {reason}", mask(arg))]
 pub struct SetError {
     pub arg: String,
     pub reason: String,
+}
+
+/// The argument with the value of every `secret.*` pair replaced by `***`, for messages.
+pub fn mask(arg: &str) -> String {
+    split_unescaped(arg, ',', true)
+        .into_iter()
+        .map(|pair| match split_once_unescaped(&pair, '=') {
+            Some((k, _)) if k.trim_start().starts_with("secret") => format!("{k}=***"),
+            _ => pair,
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// One path segment: a map key or a list index.
@@ -236,6 +248,13 @@ mod tests {
             json!({"podAnnotations": {"prometheus.io/scrape": "true"}})
         );
         assert_eq!(set(&[r"a=x\,y"], Mode::Typed), json!({"a": "x,y"}));
+    }
+
+    #[test]
+    fn secret_pairs_are_masked_anywhere_in_an_argument() {
+        assert_eq!(mask("replicaCount=5,secret.stringData.pw=hunter2"), "replicaCount=5,secret.stringData.pw=***");
+        let e = parse("a=1,secret.data.x=c2Vj,bad", Mode::Typed).unwrap_err().to_string();
+        assert!(!e.contains("c2Vj"), "{e}");
     }
 
     #[test]
