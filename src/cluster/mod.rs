@@ -3,6 +3,7 @@
 //! apply stages need, all on untyped JSON objects.
 
 mod config;
+mod crud;
 
 pub use config::{parse_timeout, ConnectOptions};
 

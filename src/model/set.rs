@@ -74,6 +74,12 @@ impl ResourceSet {
         Ok(())
     }
 
+    /// Adds resources without checking ids; the caller checks the whole batch once with
+    /// [`ResourceSet::append`].
+    pub fn extend_unchecked(&mut self, other: ResourceSet) {
+        self.items.extend(other.items);
+    }
+
     pub fn remove(&mut self, index: usize) -> Resource {
         self.items.remove(index)
     }

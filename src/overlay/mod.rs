@@ -132,19 +132,23 @@ impl<'a> Builder<'a> {
     }
 
     fn run_layer(&mut self, layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
+        // Gather this layer's resources first and join them to `set` once: appending file by
+        // file re-checked every id each time, which made large trees quadratic.
+        let mut gathered = ResourceSet::new();
         for entry in &layer.k.resources {
             match load::resolve_entry(self.fs, &layer.dir, &layer.file, "resources", entry)? {
                 load::Entry::Dir(sub) => {
                     let mut inner = ResourceSet::new();
                     self.accumulate(&sub, &mut inner, Expect::Kustomization)?;
-                    set.append(inner)?;
+                    gathered.extend_unchecked(inner);
                 }
                 load::Entry::File(path) => {
                     let (_, text) = layer.read_file("resources", entry)?;
-                    set.append(load::parse_resources(&text, &path)?)?;
+                    gathered.extend_unchecked(load::parse_resources(&text, &path)?);
                 }
             }
         }
+        set.append(gathered)?;
         generators::run(layer, set)?;
         for entry in &layer.k.components {
             match load::resolve_entry(self.fs, &layer.dir, &layer.file, "components", entry)? {

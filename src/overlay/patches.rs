@@ -11,7 +11,8 @@
 
 use super::{patch_json6902, schema, strategic_merge, Layer, OverlayError};
 use crate::load::kustomization::{Patch, PatchOptions, Selector};
-use crate::model::{Resource, ResourceSet};
+use crate::model::{ResId, Resource, ResourceSet};
+use std::collections::HashMap;
 use serde_json::Value;
 
 /// A patch after parsing.
@@ -21,11 +22,12 @@ enum Parsed {
 }
 
 pub fn patches_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
+    let mut index = None;
     for (i, p) in layer.k.patches.iter().enumerate() {
         let (source, text) = patch_text(layer, p, "patches", i)?;
         match parse(&text, &source)? {
             Parsed::StrategicMerge(docs) => {
-                apply_strategic_merge(layer, set, &docs, p.target.as_ref(), &p.options, &source)?
+                apply_strategic_merge(layer, set, &docs, p.target.as_ref(), &p.options, &source, &mut index)?
             }
             Parsed::Json6902(ops) => {
                 let target = p
@@ -33,6 +35,7 @@ pub fn patches_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), Overlay
                     .as_ref()
                     .ok_or_else(|| OverlayError::patch(&source, "a JSON 6902 patch needs a `target`"))?;
                 apply_json6902(layer, set, &ops, target, &source)?;
+                index = None;
             }
         }
     }
@@ -40,6 +43,7 @@ pub fn patches_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), Overlay
 }
 
 pub fn strategic_merge_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
+    let mut index = None;
     for (i, entry) in layer.k.patches_strategic_merge.iter().enumerate() {
         // An entry is a file path when such a file exists, and inline YAML otherwise.
         let is_inline = entry.contains('\n') || !layer.fs.is_file(&layer.dir.join(entry));
@@ -51,7 +55,7 @@ pub fn strategic_merge_field(layer: &Layer, set: &mut ResourceSet) -> Result<(),
         };
         match parse(&text, &source)? {
             Parsed::StrategicMerge(docs) => {
-                apply_strategic_merge(layer, set, &docs, None, &PatchOptions::default(), &source)?
+                apply_strategic_merge(layer, set, &docs, None, &PatchOptions::default(), &source, &mut index)?
             }
             Parsed::Json6902(_) => {
                 return Err(OverlayError::patch(
@@ -157,11 +161,12 @@ fn apply_strategic_merge(
     target: Option<&Selector>,
     opts: &PatchOptions,
     source: &str,
+    index: &mut Option<IdIndex>,
 ) -> Result<(), OverlayError> {
     for doc in docs {
         let hits = match target {
             Some(t) => select(layer, set, t, source)?,
-            None => vec![find_by_patch_id(set, doc, source)?],
+            None => vec![index.get_or_insert_with(|| IdIndex::build(set)).find(doc, source)?],
         };
         let mut deleted = Vec::new();
         for i in hits {
@@ -169,6 +174,10 @@ fn apply_strategic_merge(
             if merge_one(res, doc, opts, source)? {
                 deleted.push(i);
             }
+        }
+        // Deletions shift positions and renames change ids: the index must be rebuilt.
+        if !deleted.is_empty() || opts.allow_name_change || opts.allow_kind_change {
+            *index = None;
         }
         for i in deleted.into_iter().rev() {
             set.remove(i);
@@ -178,20 +187,44 @@ fn apply_strategic_merge(
 }
 
 /// The resource an untargeted patch names: by original id, else by current id, exactly one.
-fn find_by_patch_id(set: &ResourceSet, doc: &Value, source: &str) -> Result<usize, OverlayError> {
-    let probe = Resource::new(doc.clone(), source);
-    let want = probe.id();
-    let by = |f: &dyn Fn(&Resource) -> bool| {
-        set.iter().enumerate().filter(|(_, r)| f(r)).map(|(i, _)| i).collect::<Vec<_>>()
-    };
-    for hits in [by(&|r| r.org_id().same_object(&want)), by(&|r| r.id().same_object(&want))] {
-        match hits.len() {
-            1 => return Ok(hits[0]),
-            0 => continue,
-            _ => return Err(OverlayError::patch(source, format!("{want} matches {} resources", hits.len()))),
+/// Resources by original and by current id, so each untargeted patch finds its resource without
+/// scanning the set (a scan per patch made many-patch overlays quadratic).
+pub(super) struct IdIndex {
+    by_org: HashMap<IdKey, Vec<usize>>,
+    by_cur: HashMap<IdKey, Vec<usize>>,
+}
+
+type IdKey = (String, String, String, String);
+
+fn key(id: &ResId) -> IdKey {
+    (id.gvk.api_version(), id.gvk.kind.clone(), id.effective_namespace().to_string(), id.name.clone())
+}
+
+impl IdIndex {
+    fn build(set: &ResourceSet) -> IdIndex {
+        let (mut by_org, mut by_cur) = (HashMap::new(), HashMap::new());
+        for (i, r) in set.iter().enumerate() {
+            by_org.entry(key(&r.org_id())).or_insert_with(Vec::new).push(i);
+            by_cur.entry(key(&r.id())).or_insert_with(Vec::new).push(i);
         }
+        IdIndex { by_org, by_cur }
     }
-    Err(OverlayError::PatchTargetNotFound { patch: source.to_string(), target: want.to_string() })
+
+    /// The resource an untargeted patch names: by original id, else by current id, exactly one.
+    fn find(&self, doc: &Value, source: &str) -> Result<usize, OverlayError> {
+        let want = Resource::new(doc.clone(), source).id();
+        let k = key(&want);
+        for map in [&self.by_org, &self.by_cur] {
+            match map.get(&k).map(Vec::as_slice) {
+                Some([one]) => return Ok(*one),
+                Some(many) if many.len() > 1 => {
+                    return Err(OverlayError::patch(source, format!("{want} matches {} resources", many.len())))
+                }
+                _ => continue,
+            }
+        }
+        Err(OverlayError::PatchTargetNotFound { patch: source.to_string(), target: want.to_string() })
+    }
 }
 
 /// Merges one patch document into one resource. Returns true when the patch deleted it.

@@ -1,5 +1,54 @@
-//! What ties cluster objects to a release: labels and an annotation on `metadata` only (never in
-//! selectors or pod templates, which are immutable), written the same way on every apply.
+//! Releases: what ties cluster objects to a named release, and its recorded history.
+//!
+//! Modelled on Helm's `pkg/action` + `pkg/storage`, with planning, acting and recording kept
+//! apart: [`record`] is one revision and its Secret, [`store`] keeps records ([`memory`] for
+//! tests), [`lifecycle`] decides their statuses around an operation, [`lock`] lets one operation
+//! run at a time, [`adopt`], [`plan`] and [`drift`] add what history knows to a plan, and
+//! [`show`] prints. `crate::action` wires them to the cluster.
+//!
+//! Objects carry the label [`RELEASE_LABEL`] and the annotation [`RELEASE_NAMESPACE_ANNOTATION`]
+//! on `metadata` only (never in selectors or pod templates, which are immutable). Whether a
+//! release exists comes from its records, not from labels.
+//!
+//! # Lifecycle
+//!
+//! An install, upgrade or rollback writes revision n+1 as `pending-*` *before* applying, then
+//! marks it `deployed` and the previous deployed revision `superseded`, or marks it `failed`.
+//! Each row below is a test in `lifecycle_tests.rs` (in-memory store, fake failures) and, where
+//! the cluster is involved, in `tests/release.rs` (test API server with faults).
+//!
+//! | step | failure | history afterwards | next allowed action |
+//! |---|---|---|---|
+//! | take the lock | another operation holds it | unchanged | retry when it ends; if its holder died, once the lease expires |
+//! | read history | a `pending-*` revision left by a dead operation | marked `failed` (under the lock) | the operation continues |
+//! | render, plan (dry run) | invalid input, forbidden, not ours to take | unchanged | fix and retry |
+//! | write pending n+1 | write fails, record over 1 MiB | unchanged, no n+1 | retry |
+//! | apply | an object fails, connection lost, Ctrl-C | n+1 `failed`, n still `deployed` | upgrade again, or rollback |
+//! | wait (`--wait`) | timeout, Job failed, Ctrl-C | n+1 `failed`, n still `deployed` | upgrade again, or rollback |
+//! | apply or wait, `--atomic` | as above (not Ctrl-C) | n+1 `failed`; n+2 = rollback to n, `deployed`; n `superseded` | upgrade |
+//! | apply or wait, `--atomic`, first install | as above | 1 `failed`, the objects it created removed | install again |
+//! | mark n+1 deployed | write fails, process dies | n+1 stays `pending-*`, lease expires | next upgrade/rollback marks n+1 `failed` and proceeds |
+//! | mark n superseded | write fails | n and n+1 both `deployed` | next operation supersedes n |
+//! | trim to `--history-max` | delete fails | more revisions than the maximum | trimmed by the next success |
+//! | release the lock | fails, process dies | unchanged | next operation takes over once the lease expires |
+//! | uninstall: mark `uninstalling` | write fails | unchanged | uninstall again |
+//! | uninstall: delete objects | fails midway | latest `uninstalling` | uninstall again (continues) |
+//! | uninstall: drop records (`--keep-history`: mark `uninstalled`) | fails midway | some records left, latest `uninstalling` | uninstall again |
+//!
+//! `install` is refused while a revision is deployed or pending (use `upgrade`); it is allowed
+//! again when the release was uninstalled with `--keep-history` or never deployed (all failed).
+//! `upgrade` needs a deployed revision (`--install` installs when there is none).
+
+pub mod adopt;
+pub mod drift;
+pub mod inputs;
+pub mod lifecycle;
+pub mod lock;
+pub mod memory;
+pub mod plan;
+pub mod record;
+pub mod show;
+pub mod store;
 
 use serde_json::{Map, Value};
 
@@ -9,6 +58,45 @@ pub const RELEASE_LABEL: &str = "dimtensor.io/release";
 pub const RELEASE_NAMESPACE_ANNOTATION: &str = "dimtensor.io/release-namespace";
 /// `keep` on an object: uninstall and prune leave it in place.
 pub const RESOURCE_POLICY_ANNOTATION: &str = "dimtensor.io/resource-policy";
+
+/// Everything a release operation can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ReleaseError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
+    #[error(transparent)]
+    Ownership(#[from] adopt::OwnershipError),
+    #[error("release {name} already exists in namespace {namespace} (revision {revision} is {status}); use `kubectl dimtensor upgrade {name}`")]
+    AlreadyInstalled { name: String, namespace: String, revision: u32, status: record::Status },
+    #[error("release {name} has no deployed revision in namespace {namespace} ({latest}); use `kubectl dimtensor install {name}` or `upgrade --install`")]
+    NotDeployed { name: String, namespace: String, latest: String },
+    #[error("release {name} has no earlier deployed revision to roll back to; name one: `kubectl dimtensor rollback {name} REVISION` (see `history {name}`)")]
+    NoRollbackTarget { name: String },
+    #[error("release {name} is already uninstalled (its history was kept); `uninstall {name}` without --keep-history deletes the history")]
+    AlreadyUninstalled { name: String },
+    #[error("the values stored with release {name} revision {revision} no longer fit: {source}; pass --reset-values to start from the overlay's defaults")]
+    StoredValues { name: String, revision: u32, source: crate::values::ValuesError },
+    #[error("release {name}: revision {revision} failed: {source}{}", if after.is_empty() { String::new() } else { format!("; {after}") })]
+    Failed { name: String, revision: u32, source: Box<crate::error::Error>, after: String },
+    #[error("release {name}: revision {revision} was applied, but recording its outcome failed ({source}); the next upgrade or rollback repairs the record")]
+    Finalize { name: String, revision: u32, source: store::StoreError },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+impl From<store::StoreError> for crate::error::Error {
+    fn from(e: store::StoreError) -> Self {
+        crate::error::Error::Release(e.into())
+    }
+}
+
+impl From<lock::LockError> for crate::error::Error {
+    fn from(e: lock::LockError) -> Self {
+        crate::error::Error::Release(e.into())
+    }
+}
 
 /// Marks a rendered object as part of `release` in `namespace`.
 pub fn stamp(obj: &mut Value, release: &str, namespace: &str) {

@@ -1,0 +1,131 @@
+//! Drift: objects changed in the cluster since the current revision applied them. Each stored
+//! object is dry-run applied again, forced; if that would change the live object, someone
+//! changed a field this release owns (or took it over). The server decides, so defaults and
+//! canonical forms (`1000m` vs `1`) never count as drift.
+
+use super::plan::{finished_by_ttl, id_of};
+use super::record::Release;
+use crate::cluster::{Cluster, ClusterError};
+use crate::diff::{mask_secrets, normalize, sorted};
+use crate::model::ResId;
+use futures::stream::{self, StreamExt};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    Modified,
+    Deleted,
+}
+
+#[derive(Debug, Clone)]
+pub struct Drift {
+    pub id: ResId,
+    pub state: State,
+    /// As the revision left it (masked), and as it is now (masked).
+    pub recorded: Option<Value>,
+    pub live: Option<Value>,
+}
+
+/// Compares every object of `rel` with the cluster.
+pub async fn detect(cluster: &Cluster, rel: &Release) -> Result<Vec<Drift>, ClusterError> {
+    let results = stream::iter(rel.manifest.iter().map(|body| async move {
+        let id = id_of(body);
+        let Some(live) = cluster.get(&id).await? else {
+            if finished_by_ttl(body) {
+                return Ok(None);
+            }
+            return Ok(Some(drift(id, State::Deleted, Some(body.clone()), None)));
+        };
+        let recorded = match cluster.apply(&id, body, true, true).await {
+            Ok(v) => v,
+            Err(e) if e.is_immutable() => body.clone(),
+            Err(e) => return Err(e),
+        };
+        if normalize(&recorded) == normalize(&live) {
+            return Ok(None);
+        }
+        Ok(Some(drift(id, State::Modified, Some(recorded), Some(live))))
+    }))
+    .buffered(crate::diff::CONCURRENCY)
+    .collect::<Vec<_>>()
+    .await;
+    results.into_iter().filter_map(Result::transpose).collect()
+}
+
+fn drift(id: ResId, state: State, recorded: Option<Value>, live: Option<Value>) -> Drift {
+    let mut recorded = recorded.map(|v| sorted(normalize(&v)));
+    let mut live = live.map(|v| sorted(normalize(&v)));
+    mask_secrets(recorded.as_mut(), live.as_mut());
+    Drift { id, state, recorded, live }
+}
+
+fn word(s: &State) -> &'static str {
+    match s {
+        State::Modified => "modified",
+        State::Deleted => "deleted",
+    }
+}
+
+fn unified(d: &Drift, revision: u32) -> String {
+    let y = |v: &Option<Value>| v.as_ref().map(crate::yaml::to_yaml).unwrap_or_default();
+    similar::TextDiff::from_lines(&y(&d.recorded), &y(&d.live))
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("revision-{revision}/{}", d.id), &format!("live/{}", d.id))
+        .to_string()
+}
+
+/// The drift section of `diff`'s text output.
+pub fn text(drifts: &[Drift], revision: u32, markdown: bool) -> String {
+    let title = format!("Drift since revision {revision} (changed in the cluster, apart from what the render changes)");
+    let mut out = if markdown { format!("\n## {title}\n\n") } else { format!("\n{title}:\n") };
+    if drifts.is_empty() {
+        out.push_str("none\n");
+        return out;
+    }
+    for d in drifts {
+        let diff = unified(d, revision);
+        if markdown {
+            out.push_str(&format!("### `{}` ({})\n\n```diff\n{diff}```\n\n", d.id, word(&d.state)));
+        } else {
+            out.push_str(&format!("{} ({})\n{diff}\n", d.id, word(&d.state)));
+        }
+    }
+    out.push_str(&format!("Drift: {} modified, {} deleted\n", count(drifts, State::Modified), count(drifts, State::Deleted)));
+    out
+}
+
+fn count(drifts: &[Drift], s: State) -> usize {
+    drifts.iter().filter(|d| d.state == s).count()
+}
+
+/// The drift section of `diff -o json`.
+pub fn json(drifts: &[Drift], revision: u32) -> Value {
+    let objects: Vec<Value> = drifts
+        .iter()
+        .map(|d| json!({"resource": d.id.to_string(), "state": word(&d.state), "diff": unified(d, revision)}))
+        .collect();
+    json!({"revision": revision, "objects": objects})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Gvk;
+
+    #[test]
+    fn drift_text_names_object_state_and_masks_secrets() {
+        let id = ResId::new(Gvk::from_api_version("v1", "Secret"), "ml", "s");
+        let d = drift(
+            id,
+            State::Modified,
+            Some(json!({"kind": "Secret", "data": {"k": "b2xk"}})),
+            Some(json!({"kind": "Secret", "data": {"k": "bmV3"}})),
+        );
+        let t = text(&[d], 2, false);
+        assert!(t.contains("Secret/ml/s (modified)") && t.contains("revision-2/Secret/ml/s"), "{t}");
+        assert!(!t.contains("b2xk") && !t.contains("bmV3") && t.contains("***"), "{t}");
+        assert!(t.contains("Drift: 1 modified, 0 deleted"), "{t}");
+        assert!(text(&[], 2, false).contains("none"));
+    }
+}

@@ -1,0 +1,116 @@
+//! What a release's history adds to a plan: which objects it owns (for prune and uninstall),
+//! and Jobs that finished and were removed by their TTL (complete, not drift).
+
+use super::lifecycle::current;
+use super::record::{Release, Status};
+use crate::diff::{Action, Plan};
+use crate::model::{Gvk, ResId};
+use serde_json::Value;
+
+/// The identity of a stored (already placed) object.
+pub fn id_of(body: &Value) -> ResId {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let gvk = Gvk::from_api_version(&s(&body["apiVersion"]), &s(&body["kind"]));
+    ResId::new(gvk, &s(&body["metadata"]["namespace"]), &s(&body["metadata"]["name"]))
+}
+
+pub fn manifest_ids(manifest: &[Value]) -> Vec<(ResId, Value)> {
+    manifest.iter().map(|b| (id_of(b), b.clone())).collect()
+}
+
+/// Objects the cluster may hold for the release: those of the current revision and of every
+/// revision after it (a failed upgrade may have applied part of its manifest). Without a
+/// deployed revision, those since the release was last uninstalled.
+pub fn recent_objects(history: &[Release]) -> Vec<(ResId, Value)> {
+    let from = match current(history) {
+        Some(c) => c.revision,
+        None => history.iter().rev().find(|r| r.status == Status::Uninstalled).map(|r| r.revision + 1).unwrap_or(0),
+    };
+    let mut out: Vec<(ResId, Value)> = Vec::new();
+    for r in history.iter().filter(|r| r.revision >= from).rev() {
+        for (id, body) in manifest_ids(&r.manifest) {
+            if !out.iter().any(|(o, _)| o.same_object(&id)) {
+                out.push((id, body));
+            }
+        }
+    }
+    out
+}
+
+/// What the release has and the new manifest lacks (objects marked keep stay).
+pub fn prune(recent: &[(ResId, Value)], desired: &[(ResId, Value)]) -> Vec<ResId> {
+    recent
+        .iter()
+        .filter(|(id, body)| !super::keep(body) && !desired.iter().any(|(d, _)| d.same_object(id)))
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+/// A Job the current revision applied, gone now, and rendered the same again was removed by its
+/// `ttlSecondsAfterFinished` after it completed: it is unchanged, not a Job to run again.
+pub fn settle_finished_jobs(plan: &mut Plan, current: Option<&Release>) -> Vec<ResId> {
+    let Some(cur) = current else { return Vec::new() };
+    let mut settled = Vec::new();
+    for c in plan.changes.iter_mut().filter(|c| c.action == Action::Create && c.id.gvk.kind == "Job") {
+        let stored = cur.manifest.iter().find(|b| id_of(b).same_object(&c.id));
+        if stored.is_some_and(|s| finished_by_ttl(s) && Some(s) == c.body.as_ref()) {
+            c.action = Action::Unchanged;
+            c.before = c.after.clone();
+            settled.push(c.id.clone());
+        }
+    }
+    settled
+}
+
+/// A stored Job that removes itself once finished.
+pub fn finished_by_ttl(stored: &Value) -> bool {
+    stored["kind"] == "Job" && stored["spec"]["ttlSecondsAfterFinished"].is_number()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::Change;
+    use crate::release::record::sample;
+    use serde_json::json;
+
+    fn job(ttl: bool, image: &str) -> Value {
+        let mut j = json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "train", "namespace": "ml"}, "spec": {"template": {"spec": {"containers": [{"image": image}]}}}});
+        if ttl {
+            j["spec"]["ttlSecondsAfterFinished"] = json!(3600);
+        }
+        j
+    }
+
+    fn plan_creating(body: Value) -> Plan {
+        Plan { changes: vec![Change { id: id_of(&body), action: Action::Create, before: None, after: Some(body.clone()), body: Some(body) }] }
+    }
+
+    #[test]
+    fn a_job_removed_by_its_ttl_and_rendered_the_same_is_unchanged() {
+        let mut cur = sample("prod", 1, Status::Deployed);
+        cur.manifest = vec![job(true, "a:1")];
+        let mut plan = plan_creating(job(true, "a:1"));
+        assert_eq!(settle_finished_jobs(&mut plan, Some(&cur)).len(), 1);
+        assert_eq!(plan.changes[0].action, Action::Unchanged);
+
+        let mut changed = plan_creating(job(true, "a:2"));
+        assert!(settle_finished_jobs(&mut changed, Some(&cur)).is_empty(), "a new Job template runs again");
+        cur.manifest = vec![job(false, "a:1")];
+        let mut no_ttl = plan_creating(job(false, "a:1"));
+        assert!(settle_finished_jobs(&mut no_ttl, Some(&cur)).is_empty(), "without a TTL someone deleted it: recreate");
+    }
+
+    #[test]
+    fn recent_objects_span_the_current_revision_and_later_failures() {
+        let cm = |n: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "ml"}});
+        let mut h = vec![sample("p", 1, Status::Superseded), sample("p", 2, Status::Deployed), sample("p", 3, Status::Failed)];
+        h[0].manifest = vec![cm("old")];
+        h[1].manifest = vec![cm("a")];
+        h[2].manifest = vec![cm("a"), cm("b")];
+        let names: Vec<String> = recent_objects(&h).into_iter().map(|(id, _)| id.name).collect();
+        assert_eq!(names, ["a", "b"]);
+        let desired = manifest_ids(&[cm("a")]);
+        assert_eq!(prune(&recent_objects(&h), &desired).iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["b"]);
+    }
+}
