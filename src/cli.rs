@@ -66,12 +66,34 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  kubectl dimtensor install --overlay training -n ml\n  kubectl dimtensor install prod --overlay inference -f values-production.yaml --yes --wait\n  kubectl dimtensor install --overlay batch --dry-run"
     )]
-    Install(ClusterArgs),
+    Install(InstallArgs),
     /// Upgrade a release to a new render (deleting what it no longer contains)
     #[command(
-        after_help = "Examples:\n  kubectl dimtensor upgrade dimtensor --overlay inference --set image.tag=4.3.0 --yes\n  kubectl dimtensor upgrade prod --install --overlay inference --yes --wait"
+        after_help = "Examples:\n  kubectl dimtensor upgrade dimtensor --overlay inference --set image.tag=4.3.0 --yes\n  kubectl dimtensor upgrade prod --install --overlay inference --yes --wait\n  kubectl dimtensor upgrade prod --set image.tag=4.3.0 --atomic --wait --yes\n\nWith no --overlay, -f or --set, the stored overlay and values are used again; values given merge over the stored ones (--reset-values: over the overlay's defaults)."
     )]
     Upgrade(UpgradeArgs),
+    /// Re-apply an earlier revision as a new one (default: the previous deployed revision)
+    #[command(
+        after_help = "Examples:\n  kubectl dimtensor rollback prod --yes\n  kubectl dimtensor rollback prod 3 --dry-run"
+    )]
+    Rollback(RollbackArgs),
+    /// Show a release's revisions
+    #[command(after_help = "Examples:\n  kubectl dimtensor history prod\n  kubectl dimtensor history prod -o json")]
+    History(HistoryArgs),
+    /// Show a release's revision, status, and the readiness of each of its resources
+    #[command(after_help = "Examples:\n  kubectl dimtensor status prod\n  kubectl dimtensor status prod -o yaml")]
+    Status(StatusArgs),
+    /// List releases (in the namespace, or with -A in all)
+    #[command(after_help = "Examples:\n  kubectl dimtensor list\n  kubectl dimtensor list -A -o json")]
+    List(ListArgs),
+    /// Print what a revision was made from: its values or its manifest
+    #[command(
+        after_help = "Examples:\n  kubectl dimtensor get values prod\n  kubectl dimtensor get manifest prod --revision 2\n\nSecret values are shown as *** unless --show-secrets."
+    )]
+    Get {
+        #[command(subcommand)]
+        what: GetWhat,
+    },
     /// Delete everything a release made (PersistentVolumeClaims are kept unless --delete-data)
     #[command(
         after_help = "Examples:\n  kubectl dimtensor uninstall dimtensor -n ml --yes\n  kubectl dimtensor uninstall prod --delete-data --cascade foreground --wait --yes"
@@ -242,6 +264,40 @@ pub struct ClusterArgs {
     pub quiet: bool,
 }
 
+/// How install and upgrade record the release and guard it.
+#[derive(Debug, Args, Clone)]
+pub struct ReleaseFlags {
+    /// When apply or --wait fails, roll back to the previous revision (or remove a first install)
+    #[arg(long, visible_alias = "rollback-on-failure")]
+    pub atomic: bool,
+    /// Revisions of history to keep (0: all)
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub history_max: usize,
+    /// How long the release lock lasts without renewal (how long a crashed operation blocks others)
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub lock_duration: String,
+    /// Take over existing objects that belong to no release (applied with force)
+    #[arg(long)]
+    pub take_ownership: bool,
+    /// Also delete PersistentVolumeClaims the new render no longer has
+    #[arg(long)]
+    pub delete_data: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub common: ClusterArgs,
+    #[command(flatten)]
+    pub release: ReleaseFlags,
+    /// Take over the objects of the Helm release of the same name (field ownership moves from `helm`)
+    #[arg(long)]
+    pub adopt: bool,
+    /// With --adopt: also delete Helm's release records (sh.helm.release.v1.NAME.v*)
+    #[arg(long, requires = "adopt")]
+    pub remove_helm_history: bool,
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct UpgradeArgs {
     #[command(flatten)]
@@ -249,6 +305,112 @@ pub struct UpgradeArgs {
     /// Install the release if it does not exist yet
     #[arg(long, short = 'i')]
     pub install: bool,
+    #[command(flatten)]
+    pub release: ReleaseFlags,
+    /// Start from the overlay's defaults instead of the stored values
+    #[arg(long)]
+    pub reset_values: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RollbackArgs {
+    /// Release name
+    pub name: String,
+    /// Revision to roll back to (default: the previous deployed one)
+    pub revision: Option<u32>,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Stop after the diff
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait until Deployments are rolled out
+    #[arg(long)]
+    pub wait: bool,
+    /// Also wait for Jobs to complete
+    #[arg(long)]
+    pub wait_for_jobs: bool,
+    /// How long --wait may take
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
+    /// Delete and recreate objects whose immutable fields differ
+    #[arg(long)]
+    pub force: bool,
+    /// Take over fields another field manager owns
+    #[arg(long)]
+    pub force_conflicts: bool,
+    /// Also delete PersistentVolumeClaims the target revision does not have
+    #[arg(long)]
+    pub delete_data: bool,
+    /// Revisions of history to keep (0: all)
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub history_max: usize,
+    /// How long the release lock lasts without renewal
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub lock_duration: String,
+    /// Diff format
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::diff::output::Format::Simple)]
+    pub output: crate::diff::output::Format,
+    /// Colour the diff
+    #[arg(long, value_enum, default_value_t = crate::diff::output::ColorChoice::Auto)]
+    pub color: crate::diff::output::ColorChoice,
+    /// No progress output
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HistoryArgs {
+    /// Release name
+    pub name: String,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::release::show::Format::Table)]
+    pub output: crate::release::show::Format,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StatusArgs {
+    /// Release name
+    pub name: String,
+    /// Revision to show (default: the latest)
+    #[arg(long)]
+    pub revision: Option<u32>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::release::show::Format::Table)]
+    pub output: crate::release::show::Format,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ListArgs {
+    /// List releases in all namespaces
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = crate::release::show::Format::Table)]
+    pub output: crate::release::show::Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GetWhat {
+    /// The values the user gave (not the defaults)
+    Values(GetArgs),
+    /// The objects as applied
+    Manifest(GetArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GetArgs {
+    /// Release name
+    pub name: String,
+    /// Revision (default: the latest)
+    #[arg(long)]
+    pub revision: Option<u32>,
+    /// Show Secret values instead of ***
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Yaml)]
+    pub output: Output,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -273,4 +435,10 @@ pub struct UninstallArgs {
     /// Show what would be deleted and stop
     #[arg(long)]
     pub dry_run: bool,
+    /// Keep the release's history (marked uninstalled); `install` may reuse the name later
+    #[arg(long)]
+    pub keep_history: bool,
+    /// How long the release lock lasts without renewal
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub lock_duration: String,
 }

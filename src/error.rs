@@ -22,6 +22,8 @@ pub enum Error {
     Apply(#[from] crate::apply::ApplyError),
     #[error(transparent)]
     Wait(#[from] crate::apply::wait::WaitError),
+    #[error(transparent)]
+    Release(#[from] crate::release::ReleaseError),
     /// A command line that parses but cannot be meant.
     #[error("{0}")]
     Usage(String),

@@ -16,6 +16,7 @@ pub fn describe(err: &Error) -> (String, Option<String>) {
             Some("run `kubectl dimtensor overlays` to see what is built in".to_string())
         }
         Error::Render(RenderError::Overlay(o)) | Error::Overlay(o) => overlay_hint(o),
+        Error::Release(r) => release_hint(r),
         _ => None,
     };
     (msg, hint)
@@ -36,6 +37,18 @@ fn overlay_hint(e: &OverlayError) -> Option<String> {
             _ => return None,
         }
         .to_string(),
+    )
+}
+
+fn release_hint(e: &crate::release::ReleaseError) -> Option<String> {
+    use crate::release::{lock::LockError, store::StoreError, ReleaseError};
+    Some(
+        match e {
+            ReleaseError::Lock(LockError::Held { name, .. }) => format!("`kubectl dimtensor history {name}` shows what the running operation recorded"),
+            ReleaseError::Failed { name, .. } => format!("`kubectl dimtensor history {name}` shows the revisions; fix the cause and upgrade again, or `kubectl dimtensor rollback {name}`"),
+            ReleaseError::Store(StoreError::ReleaseNotFound { .. }) => "`kubectl dimtensor list -A` lists the releases in every namespace".to_string(),
+            _ => return None,
+        },
     )
 }
 

@@ -871,8 +871,6 @@ fn release_name_renames_job_variants_consistently() {
 }
 
 #[test]
-#[ignore = "a 53-character release (the longest accepted) names the CronJob with 63 characters; the API \
-            server refuses CronJob names over 52"]
 fn longest_release_name_still_gives_a_valid_cronjob_name() {
     let release = "a".repeat(53);
     let items = render(&[release.as_str(), "--overlay", "cronjob"]);

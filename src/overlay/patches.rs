@@ -12,8 +12,8 @@
 use super::{patch_json6902, schema, strategic_merge, Layer, OverlayError};
 use crate::load::kustomization::{Patch, PatchOptions, Selector};
 use crate::model::{ResId, Resource, ResourceSet};
-use std::collections::HashMap;
 use serde_json::Value;
+use std::collections::HashMap;
 
 /// A patch after parsing.
 enum Parsed {

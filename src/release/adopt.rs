@@ -15,8 +15,14 @@ pub const HELM_NAMESPACE_ANNOTATION: &str = "meta.helm.sh/release-namespace";
 pub enum Owner {
     /// This release (by label, or because one of its revisions applied it).
     Ours,
-    Helm { release: String, namespace: String },
-    Dimtensor { release: String, namespace: String },
+    Helm {
+        release: String,
+        namespace: String,
+    },
+    Dimtensor {
+        release: String,
+        namespace: String,
+    },
     Nobody,
 }
 
@@ -131,7 +137,10 @@ mod tests {
         assert!(check(&nobody, &[], "prod", "ml", true, false).unwrap_err().to_string().contains("--take-ownership"));
         assert_eq!(check(&nobody, &[], "prod", "ml", false, true).unwrap(), vec![id("c")]);
 
-        let mine = vec![(id("d"), json!({"metadata": {"labels": {RELEASE_LABEL: "prod"}}})), (id("e"), json!({"metadata": {}}))];
+        let mine = vec![
+            (id("d"), json!({"metadata": {"labels": {RELEASE_LABEL: "prod"}}})),
+            (id("e"), json!({"metadata": {}})),
+        ];
         assert!(check(&mine, &[id("e")], "prod", "ml", false, false).unwrap().is_empty());
 
         let other_helm = vec![(id("f"), helm("legacy"))];

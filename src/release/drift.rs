@@ -91,7 +91,11 @@ pub fn text(drifts: &[Drift], revision: u32, markdown: bool) -> String {
             out.push_str(&format!("{} ({})\n{diff}\n", d.id, word(&d.state)));
         }
     }
-    out.push_str(&format!("Drift: {} modified, {} deleted\n", count(drifts, State::Modified), count(drifts, State::Deleted)));
+    out.push_str(&format!(
+        "Drift: {} modified, {} deleted\n",
+        count(drifts, State::Modified),
+        count(drifts, State::Deleted)
+    ));
     out
 }
 

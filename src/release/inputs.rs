@@ -102,7 +102,11 @@ mod tests {
 
     #[test]
     fn stored_values_round_trip_with_the_record_as_source() {
-        let u = load_stored(&json!({"image": {"tag": "4.3.0"}, "resources": {"limits": {"cpu": null}}}), "release prod revision 2").unwrap();
+        let u = load_stored(
+            &json!({"image": {"tag": "4.3.0"}, "resources": {"limits": {"cpu": null}}}),
+            "release prod revision 2",
+        )
+        .unwrap();
         assert_eq!(u.tree["image"]["tag"], "4.3.0");
         assert!(u.tree["resources"]["limits"]["cpu"].is_null(), "a stored null still removes the default");
         assert_eq!(u.source("image.tag").unwrap().to_string(), "release prod revision 2");
@@ -113,7 +117,10 @@ mod tests {
     fn given_values_merge_over_stored_ones() {
         let stored = load_stored(&json!({"image": {"tag": "4.3.0"}, "replicaCount": 3}), "stored").unwrap();
         let u = combine(&stored, &given(&["image.tag=5.0.0", "resources.limits.cpu=null"]));
-        assert_eq!(u.tree, json!({"image": {"tag": "5.0.0"}, "replicaCount": 3, "resources": {"limits": {"cpu": null}}}));
+        assert_eq!(
+            u.tree,
+            json!({"image": {"tag": "5.0.0"}, "replicaCount": 3, "resources": {"limits": {"cpu": null}}})
+        );
         assert!(matches!(u.source("image.tag"), Some(Source::Flag { .. })));
         assert_eq!(u.source("replicaCount").unwrap().to_string(), "stored");
     }
@@ -122,7 +129,10 @@ mod tests {
     fn secrets_are_masked() {
         let v = mask_values(&json!({"secret": {"enabled": true, "data": {"token": "c2VjcmV0"}}}));
         assert_eq!(v, json!({"secret": {"enabled": true, "data": {"token": "***"}}}));
-        let m = mask_manifest(&[json!({"kind": "Secret", "data": {"a": "eA=="}}), json!({"kind": "ConfigMap", "data": {"a": "x"}})]);
+        let m = mask_manifest(&[
+            json!({"kind": "Secret", "data": {"a": "eA=="}}),
+            json!({"kind": "ConfigMap", "data": {"a": "x"}}),
+        ]);
         assert_eq!(m[0]["data"]["a"], "***");
         assert_eq!(m[1]["data"]["a"], "x");
     }

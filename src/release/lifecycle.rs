@@ -16,7 +16,10 @@ pub enum Op {
     Install,
     Upgrade,
     /// Re-applies an earlier revision's manifest; `auto` when `--atomic` did it.
-    Rollback { to: u32, auto: bool },
+    Rollback {
+        to: u32,
+        auto: bool,
+    },
 }
 
 impl Op {
@@ -101,7 +104,10 @@ impl<S: Store> Ledger<'_, S> {
             let stale_deployed = r.status == Status::Deployed && Some(r.revision) != newest_deployed;
             if r.status.is_pending() {
                 let what = r.description.trim_end_matches(" in progress").to_string();
-                r.description = format!("{what} abandoned: its operation stopped while {} (marked failed by the next one)", r.status);
+                r.description = format!(
+                    "{what} abandoned: its operation stopped while {} (marked failed by the next one)",
+                    r.status
+                );
                 r.status = Status::Failed;
             } else if stale_deployed {
                 r.status = Status::Superseded;
@@ -135,8 +141,8 @@ impl<S: Store> Ledger<'_, S> {
         Ok(rel)
     }
 
-    /// Marks `rel` deployed, every other deployed revision superseded, and trims the history.
-    pub async fn succeed(&self, rel: &mut Release, history: &mut Vec<Release>) -> Result<(), StoreError> {
+    /// Marks `rel` deployed and every other deployed revision superseded.
+    pub async fn succeed(&self, rel: &mut Release, history: &mut [Release]) -> Result<(), StoreError> {
         rel.status = Status::Deployed;
         rel.last_deployed = record::now();
         rel.description = rel.description.replace(" in progress", " complete");
@@ -146,7 +152,7 @@ impl<S: Store> Ledger<'_, S> {
             r.status = Status::Superseded;
             self.store.update(r).await?;
         }
-        self.trim(history).await
+        Ok(())
     }
 
     pub async fn fail(&self, rel: &mut Release, why: &str, history: &mut [Release]) -> Result<(), StoreError> {
@@ -157,7 +163,8 @@ impl<S: Store> Ledger<'_, S> {
         Ok(())
     }
 
-    /// Deletes the oldest revisions beyond `history_max` (never the deployed one).
+    /// Deletes the oldest revisions beyond `history_max` (never the deployed one). Best effort:
+    /// what a failure leaves is trimmed after the next success.
     pub async fn trim(&self, history: &mut Vec<Release>) -> Result<(), StoreError> {
         if self.history_max == 0 {
             return Ok(());
@@ -195,7 +202,13 @@ impl<S: Store> Ledger<'_, S> {
         }
         let last = history.len().saturating_sub(1);
         for (i, r) in history.iter_mut().enumerate() {
-            let next = if i == last { Status::Uninstalled } else if r.status == Status::Deployed { Status::Superseded } else { continue };
+            let next = if i == last {
+                Status::Uninstalled
+            } else if r.status == Status::Deployed {
+                Status::Superseded
+            } else {
+                continue;
+            };
             r.status = next;
             if i == last {
                 r.description = "Uninstallation complete".into();
@@ -251,7 +264,10 @@ pub async fn perform<S: Store, A: Act>(
     let err = match act.forward(&rel).await {
         Ok(()) => {
             return match ledger.succeed(&mut rel, history).await {
-                Ok(()) => Ok(rel),
+                Ok(()) => {
+                    let _ = ledger.trim(history).await;
+                    Ok(rel)
+                }
                 Err(source) => Err(ReleaseError::Finalize { name: rel.name.clone(), revision: rel.revision, source }),
             }
         }
@@ -259,7 +275,10 @@ pub async fn perform<S: Store, A: Act>(
     };
     let mut after = Vec::new();
     if let Err(e) = ledger.fail(&mut rel, &err.to_string(), history).await {
-        after.push(format!("it could not be marked failed ({e}) and stays {} until the next upgrade or rollback repairs it", rel.status));
+        after.push(format!(
+            "it could not be marked failed ({e}) and stays {} until the next upgrade or rollback repairs it",
+            rel.status
+        ));
     }
     if atomic && !interrupted(&err) {
         let target = current(history).filter(|t| t.revision != rel.revision).cloned();
@@ -271,7 +290,12 @@ pub async fn perform<S: Store, A: Act>(
             }),
         }
     }
-    Err(ReleaseError::Failed { name: ledger.name.clone(), revision: rel.revision, source: Box::new(err), after: after.join("; ") })
+    Err(ReleaseError::Failed {
+        name: ledger.name.clone(),
+        revision: rel.revision,
+        source: Box::new(err),
+        after: after.join("; "),
+    })
 }
 
 /// `--atomic` after a failed upgrade: `target` again, as a revision of its own. Says what happened.
@@ -289,8 +313,14 @@ async fn roll_back<S: Store, A: Act>(
     history.push(rb.clone());
     match act.restore(&rb, failed).await {
         Ok(()) => match ledger.succeed(&mut rb, history).await {
-            Ok(()) => format!("rolled back to revision {} as revision {}", target.revision, rb.revision),
-            Err(e) => format!("rolled back to revision {} as revision {}, but recording it failed: {e}", target.revision, rb.revision),
+            Ok(()) => {
+                let _ = ledger.trim(history).await;
+                format!("rolled back to revision {} as revision {}", target.revision, rb.revision)
+            }
+            Err(e) => format!(
+                "rolled back to revision {} as revision {}, but recording it failed: {e}",
+                target.revision, rb.revision
+            ),
         },
         Err(e) => {
             let _ = ledger.fail(&mut rb, &e.to_string(), history).await;

@@ -9,7 +9,6 @@ use crate::cluster::{Cluster, ClusterError};
 use crate::model::{Gvk, ResId};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -51,7 +50,8 @@ pub fn holder_at(lease: &Value, now: Timestamp) -> Option<(String, Timestamp)> {
     let spec = &lease["spec"];
     let holder = spec["holderIdentity"].as_str().filter(|h| !h.is_empty())?;
     let renewed: Timestamp = spec["renewTime"].as_str().or(spec["acquireTime"].as_str())?.parse().ok()?;
-    let expires = renewed.checked_add(SignedDuration::from_secs(spec["leaseDurationSeconds"].as_i64().unwrap_or(0))).ok()?;
+    let expires =
+        renewed.checked_add(SignedDuration::from_secs(spec["leaseDurationSeconds"].as_i64().unwrap_or(0))).ok()?;
     (expires > now).then(|| (holder.to_string(), expires))
 }
 
@@ -93,8 +93,19 @@ impl Lock {
         Ok(Self::start(cluster, id, release, lease, Duration::from_secs(secs as u64), cancel))
     }
 
-    async fn take_over(cluster: &Cluster, id: &ResId, release: &str, mut body: Value) -> Result<Value, LockError> {
-        let held = |live: &Value| match holder_at(live, Timestamp::now()) {
+    /// Fails at once if another operation holds the lock (a read: nothing is written).
+    pub async fn ensure_free(cluster: &Cluster, namespace: &str, release: &str) -> Result<(), LockError> {
+        let id = ResId::new(lease_gvk(), namespace, &format!("dimtensor.release.{release}"));
+        match cluster.get(&id).await {
+            Ok(Some(live)) => Self::free(&live, release),
+            Ok(None) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn free(live: &Value, release: &str) -> Result<(), LockError> {
+        match holder_at(live, Timestamp::now()) {
             Some((holder, expires)) => Err(LockError::Held {
                 name: release.into(),
                 holder,
@@ -103,7 +114,11 @@ impl Lock {
                 secs: live["spec"]["leaseDurationSeconds"].as_i64().unwrap_or(0),
             }),
             None => Ok(()),
-        };
+        }
+    }
+
+    async fn take_over(cluster: &Cluster, id: &ResId, release: &str, mut body: Value) -> Result<Value, LockError> {
+        let held = |live: &Value| Self::free(live, release);
         let Some(live) = cluster.get(id).await? else {
             // Released between our create and get: one more create decides.
             return cluster.create(id, &body).await.map_err(LockError::from);
@@ -116,17 +131,38 @@ impl Lock {
             Err(e) if e.code() == Some(409) => {
                 let live = cluster.get(id).await?.unwrap_or_default();
                 held(&live)?;
-                Err(LockError::Held { name: release.into(), holder: "another operation".into(), since: "just now".into(), expires: "?".into(), secs: 0 })
+                Err(LockError::Held {
+                    name: release.into(),
+                    holder: "another operation".into(),
+                    since: "just now".into(),
+                    expires: "?".into(),
+                    secs: 0,
+                })
             }
             Err(e) => Err(e.into()),
         }
     }
 
-    fn start(cluster: Arc<Cluster>, id: ResId, release: &str, lease: Value, duration: Duration, cancel: &Cancel) -> Lock {
+    fn start(
+        cluster: Arc<Cluster>,
+        id: ResId,
+        release: &str,
+        lease: Value,
+        duration: Duration,
+        cancel: &Cancel,
+    ) -> Lock {
         let lease = Arc::new(Mutex::new(lease));
         let lost = Arc::new(Mutex::new(None));
         let stop = Arc::new(tokio::sync::Notify::new());
-        let task = tokio::spawn(renew(cluster.clone(), id.clone(), lease.clone(), lost.clone(), stop.clone(), duration, cancel.clone()));
+        let task = tokio::spawn(renew(
+            cluster.clone(),
+            id.clone(),
+            lease.clone(),
+            lost.clone(),
+            stop.clone(),
+            duration,
+            cancel.clone(),
+        ));
         Lock { cluster, id, release: release.into(), lease, lost, stop, task }
     }
 
@@ -141,8 +177,9 @@ impl Lock {
     /// Stops renewing and deletes the lease, unless someone else holds it by now.
     pub async fn release(self) -> Result<(), LockError> {
         self.stop.notify_one();
+        let lost = self.check().is_err();
         let _ = self.task.await;
-        if self.check().is_err() {
+        if lost || self.lost.lock().map(|l| l.is_some()).unwrap_or(true) {
             return Ok(());
         }
         let rv = self.lease.lock().ok().and_then(|l| l["metadata"]["resourceVersion"].as_str().map(str::to_string));

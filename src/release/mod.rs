@@ -39,6 +39,7 @@
 //! again when the release was uninstalled with `--keep-history` or never deployed (all failed).
 //! `upgrade` needs a deployed revision (`--install` installs when there is none).
 
+pub mod act;
 pub mod adopt;
 pub mod drift;
 pub mod inputs;
@@ -46,6 +47,7 @@ pub mod lifecycle;
 pub mod lock;
 pub mod memory;
 pub mod plan;
+pub mod prepare;
 pub mod record;
 pub mod show;
 pub mod store;
@@ -70,6 +72,8 @@ pub enum ReleaseError {
     Ownership(#[from] adopt::OwnershipError),
     #[error("release {name} already exists in namespace {namespace} (revision {revision} is {status}); use `kubectl dimtensor upgrade {name}`")]
     AlreadyInstalled { name: String, namespace: String, revision: u32, status: record::Status },
+    #[error("release {name} not found in namespace {namespace}; use `kubectl dimtensor install {name}` or `upgrade --install`")]
+    NotInstalled { name: String, namespace: String },
     #[error("release {name} has no deployed revision in namespace {namespace} ({latest}); use `kubectl dimtensor install {name}` or `upgrade --install`")]
     NotDeployed { name: String, namespace: String, latest: String },
     #[error("release {name} has no earlier deployed revision to roll back to; name one: `kubectl dimtensor rollback {name} REVISION` (see `history {name}`)")]
@@ -82,6 +86,8 @@ pub enum ReleaseError {
     Failed { name: String, revision: u32, source: Box<crate::error::Error>, after: String },
     #[error("release {name}: revision {revision} was applied, but recording its outcome failed ({source}); the next upgrade or rollback repairs the record")]
     Finalize { name: String, revision: u32, source: store::StoreError },
+    #[error("release {name} changed while this operation was being planned (another operation ran); run it again to see the new plan")]
+    Changed { name: String },
     #[error("interrupted")]
     Interrupted,
 }

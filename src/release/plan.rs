@@ -83,7 +83,15 @@ mod tests {
     }
 
     fn plan_creating(body: Value) -> Plan {
-        Plan { changes: vec![Change { id: id_of(&body), action: Action::Create, before: None, after: Some(body.clone()), body: Some(body) }] }
+        Plan {
+            changes: vec![Change {
+                id: id_of(&body),
+                action: Action::Create,
+                before: None,
+                after: Some(body.clone()),
+                body: Some(body),
+            }],
+        }
     }
 
     #[test]
@@ -104,7 +112,8 @@ mod tests {
     #[test]
     fn recent_objects_span_the_current_revision_and_later_failures() {
         let cm = |n: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n, "namespace": "ml"}});
-        let mut h = vec![sample("p", 1, Status::Superseded), sample("p", 2, Status::Deployed), sample("p", 3, Status::Failed)];
+        let mut h =
+            vec![sample("p", 1, Status::Superseded), sample("p", 2, Status::Deployed), sample("p", 3, Status::Failed)];
         h[0].manifest = vec![cm("old")];
         h[1].manifest = vec![cm("a")];
         h[2].manifest = vec![cm("a"), cm("b")];

@@ -176,7 +176,9 @@ pub(crate) fn sample(name: &str, revision: u32, status: Status) -> Release {
         status,
         overlay: Some("inference".into()),
         values: json!({"image": {"tag": "4.3.0"}}),
-        manifest: vec![json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("cm-{revision}"), "namespace": "ml"}})],
+        manifest: vec![
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("cm-{revision}"), "namespace": "ml"}}),
+        ],
         first_deployed: "2025-01-01T00:00:00Z".into(),
         last_deployed: "2025-01-01T00:00:00Z".into(),
         description: String::new(),

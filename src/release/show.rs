@@ -159,7 +159,11 @@ pub fn status(rel: &Release, resources: &[Resource], format: Format) -> String {
     out.push_str(&table(&["RESOURCE", "STATE"], &rows));
     for r in resources {
         if let Some(j) = &r.job {
-            let idx = j["failedIndexes"].as_str().filter(|s| !s.is_empty()).map(|s| format!(", failed indexes {s}")).unwrap_or_default();
+            let idx = j["failedIndexes"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(|s| format!(", failed indexes {s}"))
+                .unwrap_or_default();
             out.push_str(&format!(
                 "\n{}: {} completions, {} failed{idx}\n  logs: {}\n",
                 r.id,
@@ -183,7 +187,10 @@ mod tests {
         let h = vec![sample("p", 1, Status::Superseded), sample("p", 2, Status::Deployed)];
         let t = history(&h, Format::Table);
         assert!(t.starts_with("REVISION  UPDATED"), "{t}");
-        assert!(t.lines().nth(2).unwrap().starts_with("2 ") && t.contains("deployed") && t.contains("inference"), "{t}");
+        assert!(
+            t.lines().nth(2).unwrap().starts_with("2 ") && t.contains("deployed") && t.contains("inference"),
+            "{t}"
+        );
         let v: Value = serde_json::from_str(&history(&h, Format::Json)).unwrap();
         assert_eq!(v[1]["revision"], 2, "revision is an integer");
         assert!(history(&h, Format::Yaml).contains("revision: 1"));

@@ -412,7 +412,9 @@ mod tests {
     #[test]
     fn the_committed_values_schema_is_up_to_date() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/values.schema.json");
-        let committed: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("values.schema.json is committed")).expect("valid JSON");
+        let committed: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("values.schema.json is committed"))
+                .expect("valid JSON");
         assert_eq!(committed, json_schema(), "regenerate it: kubectl-dimtensor show schema > values.schema.json");
     }
 

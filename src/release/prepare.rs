@@ -1,0 +1,124 @@
+//! Planning an operation on a release: who owns what the render touches, what the history says
+//! to prune, the server-side dry run, and printing it all. Nothing here writes.
+
+use super::adopt;
+use super::drift::{self, Drift};
+use super::lifecycle::current;
+use super::plan::{manifest_ids, prune, recent_objects, settle_finished_jobs};
+use super::record::Release;
+use crate::cluster::{Cluster, ClusterError};
+use crate::diff::output::{self, Format};
+use crate::diff::{self, Plan, PlanOptions, CONCURRENCY};
+use crate::error::Error;
+use crate::model::ResId;
+use futures::stream::{self, StreamExt};
+use serde_json::Value;
+use std::io::Write;
+
+/// What planning needs besides the objects.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub create_namespace: bool,
+    pub force_conflicts: bool,
+    pub adopt: bool,
+    pub take_ownership: bool,
+}
+
+/// A plan and what it was made from.
+#[derive(Debug, Clone, Default)]
+pub struct Prepared {
+    pub plan: Plan,
+    /// The objects as they will be applied and recorded.
+    pub manifest: Vec<Value>,
+    /// Existing objects taken over (applied with force).
+    pub adopted: Vec<ResId>,
+    /// Jobs finished and removed by their TTL: unchanged.
+    pub settled: Vec<ResId>,
+}
+
+async fn live_objects(cluster: &Cluster, desired: &[(ResId, Value)]) -> Result<Vec<(ResId, Value)>, ClusterError> {
+    let found = stream::iter(desired.iter().map(|(id, _)| async move {
+        match cluster.get(id).await {
+            Ok(v) => Ok(v.map(|v| (id.clone(), v))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }))
+    .buffered(CONCURRENCY)
+    .collect::<Vec<_>>()
+    .await;
+    found.into_iter().filter_map(Result::transpose).collect()
+}
+
+/// Plans `desired` for release `name` with its `history`: ownership first (nothing is taken over
+/// silently), then the dry run, prune of what the release had and `desired` lacks, and Jobs
+/// settled by their TTL.
+pub async fn prepare(
+    cluster: &Cluster,
+    name: &str,
+    desired: Vec<(ResId, Value)>,
+    history: &[Release],
+    flags: &Flags,
+) -> Result<Prepared, Error> {
+    let ours: Vec<ResId> =
+        history.iter().flat_map(|r| manifest_ids(&r.manifest).into_iter().map(|(id, _)| id)).collect();
+    let live = live_objects(cluster, &desired).await?;
+    let adopted = adopt::check(&live, &ours, name, &cluster.namespace, flags.adopt, flags.take_ownership)
+        .map_err(super::ReleaseError::from)?;
+    let order: Vec<ResId> = desired.iter().map(|(id, _)| id.clone()).collect();
+    let manifest: Vec<Value> = desired.iter().map(|(_, b)| b.clone()).collect();
+    let prune = prune(&recent_objects(history), &desired);
+    let (forced, normal): (Vec<_>, Vec<_>) = desired.into_iter().partition(|(id, _)| adopted.contains(id));
+    let opts = PlanOptions { create_namespace: flags.create_namespace, force_conflicts: flags.force_conflicts, prune };
+    let mut plan = diff::plan(cluster, normal, &opts).await?;
+    if !forced.is_empty() {
+        let force = PlanOptions { force_conflicts: true, prune: Vec::new(), ..opts };
+        plan.changes.extend(diff::plan(cluster, forced, &force).await?.changes);
+        plan.changes.sort_by_key(|c| order.iter().position(|o| o == &c.id).unwrap_or(usize::MAX));
+    }
+    let settled = settle_finished_jobs(&mut plan, current(history));
+    Ok(Prepared { plan, manifest, adopted, settled })
+}
+
+fn io(source: std::io::Error) -> Error {
+    Error::Io { context: "writing output".into(), source }
+}
+
+/// Prints the plan (adopted objects as `adopt`), then drift, in the chosen format.
+pub fn print(
+    p: &Prepared,
+    format: Format,
+    color: bool,
+    drift: Option<(u32, &[Drift])>,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let mut text = output::render(&p.plan, format, color);
+    if format == Format::Json {
+        let mut doc: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if let Some(changes) = doc["changes"].as_array_mut() {
+            for c in changes.iter_mut().filter(|c| p.adopted.iter().any(|a| c["resource"] == a.to_string())) {
+                c["action"] = Value::String("adopt".into());
+            }
+        }
+        if let Some((rev, d)) = drift {
+            doc["drift"] = drift::json(d, rev);
+        }
+        text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
+        return out.write_all(text.as_bytes()).map_err(io);
+    }
+    for id in &p.adopted {
+        text = text.replace(&format!("{id} (update)"), &format!("{id} (adopt)"));
+    }
+    let mut notes = String::new();
+    if !p.adopted.is_empty() {
+        notes.push_str(&format!("Adopt: {} existing object(s) taken over (applied with force)\n", p.adopted.len()));
+    }
+    for id in &p.settled {
+        notes.push_str(&format!("{id}: finished and removed by its ttlSecondsAfterFinished; not run again\n"));
+    }
+    text.push_str(&notes);
+    if let Some((rev, d)) = drift {
+        text.push_str(&drift::text(d, rev, format == Format::Markdown));
+    }
+    out.write_all(text.as_bytes()).map_err(io)
+}
