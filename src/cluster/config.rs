@@ -25,11 +25,11 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(super) async fn load(opts: &ConnectOptions) -> Result<(kube::Config, Duration), ClusterError> {
     let kubeconfig = match &opts.kubeconfig {
-        Some(path) => {
-            Kubeconfig::read_from(path).map_err(|e| ClusterError::Config(format!("{}: {e}", path.display())))?
-        }
-        None => Kubeconfig::read()
-            .map_err(|e| ClusterError::Config(format!("{e} (set KUBECONFIG or pass --kubeconfig)")))?,
+        Some(path) => Kubeconfig::read_from(path)
+            .map_err(|e| ClusterError::Config(format!("{}: {}", path.display(), describe_kubeconfig_error(&e))))?,
+        None => Kubeconfig::read().map_err(|e| {
+            ClusterError::Config(format!("{} (set KUBECONFIG or pass --kubeconfig)", describe_kubeconfig_error(&e)))
+        })?,
     };
     if let Some(ctx) = &opts.context {
         if !kubeconfig.contexts.iter().any(|c| &c.name == ctx) {
@@ -56,6 +56,22 @@ pub(super) async fn load(opts: &ConnectOptions) -> Result<(kube::Config, Duratio
     config.read_timeout = Some(timeout);
     config.write_timeout = Some(timeout);
     Ok((config, timeout))
+}
+
+/// A kubeconfig error fit to print. YAML parse errors quote the lines around the mistake, and a
+/// kubeconfig holds tokens and keys, so for those only the position is kept.
+fn describe_kubeconfig_error(e: &kube::config::KubeconfigError) -> String {
+    match e {
+        kube::config::KubeconfigError::Parse(_) => {
+            let text = e.to_string();
+            let re = regex::Regex::new(r"line (\d+)[,:]? *column (\d+)").expect("static regex");
+            match re.captures(&text) {
+                Some(c) => format!("not valid kubeconfig YAML (line {}, column {})", &c[1], &c[2]),
+                None => "not valid kubeconfig YAML".to_string(),
+            }
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Parses kubectl's `--request-timeout` values: `0` (no limit), `30`, `30s`, `2m`, `1h`.
