@@ -67,7 +67,7 @@ fn yaml11_octals(text: &str) -> std::borrow::Cow<'_, str> {
     static BLOCK: OnceLock<regex::Regex> = OnceLock::new();
     let value = VALUE.get_or_init(|| {
         regex::Regex::new(
-            r"^(?P<pre>\s*(?:-\s+)*(?:[A-Za-z0-9_./-]+:\s+)?)(?P<sign>[-+]?)0(?P<oct>[0-7]+)(?P<post>\s*(?:#.*)?)$",
+            r"^(?P<pre>\s*(?:-\s+)*(?:[A-Za-z0-9_./-]+:\s+)?)(?P<sign>[-+]?)0(?P<oct>[0-7]+)(?P<post>(?:\s+#.*)?\s*)$",
         )
         .expect("static regex")
     });
@@ -230,6 +230,11 @@ fn emit_document(out: &mut String, doc: &Value) {
     match doc {
         Value::Object(m) if !m.is_empty() => emit_map(out, m, 0, false),
         Value::Array(a) if !a.is_empty() => emit_seq(out, a, 0, false),
+        Value::String(s) => {
+            // A top-level block scalar would need indentation the document cannot have.
+            emit_string(out, s, 0, true);
+            out.push('\n');
+        }
         scalar => {
             emit_inline(out, scalar, 0);
             out.push('\n');
@@ -333,8 +338,35 @@ fn emit_string(out: &mut String, s: &str, ind: usize, is_key: bool) {
         }
     } else {
         // JSON string syntax is valid YAML double-quoted syntax.
-        out.push_str(&serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string()));
+        double_quoted(out, s);
     }
+}
+
+/// A YAML double-quoted scalar that every reader gives back unchanged: besides the JSON escapes,
+/// DEL, C1 controls, non-characters and the YAML line breaks (NEL, U+2028, U+2029) are escaped,
+/// since a reader would refuse or fold them.
+fn double_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{85}' => out.push_str("\\N"),
+            '\u{2028}' => out.push_str("\\L"),
+            '\u{2029}' => out.push_str("\\P"),
+            c if (c as u32) < 0x20 || (0x7f..=0x9f).contains(&(c as u32)) => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if matches!(c as u32, 0xfeff | 0xfffe | 0xffff) => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn is_block_safe(s: &str) -> bool {
@@ -435,13 +467,14 @@ mod tests {
 
     #[test]
     fn plain_leading_zero_integers_are_octal_as_in_go_yaml() {
-        let text = "mode: 0440\nquoted: \"0440\"\nlist:\n- 0755\nscript: |\n  chmod 0755 x\n  0644\nafter: 010\n";
+        let text = "mode: 0440\nquoted: \"0440\"\nlist:\n- 0755\nscript: |\n  chmod 0755 x\n  0644\nafter: 010 # eight\nrev: 0755#2\n";
         let v = parse_value(text, "t").unwrap();
         assert_eq!(v["mode"], 288);
         assert_eq!(v["quoted"], "0440");
         assert_eq!(v["list"][0], 493);
         assert_eq!(v["script"], "chmod 0755 x\n0644\n");
         assert_eq!(v["after"], 8);
+        assert_eq!(v["rev"], "0755#2", "a # right after a value is not a comment");
     }
 
     #[test]

@@ -357,10 +357,14 @@ proptest! {
 
 /// A ConfigMap value holding a DEL or a U+2028 is ordinary data; it must survive a render.
 #[test]
-#[ignore = "bug: yaml::to_yaml quotes with JSON string syntax, which leaves DEL, C1 controls, U+FFFE/U+FFFF and the line breaks NEL/U+2028/U+2029 unescaped; readers (ours, kubectl) refuse the first and fold the others into spaces"]
 fn yaml_round_trips_strings_with_non_printable_characters() {
     let mut wrong = Vec::new();
-    for c in (0u32..0x110000).filter_map(char::from_u32).filter(|c| emitted_raw_but_not_printable(*c)) {
+    // U+FFFE and U+FFFF are non-characters: libyaml (and so serde_yaml, our reader) refuses them
+    // even escaped, so no YAML stream can carry them; they are left out here.
+    let representable = |c: &char| !matches!(*c as u32, 0xfffe | 0xffff);
+    for c in
+        (0u32..0x110000).filter_map(char::from_u32).filter(|c| emitted_raw_but_not_printable(*c)).filter(representable)
+    {
         let v = json!({"data": {"a": format!("x{c}y"), "b": format!("{c}")}});
         let text = dimtensor::yaml::to_yaml(&v);
         match dimtensor::yaml::parse_value(&text, "emitted") {
@@ -373,7 +377,6 @@ fn yaml_round_trips_strings_with_non_printable_characters() {
 }
 
 #[test]
-#[ignore = "bug: yaml.rs's YAML 1.1 octal rewrite treats `#` with no space before it as a comment: `rev: 0755#2` reads as the string \"493#2\", `a: 00#x` as \"0#x\" (Kustomize keeps both)"]
 fn yaml_reader_keeps_leading_zero_then_hash() {
     for s in ["0755#2", "00#x", "-012#", "0#"] {
         let v = dimtensor::yaml::parse_value(&format!("a: {s}\n"), "t").expect("parses");
@@ -383,7 +386,6 @@ fn yaml_reader_keeps_leading_zero_then_hash() {
 }
 
 #[test]
-#[ignore = "bug: yaml::to_yaml writes a top-level multi-line string as a literal block with its lines at column 0, which YAML readers (ours included) refuse"]
 fn yaml_round_trips_a_top_level_multi_line_string() {
     for s in ["a\nb", ":\n", "x\n\ny\n"] {
         let text = dimtensor::yaml::to_yaml(&json!(s));

@@ -40,6 +40,7 @@ pub(super) async fn load(opts: &ConnectOptions) -> Result<(kube::Config, Duratio
             )));
         }
     }
+    check_names(&kubeconfig, opts)?;
     let options =
         KubeConfigOptions { context: opts.context.clone(), cluster: opts.cluster.clone(), user: opts.user.clone() };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
@@ -56,6 +57,27 @@ pub(super) async fn load(opts: &ConnectOptions) -> Result<(kube::Config, Duratio
     config.read_timeout = Some(timeout);
     config.write_timeout = Some(timeout);
     Ok((config, timeout))
+}
+
+/// The user and cluster a connection would use must exist: kube-rs would otherwise connect
+/// without credentials (kubectl refuses, and so do we).
+fn check_names(kc: &Kubeconfig, opts: &ConnectOptions) -> Result<(), ClusterError> {
+    let ctx_name = opts.context.clone().or_else(|| kc.current_context.clone());
+    let ctx =
+        ctx_name.as_ref().and_then(|n| kc.contexts.iter().find(|c| &c.name == n)).and_then(|c| c.context.as_ref());
+    let user = opts.user.clone().or_else(|| ctx.and_then(|c| c.user.clone()));
+    if let Some(user) = user.filter(|u| !u.is_empty()) {
+        if !kc.auth_infos.iter().any(|a| a.name == user) {
+            return Err(ClusterError::Config(format!("user \"{user}\" is not in the kubeconfig")));
+        }
+    }
+    let cluster = opts.cluster.clone().or_else(|| ctx.map(|c| c.cluster.clone()));
+    if let Some(cluster) = cluster.filter(|c| !c.is_empty()) {
+        if !kc.clusters.iter().any(|c| c.name == cluster) {
+            return Err(ClusterError::Config(format!("cluster \"{cluster}\" is not in the kubeconfig")));
+        }
+    }
+    Ok(())
 }
 
 /// A kubeconfig error fit to print. YAML parse errors quote the lines around the mistake, and a

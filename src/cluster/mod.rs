@@ -118,10 +118,10 @@ impl Cluster {
                     .unwrap_or_default(),
             },
             kube::Error::HyperError(err) => {
-                ClusterError::Unreachable { url: self.url.clone(), reason: root_cause(&err) }
+                ClusterError::Unreachable { url: self.url.clone(), reason: explain_transport(root_cause(&err)) }
             }
             kube::Error::Service(err) => {
-                ClusterError::Unreachable { url: self.url.clone(), reason: root_cause(err.as_ref()) }
+                ClusterError::Unreachable { url: self.url.clone(), reason: explain_transport(root_cause(err.as_ref())) }
             }
             kube::Error::Auth(err) => ClusterError::Config(format!("authentication failed: {err}")),
             other => ClusterError::Other(format!("{action} {id}: {other}")),
@@ -262,6 +262,18 @@ impl Propagation {
             Propagation::Foreground => PropagationPolicy::Foreground,
             Propagation::Orphan => PropagationPolicy::Orphan,
         }
+    }
+}
+
+/// Transport errors in the words of the problem: rustls says "corrupt message of type
+/// InvalidContentType" when the server answers https with plain http.
+fn explain_transport(reason: String) -> String {
+    if reason.contains("InvalidContentType") || reason.contains("corrupt message") {
+        format!("TLS handshake failed: the server did not answer with TLS; is the URL http://? ({reason})")
+    } else if reason.contains("certificate") || reason.contains("UnknownIssuer") {
+        format!("TLS handshake failed: {reason}")
+    } else {
+        reason
     }
 }
 

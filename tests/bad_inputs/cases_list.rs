@@ -31,7 +31,6 @@ cases! {
     cluster_missing_namespace_install => "cluster/missing-namespace-install",
     cluster_quota_exceeded => "cluster/quota-exceeded",
     cluster_render_error_before_connecting => "cluster/render-error-before-connecting",
-    #[ignore = "bug: see the case file"]
     cluster_tls_against_plain_http_says_tls => "cluster/tls-against-plain-http-says-tls",
     cluster_tls_against_plain_http => "cluster/tls-against-plain-http",
     #[ignore = "bug: see the case file"]
@@ -67,7 +66,6 @@ cases! {
     // kubeconfig
     kubeconfig_bad_request_timeout => "kubeconfig/bad-request-timeout",
     kubeconfig_client_certificate_missing => "kubeconfig/client-certificate-missing",
-    #[ignore = "bug: see the case file"]
     kubeconfig_context_names_a_missing_user => "kubeconfig/context-names-a-missing-user",
     #[ignore = "bug: see the case file"]
     kubeconfig_exec_plugin_missing => "kubeconfig/exec-plugin-missing",
@@ -77,7 +75,6 @@ cases! {
     kubeconfig_none_anywhere => "kubeconfig/none-anywhere",
     kubeconfig_unknown_cluster => "kubeconfig/unknown-cluster",
     kubeconfig_unknown_context => "kubeconfig/unknown-context",
-    #[ignore = "bug: see the case file"]
     kubeconfig_unknown_user => "kubeconfig/unknown-user",
     // kustomization
     #[ignore = "bug: see the case file"]
@@ -193,7 +190,6 @@ cases! {
     yaml11_common_labels_yes_stays_a_string => "yaml11/common-labels-yes-stays-a-string",
     #[ignore = "bug: see the case file"]
     yaml11_configmap_data_float => "yaml11/configmap-data-float",
-    #[ignore = "bug: see the case file"]
     yaml11_leading_zero_followed_by_hash => "yaml11/leading-zero-followed-by-hash",
     yaml11_node_selector_on_stays_a_string => "yaml11/node-selector-on-stays-a-string",
     yaml11_octal_file_mode => "yaml11/octal-file-mode",
