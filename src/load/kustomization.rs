@@ -349,6 +349,15 @@ impl Kustomization {
                 });
             }
         }
+        if let Some(kind) = obj.get("kind").and_then(Value::as_str) {
+            if kind != "Kustomization" && kind != "Component" {
+                return Err(KustomizationError::Shape(format!("kind `{kind}` is neither Kustomization nor Component")));
+            }
+        }
+        // A field left empty (`commonLabels:` with every entry commented out) is null; Kustomize
+        // reads it as empty, and so do we.
+        let mut doc = doc;
+        drop_nulls(&mut doc);
         let mut k: Kustomization = serde_json::from_value(doc).map_err(|e| KustomizationError::Shape(e.to_string()))?;
         let bases = std::mem::take(&mut k.bases);
         k.resources.extend(bases);
@@ -362,10 +371,32 @@ impl Kustomization {
     }
 }
 
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn empty_fields_are_empty_and_unknown_kinds_refused() {
+        let k = Kustomization::from_value(
+            json!({"commonLabels": null, "configMapGenerator": [{"name": "g", "literals": null}]}),
+        )
+        .unwrap();
+        assert!(k.common_labels.is_empty() && k.config_map_generator[0].literals.is_empty());
+        let err = Kustomization::from_value(json!({"kind": "Frobnicator"})).unwrap_err().to_string();
+        assert!(err.contains("Frobnicator") && err.contains("Component"), "{err}");
+    }
 
     #[test]
     fn folds_deprecated_spellings() {

@@ -7,6 +7,15 @@ use serde_json::Value;
 
 pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
     for rep in &layer.k.replicas {
+        if rep.count < 0 {
+            return Err(OverlayError::Transformer {
+                file: layer.file.clone(),
+                message: format!(
+                    "replicas: `{}` has count {}; a replica count cannot be negative",
+                    rep.name, rep.count
+                ),
+            });
+        }
         let mut found = false;
         for res in set.iter_mut() {
             let gvk = res.gvk();

@@ -82,7 +82,6 @@ cases! {
     kustomization_component_as_resource => "kustomization/component-as-resource",
     kustomization_cycle_a_b_a => "kustomization/cycle-a-b-a",
     kustomization_cycle_self => "kustomization/cycle-self",
-    #[ignore = "bug: see the case file"]
     kustomization_empty_fields => "kustomization/empty-fields",
     kustomization_generator_literal_without_equals => "kustomization/generator-literal-without-equals",
     kustomization_generator_merge_with_nothing => "kustomization/generator-merge-with-nothing",
@@ -92,7 +91,6 @@ cases! {
     kustomization_images_new_tag_float => "kustomization/images-new-tag-float",
     kustomization_not_a_mapping => "kustomization/not-a-mapping",
     kustomization_remote_resource => "kustomization/remote-resource",
-    #[ignore = "bug: see the case file"]
     kustomization_replicas_count_negative => "kustomization/replicas-count-negative",
     #[ignore = "bug: see the case file"]
     kustomization_replicas_count_not_a_number => "kustomization/replicas-count-not-a-number",
@@ -100,7 +98,6 @@ cases! {
     kustomization_resources_not_a_list => "kustomization/resources-not-a-list",
     kustomization_same_resource_in_two_files => "kustomization/same-resource-in-two-files",
     kustomization_unknown_field_suggests => "kustomization/unknown-field-suggests",
-    #[ignore = "bug: see the case file"]
     kustomization_unknown_kind => "kustomization/unknown-kind",
     kustomization_unsupported_configurations => "kustomization/unsupported-configurations",
     kustomization_unsupported_helm_charts => "kustomization/unsupported-helm-charts",
