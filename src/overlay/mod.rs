@@ -172,6 +172,3 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -9,7 +9,6 @@ object, None when the resource was deleted, or "ERROR: ..." text.
 import json, os, subprocess, tempfile
 import yaml
 
-import os
 K = os.environ.get("DIMTENSOR_KUBECTL", "/tmp/kvenv/bin/kubectl")
 
 
