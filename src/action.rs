@@ -80,9 +80,16 @@ struct Inputs {
     values: UserValues,
 }
 
-/// New inputs, or (`stored`) the stored ones with the new given over them.
-fn inputs(args: &ClusterArgs, stored: Option<&Release>, reset: bool) -> Result<Inputs, Error> {
-    let given = values::load(&args.values.input(), &mut std::io::stdin())?;
+/// What the command line asks for, checked before any cluster is contacted (rendering needs
+/// none): the overlay exists, the release name is valid, the values read. Returns the values.
+fn given_inputs(args: &ClusterArgs) -> Result<UserValues, Error> {
+    render::resolve_overlay(args.overlay.as_deref())?;
+    render::check_release_name(&release_name(args))?;
+    Ok(values::load(&args.values.input(), &mut std::io::stdin())?)
+}
+
+/// New inputs, or (`stored`) the stored ones with the new `given` over them.
+fn inputs(args: &ClusterArgs, given: UserValues, stored: Option<&Release>, reset: bool) -> Result<Inputs, Error> {
     let Some(stored) = stored else { return Ok(Inputs { overlay: args.overlay.clone(), values: given }) };
     let overlay = args.overlay.clone().or_else(|| stored.overlay.clone());
     if reset {
@@ -162,7 +169,9 @@ async fn take_lock<'s>(
 /// Releases the lock on every path; a failure to release is only a warning (it expires).
 async fn unlock<T>(lock: Lock, result: Result<T, Error>) -> Result<T, Error> {
     if let Err(e) = lock.release().await {
-        eprintln!("warning: {e}");
+        eprintln!(
+            "warning: {e}; the lock was not released and expires on its own (--lock-duration after its last renewal)"
+        );
     }
     result
 }
@@ -187,13 +196,14 @@ fn print(p: &Prepared, format: Format, color: output::ColorChoice, out: &mut dyn
 /// `diff`: what install/upgrade would change, and drift since the current revision. Exit 0 when
 /// nothing would change, 1 when something would.
 pub fn diff_cmd(args: &ClusterArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+    let given = given_inputs(args)?;
     runtime()?.block_on(async {
         let cluster = connect(global).await?;
         let name = release_name(args);
         let store = SecretStore { cluster: &cluster, namespace: cluster.namespace.clone() };
         let history = store.history(&name).await?;
         let stored = if installable(&history) { None } else { current(&history).or(history.last()) };
-        let inputs = inputs(args, stored, false)?;
+        let inputs = inputs(args, given, stored, false)?;
         let desired = desired(&cluster, &name, &inputs).await?;
         let mut flags = Flags {
             create_namespace: args.create_namespace,
@@ -211,7 +221,7 @@ pub fn diff_cmd(args: &ClusterArgs, global: &Global, out: &mut dyn Write) -> Res
             other => (other?, None),
         };
         let drifts = match current(&history) {
-            Some(cur) => Some((cur.revision, drift::detect(&cluster, cur).await?)),
+            Some(cur) => Some((cur.revision, drift::detect(&cluster, cur, &prepared.plan, &prepared.live).await?)),
             None => None,
         };
         let d = drifts.as_ref().map(|(rev, d)| (*rev, d.as_slice()));
@@ -295,6 +305,7 @@ fn installing(op: &Operation, history: &[Release], name: &str, namespace: &str) 
 fn apply_cmd(op: &Operation, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
     let args = op.common;
     let name = release_name(args);
+    let given = given_inputs(args)?;
     runtime()?.block_on(async {
         let cancel = Cancel::default();
         cancel.on_signals();
@@ -307,9 +318,9 @@ fn apply_cmd(op: &Operation, global: &Global, out: &mut dyn Write) -> Result<u8,
         let ledger =
             Ledger { store: &store, name: name.clone(), namespace: ns.clone(), history_max: op.release.history_max };
         let planned = ledger.load().await?;
-        let installing = installing(op, &planned, &name, &ns)?;
+        let installing = installing(op, &lifecycle::as_repaired(&planned), &name, &ns)?;
         let stored = if installing { None } else { current(&planned) };
-        let inputs = inputs(args, stored, op.reset_values)?;
+        let inputs = inputs(args, given, stored, op.reset_values)?;
         let desired = desired(&cluster, &name, &inputs).await?;
         let flags = Flags {
             create_namespace: args.create_namespace,
@@ -329,7 +340,15 @@ fn apply_cmd(op: &Operation, global: &Global, out: &mut dyn Write) -> Result<u8,
             let cur = current(&planned)
                 .filter(|c| c.overlay == overlay && c.values == inputs.values.tree && c.manifest == prepared.manifest);
             if let Some(c) = cur {
-                writeln!(out, "release {name}: nothing to change (revision {} stays deployed)", c.revision).ok();
+                let revision = c.revision;
+                if lifecycle::needs_repair(&planned) {
+                    // An earlier operation stopped before superseding: fix the records only.
+                    let (lock, mut history) =
+                        take_lock(&cluster, &ledger, &planned, &op.release.lock_duration, &cancel).await?;
+                    let repaired = repair(&ledger, &mut history, out).await;
+                    unlock(lock, repaired).await?;
+                }
+                writeln!(out, "release {name}: nothing to change (revision {revision} stays deployed)").ok();
                 return Ok(0);
             }
         }

@@ -9,6 +9,9 @@ use std::io::Write;
 
 /// Runs a parsed command line; returns the process exit code on success.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
+    if let Some(ns) = &cli.global.namespace {
+        check_namespace(ns)?;
+    }
     match cli.command {
         Command::Render(args) => render_cmd(&args, cli.global.namespace.as_deref(), out),
         Command::Diff(args) => crate::action::diff_cmd(&args, &cli.global, out),
@@ -56,6 +59,22 @@ fn lint_cmd(args: &crate::cli::LintArgs, namespace: Option<&str>, out: &mut dyn 
     Ok(crate::lint::exit_code(&findings, args.strict))
 }
 
+/// `-n` must be a name the API server accepts (a DNS-1123 label); refused before anything renders
+/// or connects, rather than rendering objects no cluster takes.
+fn check_namespace(ns: &str) -> Result<(), Error> {
+    let ok = !ns.is_empty()
+        && ns.len() <= 63
+        && ns.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !ns.starts_with('-')
+        && !ns.ends_with('-');
+    match ok {
+        true => Ok(()),
+        false => Err(Error::Usage(format!(
+            "invalid namespace `-n {ns}`: a namespace must be a DNS-1123 label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit"
+        ))),
+    }
+}
+
 fn io(context: &str) -> impl Fn(std::io::Error) -> Error + '_ {
     move |source| Error::Io { context: context.to_string(), source }
 }
@@ -84,6 +103,8 @@ fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -
         }
     };
     out.write_all(text.as_bytes()).map_err(io("writing output"))?;
+    // The process ends next: freeing thousands of trees one node at a time would only delay it.
+    std::mem::forget(rendered);
     Ok(0)
 }
 
@@ -165,7 +186,14 @@ fn overlays(out: &mut dyn Write) -> Result<u8, Error> {
 }
 
 fn init(dir: &std::path::Path, out: &mut dyn Write) -> Result<u8, Error> {
-    let written = builtin::write_to(dir).map_err(io("writing the built-in manifests"))?;
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "cannot init into {}: it is a file, not a directory; give a new or existing directory",
+            dir.display()
+        )));
+    }
+    let context = format!("writing the built-in manifests to {}", dir.display());
+    let written = builtin::write_to(dir).map_err(io(&context))?;
     writeln!(
         out,
         "wrote {} files to {}; try: kubectl dimtensor render --overlay {}",
@@ -175,4 +203,20 @@ fn init(dir: &std::path::Path, out: &mut dyn Write) -> Result<u8, Error> {
     )
     .map_err(io("writing output"))?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces_must_be_dns_labels() {
+        for ok in ["ml", "team-a", "a1", &"a".repeat(63)] {
+            assert!(check_namespace(ok).is_ok(), "{ok}");
+        }
+        for bad in ["My_Namespace", "", "-a", "a-", "a.b", &"a".repeat(64)] {
+            let err = check_namespace(bad).unwrap_err().to_string();
+            assert!(err.contains(&format!("`-n {bad}`")) && err.contains("DNS-1123"), "{err}");
+        }
+    }
 }

@@ -54,7 +54,7 @@ pub enum Command {
     /// Print the manifests an overlay renders to (no cluster needed)
     #[command(
         visible_alias = "template",
-        after_help = "Examples:\n  kubectl dimtensor render --overlay training\n  kubectl dimtensor render prod --overlay inference -n ml\n  kubectl dimtensor render --overlay training --set resources.gpu.count=2 --set image.tag=4.3.0\n  kubectl dimtensor render -f values-production.yaml --explain\n  kubectl dimtensor render --overlay ./overlays/staging -o json\n\nWith no NAME and no values, `render --overlay DIR` prints exactly what `kubectl kustomize DIR` prints."
+        after_help = "Examples:\n  kubectl dimtensor render --overlay training\n  kubectl dimtensor render prod --overlay inference -n ml\n  kubectl dimtensor render --overlay training --set resources.gpu.count=2 --set image.tag=4.3.0\n  kubectl dimtensor render -f values-production.yaml --explain\n  kubectl dimtensor render --overlay ./overlays/staging -o json\n\nWith no NAME and no values, `render --overlay DIR` prints the same objects, in the same order, as `kubectl kustomize DIR` (each object's keys stay in the order they were written, where Kustomize sorts them)."
     )]
     Render(RenderArgs),
     /// Show what install/upgrade would change in the cluster: a server-side dry run, as a diff

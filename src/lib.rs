@@ -17,6 +17,7 @@ pub mod lint;
 pub mod load;
 pub mod model;
 pub mod overlay;
+pub mod parallel;
 pub mod progress;
 pub mod release;
 pub mod render;

@@ -102,6 +102,14 @@ pub fn fullname(release: &str, name: &str, full_override: &str) -> String {
     full.chars().take(63).collect::<String>().trim_end_matches('-').to_string()
 }
 
+/// Refuses a release name Helm would refuse (and that could not name the objects).
+pub fn check_release_name(name: &str) -> Result<(), RenderError> {
+    match valid_release_name(name) {
+        true => Ok(()),
+        false => Err(RenderError::InvalidReleaseName(name.to_string())),
+    }
+}
+
 fn valid_release_name(name: &str) -> bool {
     let re = regex::Regex::new(r"^[a-z]([-a-z0-9]*[a-z0-9])?$").expect("static regex");
     name.len() <= 53 && re.is_match(name)
@@ -166,9 +174,7 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
         effects.extend(layer.explain);
     }
     if let Some(release) = release.as_deref() {
-        if !valid_release_name(release) {
-            return Err(RenderError::InvalidReleaseName(release.to_string()));
-        }
+        check_release_name(release)?;
         let eff = values::effective(&preset_values, user);
         let name = Some(eff["nameOverride"].as_str().unwrap_or("")).filter(|n| !n.is_empty()).unwrap_or(CHART_NAME);
         let full = fullname(release, name, eff["fullnameOverride"].as_str().unwrap_or(""));

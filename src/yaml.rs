@@ -37,9 +37,8 @@ pub fn parse_documents(text: &str, source_name: &str) -> Result<Vec<Value>, Yaml
     let text = yaml11_octals(text);
     let mut out = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(&text) {
-        let value: serde_yaml::Value =
-            serde::Deserialize::deserialize(doc).map_err(|e| syntax(source_name, &text, &e))?;
-        let json = to_json(value, source_name, 0)?;
+        let json = serde::de::DeserializeSeed::deserialize(JsonSeed { depth: 0 }, doc)
+            .map_err(|e| syntax(source_name, &text, &e))?;
         if !json.is_null() {
             out.push(json);
         }
@@ -63,6 +62,13 @@ pub fn parse_value(text: &str, source_name: &str) -> Result<Value, YamlError> {
 /// decimal value before parsing; quoted scalars, keys and block scalars are left alone, and line
 /// numbers do not change.
 fn yaml11_octals(text: &str) -> std::borrow::Cow<'_, str> {
+    // Most files have no candidate at all (a `0` then a digit, at a line start or after a blank
+    // or sign): skip the line-by-line regex for them.
+    let bytes = text.as_bytes();
+    let candidate = bytes.windows(3).any(|w| b" \t\n-+".contains(&w[0]) && w[1] == b'0' && w[2].is_ascii_digit());
+    if !candidate && bytes.first() != Some(&b'0') {
+        return std::borrow::Cow::Borrowed(text);
+    }
     static VALUE: OnceLock<regex::Regex> = OnceLock::new();
     static BLOCK: OnceLock<regex::Regex> = OnceLock::new();
     let value = VALUE.get_or_init(|| {
@@ -159,62 +165,162 @@ fn invalid(source_name: &str, message: &str) -> YamlError {
     YamlError::Invalid { source_name: source_name.to_string(), message: message.to_string() }
 }
 
-fn to_json(v: serde_yaml::Value, src: &str, depth: usize) -> Result<Value, YamlError> {
-    if depth > MAX_DEPTH {
-        return Err(invalid(src, &format!("nesting deeper than the limit of {MAX_DEPTH} levels")));
-    }
-    Ok(match v {
-        serde_yaml::Value::Null => Value::Null,
-        serde_yaml::Value::Bool(b) => Value::Bool(b),
-        serde_yaml::Value::Number(n) => number_to_json(&n, src)?,
-        serde_yaml::Value::String(s) => Value::String(s),
-        serde_yaml::Value::Sequence(seq) => {
-            Value::Array(seq.into_iter().map(|x| to_json(x, src, depth + 1)).collect::<Result<_, _>>()?)
+/// Builds `serde_json::Value` straight from serde_yaml's events. Going through
+/// `serde_yaml::Value` first built, hashed and freed a second tree per document, which was a
+/// third of the time spent reading a large overlay. Keys become strings (`true`, `1`, `null`
+/// as written), tags are dropped, and a key given twice is an error, as serde_yaml's own
+/// mapping reports it (so [`syntax`] can point at the repeat).
+#[derive(Clone, Copy)]
+struct JsonSeed {
+    depth: usize,
+}
+
+impl JsonSeed {
+    fn child<E: serde::de::Error>(self) -> Result<JsonSeed, E> {
+        match self.depth >= MAX_DEPTH {
+            true => Err(E::custom(format_args!("nesting deeper than the limit of {MAX_DEPTH} levels"))),
+            false => Ok(JsonSeed { depth: self.depth + 1 }),
         }
-        serde_yaml::Value::Mapping(m) => {
-            let mut map = Map::with_capacity(m.len());
-            for (k, v) in m {
-                map.insert(key_to_string(k, src)?, to_json(v, src, depth + 1)?);
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonSeed {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for JsonSeed {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Number(i.into()))
+    }
+    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
+        Ok(Value::Number(u.into()))
+    }
+    fn visit_f64<E: serde::de::Error>(self, f: f64) -> Result<Value, E> {
+        Number::from_f64(f).map(Value::Number).ok_or_else(|| {
+            E::custom(format_args!("number {} cannot be represented (NaN or infinite)", serde_yaml::Number::from(f)))
+        })
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_owned()))
+    }
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        serde::de::DeserializeSeed::deserialize(self, d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let child = self.child()?;
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(child)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
+        let child = self.child()?;
+        let mut map = Map::new();
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            match map.entry(key) {
+                serde_json::map::Entry::Occupied(e) => {
+                    return Err(serde::de::Error::custom(format_args!("duplicate entry with key {:?}", e.key())))
+                }
+                serde_json::map::Entry::Vacant(e) => {
+                    e.insert(access.next_value_seed(child)?);
+                }
             }
-            Value::Object(map)
         }
-        serde_yaml::Value::Tagged(t) => to_json(t.value, src, depth)?,
-    })
+        Ok(Value::Object(map))
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        // A tagged node (`!foo value`): the tag is dropped, the value kept.
+        let (_tag, contents): (String, _) = data.variant()?;
+        serde::de::VariantAccess::newtype_variant_seed(contents, self)
+    }
 }
 
-fn number_to_json(n: &serde_yaml::Number, src: &str) -> Result<Value, YamlError> {
-    if let Some(i) = n.as_i64() {
-        return Ok(Value::Number(i.into()));
+/// A mapping key as the string JSON needs: scalars as written, tags dropped.
+#[derive(Clone, Copy)]
+struct KeySeed;
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeySeed {
+    type Value = String;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_any(self)
     }
-    if let Some(u) = n.as_u64() {
-        return Ok(Value::Number(u.into()));
-    }
-    n.as_f64()
-        .and_then(Number::from_f64)
-        .map(Value::Number)
-        .ok_or_else(|| invalid(src, &format!("number {n} cannot be represented (NaN or infinite)")))
 }
 
-fn key_to_string(k: serde_yaml::Value, src: &str) -> Result<String, YamlError> {
-    match k {
-        serde_yaml::Value::String(s) => Ok(s),
-        serde_yaml::Value::Bool(b) => Ok(b.to_string()),
-        serde_yaml::Value::Number(n) => Ok(n.to_string()),
-        serde_yaml::Value::Null => Ok("null".to_string()),
-        serde_yaml::Value::Tagged(t) => key_to_string(t.value, src),
-        _ => Err(invalid(src, "mapping keys must be scalars")),
+impl<'de> serde::de::Visitor<'de> for KeySeed {
+    type Value = String;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a scalar mapping key")
+    }
+    fn visit_bool<E>(self, b: bool) -> Result<String, E> {
+        Ok(b.to_string())
+    }
+    fn visit_i64<E>(self, i: i64) -> Result<String, E> {
+        Ok(i.to_string())
+    }
+    fn visit_u64<E>(self, u: u64) -> Result<String, E> {
+        Ok(u.to_string())
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<String, E> {
+        Ok(serde_yaml::Number::from(f).to_string())
+    }
+    fn visit_str<E>(self, s: &str) -> Result<String, E> {
+        Ok(s.to_owned())
+    }
+    fn visit_string<E>(self, s: String) -> Result<String, E> {
+        Ok(s)
+    }
+    fn visit_unit<E>(self) -> Result<String, E> {
+        Ok("null".to_string())
+    }
+    fn visit_none<E>(self) -> Result<String, E> {
+        Ok("null".to_string())
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(serde::de::Error::custom("mapping keys must be scalars"))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> Result<String, A::Error> {
+        Err(serde::de::Error::custom("mapping keys must be scalars"))
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<String, A::Error> {
+        let (_tag, contents): (String, _) = data.variant()?;
+        serde::de::VariantAccess::newtype_variant_seed(contents, self)
     }
 }
 
 /// Writes documents as a multi-document YAML stream separated by `---`, in the block style
 /// kubectl prints (two-space indent, sequences not indented under their key).
 pub fn to_yaml_stream<'a>(docs: impl IntoIterator<Item = &'a Value>) -> String {
-    let mut out = String::new();
-    for (i, doc) in docs.into_iter().enumerate() {
+    // Documents are written independently (in parallel for large streams), then joined in order.
+    let docs: Vec<&Value> = docs.into_iter().collect();
+    let parts = crate::parallel::map(&docs, |doc| to_yaml(doc));
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
+    for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             out.push_str("---\n");
         }
-        emit_document(&mut out, doc);
+        out.push_str(part);
     }
     out
 }
@@ -379,6 +485,23 @@ fn is_block_safe(s: &str) -> bool {
 
 /// Strings a YAML 1.1 or 1.2 reader would resolve to something other than a string.
 fn resolves_to_non_string(s: &str) -> bool {
+    // Cheap pre-checks first: this runs for every key and string written. Words can only be
+    // the short keywords below; anything else must start like a number, `~`, `<<` or `=`.
+    match s.as_bytes().first() {
+        Some(b) if b.is_ascii_alphabetic() && (s.len() > 5 || !b"nNyYtTfFoO".contains(b)) => return false,
+        Some(b) if !b.is_ascii_alphanumeric() && !b"~+-.<=".contains(b) => return false,
+        _ => {}
+    }
+    const WORDS: &[&str] = &[
+        "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
+        "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+    ];
+    if s.bytes().all(|b| b.is_ascii_digit()) || WORDS.contains(&s) {
+        return true;
+    }
+    if s.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return false;
+    }
     static RE: OnceLock<regex::Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         regex::Regex::new(concat!(

@@ -33,6 +33,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use similar::TextDiff;
 
+#[path = "differential/bench_corpus.rs"]
+mod bench_corpus;
+
 /// Cases whose golden deliberately differs from Kustomize, with the reason (details in each case's
 /// `deliberate-difference.md`).
 const DELIBERATE_DIFFERENCES: &[(&str, &str)] = &[

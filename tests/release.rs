@@ -1,10 +1,15 @@
 //! Releases end to end: records, the commands that read them, and upgrade inputs, with the real
 //! binary against the test API server (or a real cluster with `DIMTENSOR_E2E_KUBECONFIG`).
-//! Lifecycle rows with faults, the lock and `--atomic` are in `release/lifecycle.rs`; Helm
-//! adoption in `release/adopt.rs`.
+//! Lifecycle rows with faults, the lock and `--atomic` are in `release/lifecycle.rs`; the fault
+//! matrix (every step of every operation) in `release/faults.rs`; Helm adoption in
+//! `release/adopt.rs`.
 
 #[path = "release/adopt.rs"]
 mod adopt;
+#[path = "release/fault_steps.rs"]
+mod fault_steps;
+#[path = "release/faults.rs"]
+mod faults;
 #[path = "release/lifecycle.rs"]
 mod lifecycle;
 #[path = "release/support.rs"]

@@ -23,7 +23,54 @@ pub struct ConnectOptions {
 /// Without `--request-timeout`, one request may take this long.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub(super) async fn load(opts: &ConnectOptions) -> Result<(kube::Config, Duration), ClusterError> {
+/// Who the connection authenticates as, in the kubeconfig's words, for messages that must say
+/// whose credentials were refused (never the credentials themselves).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Identity {
+    pub context: Option<String>,
+    pub user: Option<String>,
+    /// The exec credential plugin's command, when the user has one.
+    pub exec: Option<String>,
+}
+
+impl Identity {
+    /// `kubeconfig user "u" (context "c")`.
+    pub fn describe(&self) -> String {
+        let user = match &self.user {
+            Some(u) => format!("kubeconfig user \"{u}\""),
+            None => "the kubeconfig's user".to_string(),
+        };
+        match &self.context {
+            Some(c) => format!("{user} (context \"{c}\")"),
+            None => user,
+        }
+    }
+
+    /// An authentication failure in words that name the plugin or user, never a credential: an
+    /// exec plugin's stdout (which carries tokens) is not shown.
+    pub fn auth_failure(&self, err: &kube::client::AuthError) -> String {
+        use kube::client::AuthError;
+        let plugin = self.exec.as_deref().unwrap_or("(unnamed)");
+        let who = self.describe();
+        match err {
+            AuthError::AuthExecStart(io) if io.kind() == std::io::ErrorKind::NotFound => format!(
+                "executable {plugin} not found: {who} gets its credentials from the exec plugin `{plugin}`; install it and put it on PATH, or fix users[].user.exec.command"
+            ),
+            AuthError::AuthExecStart(io) => {
+                format!("cannot run the exec credential plugin `{plugin}` of {who}: {io}")
+            }
+            AuthError::AuthExecRun { out, .. } => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+                let last: String = last.chars().take(200).collect();
+                format!("the exec credential plugin `{plugin}` of {who} failed ({}): {last}", out.status)
+            }
+            other => format!("authentication as {who} failed: {other}"),
+        }
+    }
+}
+
+pub(super) async fn load(opts: &ConnectOptions) -> Result<(kube::Config, Duration, Identity), ClusterError> {
     let kubeconfig = match &opts.kubeconfig {
         Some(path) => Kubeconfig::read_from(path)
             .map_err(|e| ClusterError::Config(format!("{}: {}", path.display(), describe_kubeconfig_error(&e))))?,
@@ -40,7 +87,7 @@ pub(super) async fn load(opts: &ConnectOptions) -> Result<(kube::Config, Duratio
             )));
         }
     }
-    check_names(&kubeconfig, opts)?;
+    let identity = check_names(&kubeconfig, opts)?;
     let options =
         KubeConfigOptions { context: opts.context.clone(), cluster: opts.cluster.clone(), user: opts.user.clone() };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
@@ -56,20 +103,25 @@ pub(super) async fn load(opts: &ConnectOptions) -> Result<(kube::Config, Duratio
     config.connect_timeout = Some(timeout.min(Duration::from_secs(10)));
     config.read_timeout = Some(timeout);
     config.write_timeout = Some(timeout);
-    Ok((config, timeout))
+    // Retries are ours (`retry.rs`): kube-rs would also retry 429/503/504, up to 15 times and
+    // for as long as Retry-After says, and POSTs too.
+    config.default_retry = false;
+    Ok((config, timeout, identity))
 }
 
 /// The user and cluster a connection would use must exist: kube-rs would otherwise connect
-/// without credentials (kubectl refuses, and so do we).
-fn check_names(kc: &Kubeconfig, opts: &ConnectOptions) -> Result<(), ClusterError> {
+/// without credentials (kubectl refuses, and so do we). Returns who the connection will be.
+fn check_names(kc: &Kubeconfig, opts: &ConnectOptions) -> Result<Identity, ClusterError> {
     let ctx_name = opts.context.clone().or_else(|| kc.current_context.clone());
     let ctx =
         ctx_name.as_ref().and_then(|n| kc.contexts.iter().find(|c| &c.name == n)).and_then(|c| c.context.as_ref());
-    let user = opts.user.clone().or_else(|| ctx.and_then(|c| c.user.clone()));
-    if let Some(user) = user.filter(|u| !u.is_empty()) {
-        if !kc.auth_infos.iter().any(|a| a.name == user) {
+    let user = opts.user.clone().or_else(|| ctx.and_then(|c| c.user.clone())).filter(|u| !u.is_empty());
+    let mut exec = None;
+    if let Some(user) = &user {
+        let Some(info) = kc.auth_infos.iter().find(|a| &a.name == user) else {
             return Err(ClusterError::Config(format!("user \"{user}\" is not in the kubeconfig")));
-        }
+        };
+        exec = info.auth_info.as_ref().and_then(|a| a.exec.as_ref()).and_then(|e| e.command.clone());
     }
     let cluster = opts.cluster.clone().or_else(|| ctx.map(|c| c.cluster.clone()));
     if let Some(cluster) = cluster.filter(|c| !c.is_empty()) {
@@ -77,7 +129,7 @@ fn check_names(kc: &Kubeconfig, opts: &ConnectOptions) -> Result<(), ClusterErro
             return Err(ClusterError::Config(format!("cluster \"{cluster}\" is not in the kubeconfig")));
         }
     }
-    Ok(())
+    Ok(Identity { context: ctx_name, user, exec })
 }
 
 /// A kubeconfig error fit to print. YAML parse errors quote the lines around the mistake, and a

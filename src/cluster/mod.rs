@@ -1,11 +1,14 @@
 //! The Kubernetes API, as this tool uses it: a client configured the way kubectl is, discovery of
 //! only the group-versions a render uses (cached per run), and the handful of verbs the plan and
-//! apply stages need, all on untyped JSON objects.
+//! apply stages need, all on untyped JSON objects. Every request goes through [`call`], which
+//! bounds each attempt by `--request-timeout` and retries as [`retry`] decides.
 
+mod call;
 mod config;
 mod crud;
+pub mod retry;
 
-pub use config::{parse_timeout, ConnectOptions};
+pub use config::{parse_timeout, ConnectOptions, Identity};
 
 use crate::model::{Gvk, ResId};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy};
@@ -23,22 +26,44 @@ pub const FIELD_MANAGER: &str = "kubectl-dimtensor";
 pub enum ClusterError {
     #[error("cannot load the kubeconfig: {0}")]
     Config(String),
-    #[error("cannot reach the cluster at {url}: {reason}")]
-    Unreachable { url: String, reason: String },
-    #[error("the request to {url} took longer than --request-timeout ({secs}s)")]
-    Timeout { url: String, secs: u64 },
+    /// The credentials could not be obtained (an exec plugin missing or failing).
+    #[error("{0}")]
+    Credentials(String),
+    #[error("{request}: cannot reach the cluster at {url}: {reason}{}", tries(*attempts))]
+    Unreachable { request: String, url: String, reason: String, attempts: u32 },
+    #[error("{request}: no answer from {url} within --request-timeout ({limit:?}){}", tries(*attempts))]
+    Timeout { request: String, url: String, limit: Duration, attempts: u32 },
+    #[error("{request}: the cluster at {url} refused the credentials of {who} (401 Unauthorized{message}); they are wrong or expired: log in again or fix the kubeconfig")]
+    Unauthorized {
+        request: String,
+        url: String,
+        /// Whose credentials, in the kubeconfig's names (never the credentials).
+        who: String,
+        /// `: detail` when the server said more than "Unauthorized".
+        message: String,
+    },
     #[error("the server does not serve {what}; is the CRD installed and the API group enabled?")]
     UnknownKind { what: String },
-    #[error("{action} {id}: {message}")]
-    Api { action: String, id: String, code: u16, reason: String, message: String, causes: Vec<String> },
+    #[error("{action} {id}: {message}{}", tries(*attempts))]
+    Api { action: String, id: String, code: u16, reason: String, message: String, causes: Vec<String>, attempts: u32 },
     #[error("{0}")]
     Other(String),
+}
+
+/// How a message says that retrying did not help.
+fn tries(attempts: u32) -> String {
+    if attempts > 1 {
+        format!(" (gave up after {attempts} attempts)")
+    } else {
+        String::new()
+    }
 }
 
 impl ClusterError {
     pub fn code(&self) -> Option<u16> {
         match self {
             ClusterError::Api { code, .. } => Some(*code),
+            ClusterError::Unauthorized { .. } => Some(401),
             _ => None,
         }
     }
@@ -57,6 +82,17 @@ impl ClusterError {
             _ => false,
         }
     }
+
+    /// The same error, saying how many attempts were made.
+    fn tried(mut self, n: u32) -> Self {
+        match &mut self {
+            ClusterError::Unreachable { attempts, .. }
+            | ClusterError::Timeout { attempts, .. }
+            | ClusterError::Api { attempts, .. } => *attempts = n,
+            _ => {}
+        }
+        self
+    }
 }
 
 /// A resolved kind: its REST resource and whether it lives in a namespace.
@@ -73,59 +109,27 @@ pub struct Cluster {
     pub namespace: String,
     url: String,
     timeout: Duration,
+    identity: Identity,
+    policy: retry::Policy,
     discovery: Mutex<HashMap<String, HashMap<String, Kind>>>,
 }
 
 impl Cluster {
     /// Connects as kubectl would with the same flags. Nothing is requested yet.
     pub async fn connect(opts: &ConnectOptions) -> Result<Cluster, ClusterError> {
-        let (config, timeout) = config::load(opts).await?;
+        let (config, timeout, identity) = config::load(opts).await?;
         let namespace = opts.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
         let url = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
-        Ok(Cluster { client, namespace, url, timeout, discovery: Mutex::new(HashMap::new()) })
+        let client = kube::Client::try_from(config).map_err(|e| match e {
+            kube::Error::Auth(auth) => ClusterError::Credentials(identity.auth_failure(&auth)),
+            other => ClusterError::Config(other.to_string()),
+        })?;
+        let policy = retry::Policy::default();
+        Ok(Cluster { client, namespace, url, timeout, identity, policy, discovery: Mutex::new(HashMap::new()) })
     }
 
     pub fn url(&self) -> &str {
         &self.url
-    }
-
-    async fn timed<T>(
-        &self,
-        fut: impl std::future::Future<Output = Result<T, kube::Error>>,
-        action: &str,
-        id: &str,
-    ) -> Result<T, ClusterError> {
-        match tokio::time::timeout(self.timeout, fut).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(self.convert(e, action, id)),
-            Err(_) => Err(ClusterError::Timeout { url: self.url.clone(), secs: self.timeout.as_secs() }),
-        }
-    }
-
-    fn convert(&self, e: kube::Error, action: &str, id: &str) -> ClusterError {
-        match e {
-            kube::Error::Api(status) => ClusterError::Api {
-                action: action.to_string(),
-                id: id.to_string(),
-                code: status.code,
-                reason: status.reason.clone(),
-                message: status.message.clone(),
-                causes: status
-                    .details
-                    .as_ref()
-                    .map(|d| d.causes.iter().map(|c| format!("{}: {}", c.field, c.message)).collect())
-                    .unwrap_or_default(),
-            },
-            kube::Error::HyperError(err) => {
-                ClusterError::Unreachable { url: self.url.clone(), reason: explain_transport(root_cause(&err)) }
-            }
-            kube::Error::Service(err) => {
-                ClusterError::Unreachable { url: self.url.clone(), reason: explain_transport(root_cause(err.as_ref())) }
-            }
-            kube::Error::Auth(err) => ClusterError::Config(format!("authentication failed: {err}")),
-            other => ClusterError::Other(format!("{action} {id}: {other}")),
-        }
     }
 
     /// The REST resource of a kind. One discovery request per group-version, cached.
@@ -135,7 +139,7 @@ impl Cluster {
         if !cache.contains_key(&gv_key) {
             let gv: GroupVersion = gv_key.parse().map_err(|_| ClusterError::UnknownKind { what: gv_key.clone() })?;
             let group = match self
-                .timed(kube::discovery::oneshot::pinned_group(&self.client, &gv), "discover", &gv_key)
+                .call("discover", &gv_key, || kube::discovery::oneshot::pinned_group(&self.client, &gv))
                 .await
             {
                 Ok(g) => g,
@@ -181,20 +185,16 @@ impl Cluster {
         if dry_run {
             pp = pp.dry_run();
         }
-        let obj = self
-            .timed(
-                api.patch(&id.name, &pp, &Patch::Apply(body)),
-                if dry_run { "dry-run apply" } else { "apply" },
-                &id.to_string(),
-            )
-            .await?;
+        let action = if dry_run { "dry-run apply" } else { "apply" };
+        let patch = Patch::Apply(body);
+        let obj = self.call(action, &id.to_string(), || api.patch(&id.name, &pp, &patch)).await?;
         serde_json::to_value(obj).map_err(|e| ClusterError::Other(e.to_string()))
     }
 
     pub async fn get(&self, id: &ResId) -> Result<Option<Value>, ClusterError> {
         let kind = self.resolve(&id.gvk).await?;
         let api = self.api(&kind, &id.namespace);
-        let obj = self.timed(api.get_opt(&id.name), "get", &id.to_string()).await?;
+        let obj = self.call("get", &id.to_string(), || api.get_opt(&id.name)).await?;
         obj.map(|o| serde_json::to_value(o).map_err(|e| ClusterError::Other(e.to_string()))).transpose()
     }
 
@@ -212,7 +212,7 @@ impl Cluster {
             lp = lp.labels(sel);
         }
         let what = format!("{}/{namespace}", gvk.kind);
-        let list = self.timed(api.list(&lp), "list", &what).await?;
+        let list = self.call("list", &what, || api.list(&lp)).await?;
         list.items
             .into_iter()
             .map(|mut o| {
@@ -223,15 +223,17 @@ impl Cluster {
     }
 
     /// Deletes with an explicit propagation policy (a Job deleted without one orphans its pods).
-    /// Returns false when the object was already gone.
+    /// Returns false when the object was already gone (before our first attempt).
     pub async fn delete(&self, id: &ResId, propagation: Propagation) -> Result<bool, ClusterError> {
         let kind = self.resolve(&id.gvk).await?;
         let api = self.api(&kind, &id.namespace);
         let dp = DeleteParams { propagation_policy: Some(propagation.policy()), ..DeleteParams::default() };
-        match self.timed(api.delete(&id.name, &dp), "delete", &id.to_string()).await {
+        let send = || api.delete(&id.name, &dp);
+        match self.run(retry::Verb::Idempotent, "delete", &id.to_string(), send, call::no_reread()).await {
             Ok(_) => Ok(true),
-            Err(e) if e.is_not_found() => Ok(false),
-            Err(e) => Err(e),
+            // Gone after an attempt whose answer was lost: that attempt deleted it.
+            Err(f) if f.error.is_not_found() => Ok(f.uncertain),
+            Err(f) => Err(f.error),
         }
     }
 
@@ -263,24 +265,4 @@ impl Propagation {
             Propagation::Orphan => PropagationPolicy::Orphan,
         }
     }
-}
-
-/// Transport errors in the words of the problem: rustls says "corrupt message of type
-/// InvalidContentType" when the server answers https with plain http.
-fn explain_transport(reason: String) -> String {
-    if reason.contains("InvalidContentType") || reason.contains("corrupt message") {
-        format!("TLS handshake failed: the server did not answer with TLS; is the URL http://? ({reason})")
-    } else if reason.contains("certificate") || reason.contains("UnknownIssuer") {
-        format!("TLS handshake failed: {reason}")
-    } else {
-        reason
-    }
-}
-
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
 }

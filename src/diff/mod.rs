@@ -154,38 +154,50 @@ pub struct PlanOptions {
 
 /// Dry-runs every desired object and compares with the live state.
 pub async fn plan(cluster: &Cluster, desired: Vec<(ResId, Value)>, opts: &PlanOptions) -> Result<Plan, PlanError> {
-    let namespace_missing = if opts.create_namespace { !namespace_exists(cluster).await? } else { false };
-    // One LIST per kind and namespace gives every live object the plan compares against.
-    let mut kinds: Vec<(Gvk, String)> = desired.iter().map(|(id, _)| (id.gvk.clone(), id.namespace.clone())).collect();
+    let live = live_objects(cluster, &desired).await?;
+    plan_against(cluster, desired, &live, opts).await
+}
+
+/// The live objects of the kinds and namespaces `desired` names: one LIST per kind and
+/// namespace, concurrently, rather than a GET per object (issue 8's request budget: a diff of N
+/// objects costs N dry runs plus a LIST per kind).
+pub async fn live_objects(
+    cluster: &Cluster,
+    desired: &[(ResId, Value)],
+) -> Result<HashMap<ResId, Value>, ClusterError> {
+    let mut kinds: Vec<(&Gvk, &str)> = desired.iter().map(|(id, _)| (&id.gvk, id.namespace.as_str())).collect();
     kinds.sort();
     kinds.dedup();
-    let mut live: HashMap<ResId, Value> = HashMap::new();
-    if !namespace_missing {
-        let lists = stream::iter(kinds.into_iter().map(|(gvk, ns)| async move {
-            let items = cluster.list(&gvk, &ns, None).await?;
-            Ok::<_, ClusterError>((gvk, ns, items))
-        }))
-        .buffer_unordered(CONCURRENCY)
-        .collect::<Vec<_>>()
-        .await;
-        for r in lists {
-            let (gvk, ns, items) = r?;
-            for item in items {
-                let name = item["metadata"]["name"].as_str().unwrap_or("").to_string();
-                let item_ns = item["metadata"]["namespace"].as_str().unwrap_or(&ns).to_string();
-                live.insert(
-                    ResId::new(
-                        gvk.clone(),
-                        if item["metadata"]["namespace"].is_string() { &item_ns } else { "" },
-                        &name,
-                    ),
-                    item,
-                );
-            }
+    let lists = stream::iter(kinds.into_iter().map(|(gvk, ns)| async move {
+        let items = cluster.list(gvk, ns, None).await?;
+        Ok::<_, ClusterError>((gvk, ns, items))
+    }))
+    .buffer_unordered(CONCURRENCY)
+    .collect::<Vec<_>>()
+    .await;
+    let mut live = HashMap::new();
+    for r in lists {
+        let (gvk, ns, items) = r?;
+        for item in items {
+            let meta = &item["metadata"];
+            let name = meta["name"].as_str().unwrap_or("").to_string();
+            let item_ns = if meta["namespace"].is_string() { meta["namespace"].as_str().unwrap_or(ns) } else { "" };
+            live.insert(ResId::new(gvk.clone(), item_ns, &name), item);
         }
     }
+    Ok(live)
+}
+
+/// [`plan`] with the live objects already read (see [`live_objects`]).
+pub async fn plan_against(
+    cluster: &Cluster,
+    desired: Vec<(ResId, Value)>,
+    live: &HashMap<ResId, Value>,
+    opts: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let namespace_missing = if opts.create_namespace { !namespace_exists(cluster).await? } else { false };
     let results = stream::iter(desired.into_iter().map(|(id, body)| {
-        let current = live.get(&id).cloned();
+        let current = if namespace_missing { None } else { live.get(&id).cloned() };
         async move {
             if namespace_missing && !id.namespace.is_empty() {
                 // Nothing can be dry-run in a namespace that does not exist yet: all are creates.

@@ -5,7 +5,7 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 
 /// The few file operations the loader needs. Paths given to it are already normalized.
-pub trait Fs {
+pub trait Fs: Sync {
     fn read_to_string(&self, path: &Path) -> io::Result<String>;
     fn is_dir(&self, path: &Path) -> bool;
     fn is_file(&self, path: &Path) -> bool;

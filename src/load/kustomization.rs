@@ -5,6 +5,7 @@
 //! Right after parsing, deprecated spellings (`bases`, `imageTags`) are folded into the current
 //! ones, so later stages see one shape (as Kustomize's `FixKustomization` does).
 
+use super::locate::{self, Seg};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -53,9 +54,9 @@ pub struct Kustomization {
     pub name_suffix: Option<String>,
     #[serde(default)]
     pub labels: Vec<Labels>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub common_labels: Map<String, Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub common_annotations: Map<String, Value>,
     #[serde(default)]
     pub images: Vec<Image>,
@@ -122,7 +123,7 @@ pub struct Selector {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Labels {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub pairs: Map<String, Value>,
     #[serde(default)]
     pub include_selectors: bool,
@@ -153,7 +154,7 @@ pub struct Image {
     pub name: String,
     #[serde(default)]
     pub new_name: Option<String>,
-    #[serde(default, deserialize_with = "scalar_string")]
+    #[serde(default)]
     pub new_tag: Option<String>,
     #[serde(default)]
     pub digest: Option<String>,
@@ -192,9 +193,9 @@ pub struct Generator {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GeneratorOptions {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub labels: Map<String, Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub annotations: Map<String, Value>,
     #[serde(default)]
     pub disable_name_suffix_hash: Option<bool>,
@@ -281,14 +282,27 @@ pub struct LegacySortOptions {
     pub order_last: Vec<String>,
 }
 
-/// Accepts `newTag: 1.0` as well as `newTag: "1.0"`: YAML readers disagree about bare versions.
-fn scalar_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let v = Option::<Value>::deserialize(d)?;
-    Ok(match v {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(other) => Some(other.to_string()),
-    })
+/// Labels, annotations: strings only, as Kustomize reads them. A bare `1.10` or `01234` has
+/// already become a number (1.1, the octal 668) by now, so turning it back into text would
+/// silently change what the user wrote; like Kustomize, we refuse it and ask for quotes.
+fn string_map<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Map<String, Value>, D::Error> {
+    use serde::de::{Error, Unexpected};
+    let m = Map::<String, Value>::deserialize(d)?;
+    for v in m.values() {
+        let unexpected = match v {
+            Value::String(_) | Value::Null => continue,
+            Value::Bool(b) => Unexpected::Bool(*b),
+            Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => Unexpected::Signed(i),
+                (_, Some(u), _) => Unexpected::Unsigned(u),
+                (_, _, f) => Unexpected::Float(f.unwrap_or_default()),
+            },
+            Value::Array(_) => Unexpected::Seq,
+            Value::Object(_) => Unexpected::Map,
+        };
+        return Err(D::Error::invalid_type(unexpected, &"a string"));
+    }
+    Ok(m)
 }
 
 /// Why a kustomization file was refused.
@@ -302,6 +316,19 @@ pub enum KustomizationError {
     NotAMapping,
     #[error("{0}")]
     Shape(String),
+    /// A field of the wrong type; `line` is filled in by [`KustomizationError::locate`].
+    #[error("{}`{}`: {message}", line.map(|l| format!("line {l}: ")).unwrap_or_default(), locate::Display(path))]
+    Field { path: Vec<Seg>, line: Option<usize>, message: String },
+}
+
+impl KustomizationError {
+    /// Finds the line of a [`KustomizationError::Field`] in the file's text.
+    pub fn locate(mut self, text: &str) -> Self {
+        if let KustomizationError::Field { path, line, .. } = &mut self {
+            *line = locate::line_of(text, 0, path);
+        }
+        self
+    }
 }
 
 const KNOWN_FIELDS: &[&str] = &[
@@ -358,7 +385,18 @@ impl Kustomization {
         // reads it as empty, and so do we.
         let mut doc = doc;
         drop_nulls(&mut doc);
-        let mut k: Kustomization = serde_json::from_value(doc).map_err(|e| KustomizationError::Shape(e.to_string()))?;
+        let mut k = match Kustomization::deserialize(&doc) {
+            Ok(k) => k,
+            Err(e) => {
+                let message = e.to_string();
+                let path = super::blame::blame::<Kustomization>(&doc, &message);
+                let message = super::blame::plain(&message);
+                return Err(match path.is_empty() {
+                    true => KustomizationError::Shape(message),
+                    false => KustomizationError::Field { path, line: None, message },
+                });
+            }
+        };
         let bases = std::mem::take(&mut k.bases);
         k.resources.extend(bases);
         let tags = std::mem::take(&mut k.image_tags);
@@ -401,11 +439,24 @@ mod tests {
     #[test]
     fn folds_deprecated_spellings() {
         let k = Kustomization::from_value(
-            json!({"bases": ["../base"], "resources": ["a.yaml"], "imageTags": [{"name": "x", "newTag": 2}]}),
+            json!({"bases": ["../base"], "resources": ["a.yaml"], "imageTags": [{"name": "x", "newTag": "2"}]}),
         )
         .unwrap();
         assert_eq!(k.resources, ["a.yaml", "../base"]);
         assert_eq!(k.images[0].new_tag.as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn wrong_types_name_the_field_and_its_line() {
+        let text = "resources: []\nreplicas:\n- name: app\n  count: two\ncommonLabels:\n  version: 1.10\n";
+        let doc = crate::yaml::parse_value(text, "k.yaml").unwrap();
+        let err = Kustomization::from_value(doc).unwrap_err().locate(text).to_string();
+        assert!(err.starts_with("line 4: `replicas[0].count`: ") && err.contains("expected an integer"), "{err}");
+        let doc = json!({"commonLabels": {"version": 1.1}, "images": [{"name": "x", "newTag": 1.1}]});
+        let err = Kustomization::from_value(doc).unwrap_err().to_string();
+        assert!(err.starts_with("`commonLabels.version`: ") && err.contains("quote the value"), "{err}");
+        let err = Kustomization::from_value(json!({"images": [{"name": "x", "newTag": 1.1}]})).unwrap_err();
+        assert!(err.to_string().starts_with("`images[0].newTag`: "), "{err}");
     }
 
     #[test]

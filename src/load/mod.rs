@@ -2,14 +2,17 @@
 //! files into [`Resource`]s. Enforces Kustomize's default load restrictor: a *file* must sit inside
 //! the directory of the kustomization that names it; *directories* (bases) may be anywhere.
 
+mod blame;
 pub mod fs;
 pub mod kustomization;
+pub mod locate;
 
 pub use fs::{DiskFs, Fs, Layered, MemFs};
 
 use crate::model::{Resource, ResourceSet};
 use crate::overlay::OverlayError;
 use kustomization::Kustomization;
+use locate::Seg;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -25,8 +28,8 @@ pub fn read_kustomization(fs: &dyn Fs, dir: &Path) -> Result<(PathBuf, Kustomiza
         .ok_or_else(|| OverlayError::NoKustomization { dir: dir.to_path_buf() })?;
     let text = fs.read_to_string(&file).map_err(|source| OverlayError::Read { path: file.clone(), source })?;
     let doc = crate::yaml::parse_value(&text, &file.display().to_string())?;
-    let k =
-        Kustomization::from_value(doc).map_err(|source| OverlayError::Kustomization { file: file.clone(), source })?;
+    let k = Kustomization::from_value(doc)
+        .map_err(|source| OverlayError::Kustomization { file: file.clone(), source: source.locate(&text) })?;
     Ok((file, k))
 }
 
@@ -93,29 +96,76 @@ pub fn parse_resources(text: &str, path: &Path) -> Result<ResourceSet, OverlayEr
     let origin = path.display().to_string();
     let mut set = ResourceSet::new();
     for (index, doc) in crate::yaml::parse_documents(text, &origin)?.into_iter().enumerate() {
-        for item in flatten_list(doc) {
+        let (items, listed) = flatten_list(doc);
+        for (item_index, item) in items.into_iter().enumerate() {
             check_resource(&item).map_err(|reason| OverlayError::NotAResource {
                 file: origin.clone(),
                 index: index + 1,
                 reason,
             })?;
+            if let Err((mut field, found)) = check_string_data(&item) {
+                let mut at = if listed { vec![Seg::Key("items".into()), Seg::Index(item_index)] } else { Vec::new() };
+                at.extend(field.iter().cloned());
+                if listed {
+                    field = at.clone();
+                }
+                return Err(OverlayError::NotAString {
+                    file: origin,
+                    line: locate::line_of(text, index, &at),
+                    resource: format!(
+                        "{}/{}",
+                        item["kind"].as_str().unwrap_or(""),
+                        item["metadata"]["name"].as_str().unwrap_or("")
+                    ),
+                    field: locate::Display(&field).to_string(),
+                    found,
+                });
+            }
             set.push(Resource::new(item, origin.clone()))?;
         }
     }
     Ok(set)
 }
 
-fn flatten_list(doc: Value) -> Vec<Value> {
+/// The items of a `kind: List` document (and `true`), or the document itself.
+fn flatten_list(doc: Value) -> (Vec<Value>, bool) {
     let is_list = doc["kind"].as_str().is_some_and(|k| k == "List" || k.ends_with("List") && doc["items"].is_array());
     if is_list {
         if let Value::Object(mut m) = doc {
             if let Some(Value::Array(items)) = m.remove("items") {
-                return items;
+                return (items, true);
             }
         }
-        return Vec::new();
+        return (Vec::new(), true);
     }
-    vec![doc]
+    (vec![doc], false)
+}
+
+/// ConfigMap and Secret data are maps of strings. A bare `ver: 1.10` has become the number 1.1
+/// by now: printing it would change what was written, and the API refuses a number there at
+/// apply time anyway (Kustomize prints it), so it is refused here, naming the field.
+fn check_string_data(doc: &Value) -> Result<(), (Vec<Seg>, String)> {
+    let (fields, secret): (&[&str], bool) = match (doc["apiVersion"].as_str(), doc["kind"].as_str()) {
+        (Some("v1"), Some("ConfigMap")) => (&["data", "binaryData"], false),
+        (Some("v1"), Some("Secret")) => (&["data", "stringData"], true),
+        _ => return Ok(()),
+    };
+    for field in fields {
+        let Some(Value::Object(m)) = doc.get(*field) else { continue };
+        for (k, v) in m {
+            let found = match v {
+                Value::String(_) | Value::Null => continue,
+                Value::Number(_) if secret => "a number".to_string(),
+                Value::Bool(_) if secret => "a boolean".to_string(),
+                Value::Number(n) => format!("the number {n}"),
+                Value::Bool(b) => format!("the boolean {b}"),
+                Value::Array(_) => "a list".to_string(),
+                Value::Object(_) => "a map".to_string(),
+            };
+            return Err((vec![Seg::Key(field.to_string()), Seg::Key(k.clone())], found));
+        }
+    }
+    Ok(())
 }
 
 /// Why a document cannot be a resource, if it cannot.
@@ -152,6 +202,20 @@ mod tests {
         let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\n";
         let err = parse_resources(text, Path::new("cm.yaml")).unwrap_err().to_string();
         assert!(err.contains("cm.yaml") && err.contains("document 2") && err.contains("metadata.name"), "{err}");
+    }
+
+    #[test]
+    fn config_map_data_that_is_not_text_is_refused_with_its_line() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  ok: \"1.10\"\n  ver: 1.10\n";
+        let err = parse_resources(text, Path::new("cm.yaml")).unwrap_err().to_string();
+        assert!(
+            err.starts_with("cm.yaml: line 11: ConfigMap/x: `data.ver` must be a string, found the number 1.1"),
+            "{err}"
+        );
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: s}\n  stringData:\n    on: true\n";
+        let err = parse_resources(text, Path::new("l.yaml")).unwrap_err().to_string();
+        assert!(err.contains("line 8: Secret/s: `items[0].stringData.on`"), "{err}");
+        assert!(!err.contains("true"), "Secret values are never printed: {err}");
     }
 
     #[test]

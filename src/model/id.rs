@@ -56,6 +56,17 @@ impl ResId {
         ResId { gvk, namespace: namespace.to_string(), name: name.to_string() }
     }
 
+    /// The id a manifest (or a patch naming one) declares; missing fields are empty.
+    pub fn of(doc: &serde_json::Value) -> ResId {
+        let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+        let meta = &doc["metadata"];
+        ResId {
+            gvk: Gvk::from_api_version(doc["apiVersion"].as_str().unwrap_or(""), doc["kind"].as_str().unwrap_or("")),
+            namespace: s(&meta["namespace"]),
+            name: s(&meta["name"]),
+        }
+    }
+
     /// The namespace used for equality: cluster-scoped kinds have none, and an empty namespace
     /// means `default`, as in Kustomize.
     pub fn effective_namespace(&self) -> &str {

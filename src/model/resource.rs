@@ -83,7 +83,7 @@ impl Resource {
 
     /// The id as the resource is now.
     pub fn id(&self) -> ResId {
-        ResId::new(self.gvk(), self.namespace(), self.name())
+        ResId::of(&self.body)
     }
 
     /// The id the resource was first loaded with.

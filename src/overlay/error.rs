@@ -40,6 +40,10 @@ pub enum OverlayError {
     #[error("{file}: document {index} is not a Kubernetes resource: {reason}")]
     NotAResource { file: String, index: usize, reason: String },
 
+    /// A value that must be text (ConfigMap data) but that YAML read as something else.
+    #[error("{file}: {}{resource}: `{field}` must be a string, found {found}: the API takes only strings here; quote the value to keep the text as written (a bare 1.10 is read as the number 1.1)", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    NotAString { file: String, line: Option<usize>, resource: String, field: String, found: String },
+
     #[error("{patch}: {message}")]
     Patch { patch: String, message: String },
 

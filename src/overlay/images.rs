@@ -11,12 +11,10 @@ use serde_json::Value;
 
 pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
     for image in &layer.k.images {
-        // The name is a regular expression in Kustomize, followed by an optional tag or digest.
-        let re = Regex::new(&format!("^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$", image.name))
-            .map_err(|e| OverlayError::Transformer {
-                file: layer.file.clone(),
-                message: format!("images: name `{}` is not a valid pattern: {e}", image.name),
-            })?;
+        let re = NameMatcher::new(&image.name).map_err(|e| OverlayError::Transformer {
+            file: layer.file.clone(),
+            message: format!("images: name `{}` is not a valid pattern: {e}", image.name),
+        })?;
         for res in set.iter_mut() {
             walk(res.body_mut(), &re, image);
         }
@@ -24,7 +22,46 @@ pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
     Ok(())
 }
 
-fn walk(node: &mut Value, re: &Regex, image: &Image) {
+/// The name is a regular expression in Kustomize, followed by an optional tag or digest. Almost
+/// every name is a plain image name, whose only special character is `.` (any character):
+/// those are matched directly, without compiling a regular expression per name.
+enum NameMatcher {
+    Plain(Vec<char>),
+    Pattern(Regex),
+}
+
+impl NameMatcher {
+    fn new(name: &str) -> Result<NameMatcher, regex::Error> {
+        if name.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_-:.".contains(&b)) {
+            return Ok(NameMatcher::Plain(name.chars().collect()));
+        }
+        Regex::new(&format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$")).map(NameMatcher::Pattern)
+    }
+
+    fn is_match(&self, image: &str) -> bool {
+        let pattern = match self {
+            NameMatcher::Pattern(re) => return re.is_match(image),
+            NameMatcher::Plain(pattern) => pattern,
+        };
+        let mut chars = image.char_indices();
+        for &p in pattern {
+            match chars.next() {
+                Some((_, c)) if c == p || (p == '.' && c != '\n') => {}
+                _ => return false,
+            }
+        }
+        let rest = chars.next().map_or("", |(i, _)| &image[i..]);
+        let tag_char = |c: char| c.is_ascii_alphanumeric() || "_.{}-".contains(c);
+        let (tag, digest) = match rest.find('@') {
+            Some(at) => (&rest[..at], Some(&rest[at..])),
+            None => (rest, None),
+        };
+        let tag_ok = tag.is_empty() || tag.strip_prefix(':').is_some_and(|t| t.chars().all(tag_char));
+        tag_ok && digest.is_none_or(|d| d.strip_prefix("@sha256:").is_some_and(|h| h.chars().all(tag_char)))
+    }
+}
+
+fn walk(node: &mut Value, re: &NameMatcher, image: &Image) {
     match node {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
@@ -50,7 +87,7 @@ fn walk(node: &mut Value, re: &Regex, image: &Image) {
     }
 }
 
-fn update(field: &mut Value, re: &Regex, image: &Image) {
+fn update(field: &mut Value, re: &NameMatcher, image: &Image) {
     let Value::String(current) = field else {
         return;
     };
@@ -97,6 +134,38 @@ pub fn split(image: &str) -> (String, String, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_names_match_exactly_as_their_regular_expression_would() {
+        let names = ["nginx", "registry.example.com/dimtensor/server", "localhost:5000/app", "a.b"];
+        let images = [
+            "nginx",
+            "nginx:1.25",
+            "nginx@sha256:abc",
+            "nginx:1.25@sha256:abc",
+            "nginx:",
+            "nginxx",
+            "nginx:1 2",
+            "nginx@sha1:abc",
+            "registry.example.com/dimtensor/server:4.1.0",
+            "registryXexample.com/dimtensor/server",
+            "localhost:5000/app:v1",
+            "a.b",
+            "aXb:1",
+            "a\nb",
+            "ab",
+            "a.b:{{x}}",
+            "nginx:1.25@sha256:abc@x",
+        ];
+        for name in names {
+            let plain = NameMatcher::new(name).unwrap();
+            assert!(matches!(plain, NameMatcher::Plain(_)), "{name}");
+            let re = Regex::new(&format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$")).unwrap();
+            for image in images {
+                assert_eq!(plain.is_match(image), re.is_match(image), "{name} vs {image:?}");
+            }
+        }
+    }
 
     #[test]
     fn splits_registry_ports_tags_and_digests() {

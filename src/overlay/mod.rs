@@ -133,18 +133,32 @@ impl<'a> Builder<'a> {
 
     fn run_layer(&mut self, layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
         // Gather this layer's resources first and join them to `set` once: appending file by
-        // file re-checked every id each time, which made large trees quadratic.
+        // file re-checked every id each time, which made large trees quadratic. Files are read
+        // and parsed in parallel up front; bases are built in order as they come.
+        let resolved = layer
+            .k
+            .resources
+            .iter()
+            .map(|entry| Ok((entry, load::resolve_entry(self.fs, &layer.dir, &layer.file, "resources", entry)?)))
+            .collect::<Result<Vec<_>, OverlayError>>()?;
+        let parsed = crate::parallel::map(&resolved, |(entry, resolved)| match resolved {
+            load::Entry::File(path) => {
+                Some(layer.read_file("resources", entry).and_then(|(_, text)| load::parse_resources(&text, path)))
+            }
+            load::Entry::Dir(_) => None,
+        });
         let mut gathered = ResourceSet::new();
-        for entry in &layer.k.resources {
-            match load::resolve_entry(self.fs, &layer.dir, &layer.file, "resources", entry)? {
-                load::Entry::Dir(sub) => {
+        for ((_, resolved), resources) in resolved.iter().zip(parsed) {
+            match (resolved, resources) {
+                (load::Entry::Dir(sub), _) => {
                     let mut inner = ResourceSet::new();
-                    self.accumulate(&sub, &mut inner, Expect::Kustomization)?;
+                    self.accumulate(sub, &mut inner, Expect::Kustomization)?;
                     gathered.extend_unchecked(inner);
                 }
-                load::Entry::File(path) => {
-                    let (_, text) = layer.read_file("resources", entry)?;
-                    gathered.extend_unchecked(load::parse_resources(&text, &path)?);
+                (load::Entry::File(_), resources) => {
+                    if let Some(resources) = resources {
+                        gathered.extend_unchecked(resources?);
+                    }
                 }
             }
         }

@@ -1,5 +1,5 @@
 //! RFC 6902 JSON patches, through the json-patch crate. Operations are checked one by one so an
-//! error names the operation's index, and a failed patch leaves the resource untouched.
+//! error names the operation's index.
 
 use super::OverlayError;
 use crate::model::Resource;
@@ -35,19 +35,19 @@ pub fn parse_ops(ops: Vec<Value>, source: &str) -> Result<Vec<PatchOperation>, O
         .collect()
 }
 
-/// Applies `ops` to the resource body; on failure nothing is changed.
+/// Applies `ops` to the resource body. A failure stops the build, so the resource is left as
+/// far as it got rather than copied first to roll back: copying every patched resource was a
+/// fifth of the patching time of a large overlay.
 ///
 /// Like Kustomize (evanphx/json-patch with `EnsurePathExistsOnAdd`), `add` creates missing
 /// parent maps, which plain RFC 6902 would refuse.
 pub fn apply(res: &mut Resource, ops: &[PatchOperation], source: &str) -> Result<(), OverlayError> {
     let id = res.id();
-    let before = res.body().clone();
     for (i, op) in ops.iter().enumerate() {
         if let PatchOperation::Add(add) = op {
             ensure_parents(res.body_mut(), add.path.as_str());
         }
         if let Err(e) = json_patch::patch(res.body_mut(), std::slice::from_ref(op)) {
-            *res.body_mut() = before;
             return Err(OverlayError::Json6902 {
                 patch: source.to_string(),
                 op_index: i,
@@ -134,9 +134,8 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_path_names_the_op_index_and_leaves_the_resource_alone() {
+    fn a_missing_path_names_the_op_index() {
         let mut r = dep();
-        let before = r.body().clone();
         let err = apply(
             &mut r,
             &ops(json!([
@@ -148,7 +147,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("p.yaml") && err.contains("operation 1") && err.contains("/spec/nope"), "{err}");
-        assert_eq!(r.body(), &before);
+        assert!(err.contains("Deployment") && err.contains('d'), "names the resource: {err}");
     }
 
     #[test]

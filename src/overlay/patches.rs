@@ -23,9 +23,17 @@ enum Parsed {
 
 pub fn patches_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
     let mut index = None;
-    for (i, p) in layer.k.patches.iter().enumerate() {
+    // Reading and parsing are independent per patch (and most of the work): done in parallel,
+    // then applied in order, so errors come in the order a sequential run would meet them.
+    let entries: Vec<_> = layer.k.patches.iter().enumerate().collect();
+    let parsed = crate::parallel::map(&entries, |&(i, p)| {
         let (source, text) = patch_text(layer, p, "patches", i)?;
-        match parse(&text, &source)? {
+        let patch = parse(&text, &source)?;
+        Ok::<_, OverlayError>((source, patch))
+    });
+    for ((_, p), parsed) in entries.into_iter().zip(parsed) {
+        let (source, patch) = parsed?;
+        match patch {
             Parsed::StrategicMerge(docs) => {
                 apply_strategic_merge(layer, set, &docs, p.target.as_ref(), &p.options, &source, &mut index)?
             }
@@ -73,14 +81,26 @@ pub fn json6902_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), Overla
         let (source, text) = patch_text(layer, p, "patchesJson6902", i)?;
         let target =
             p.target.as_ref().ok_or_else(|| OverlayError::patch(&source, "patchesJson6902 entries need a `target`"))?;
-        match parse(&text, &source)? {
-            Parsed::Json6902(ops) => apply_json6902(layer, set, &ops, target, &source)?,
-            Parsed::StrategicMerge(_) => {
-                return Err(OverlayError::patch(&source, "expected a list of JSON 6902 operations"))
-            }
-        }
+        let ops = parse_json6902(&text, &source)?;
+        apply_json6902(layer, set, &ops, target, &source)?;
     }
     Ok(())
+}
+
+/// `patchesJson6902` takes only JSON 6902 patches: one list of operations (YAML or JSON).
+fn parse_json6902(text: &str, source: &str) -> Result<Vec<json_patch::PatchOperation>, OverlayError> {
+    let mut docs = crate::yaml::parse_documents(text, source)?;
+    match docs.as_mut_slice() {
+        [Value::Array(ops)] => patch_json6902::parse_ops(std::mem::take(ops), source),
+        [Value::Object(m)] if m.contains_key("op") => Err(OverlayError::patch(
+            source,
+            "a JSON 6902 patch is a list of operations, but this file holds one operation as a mapping: write it as a list item (`- op: ...`)",
+        )),
+        _ => Err(OverlayError::patch(
+            source,
+            "a JSON 6902 patch is a list of operations (`- op: add`, `path: /spec/x`, `value: ...`); patchesJson6902 takes nothing else",
+        )),
+    }
 }
 
 fn patch_text(layer: &Layer, p: &Patch, field: &'static str, i: usize) -> Result<(String, String), OverlayError> {
@@ -212,7 +232,7 @@ impl IdIndex {
 
     /// The resource an untargeted patch names: by original id, else by current id, exactly one.
     fn find(&self, doc: &Value, source: &str) -> Result<usize, OverlayError> {
-        let want = Resource::new(doc.clone(), source).id();
+        let want = ResId::of(doc);
         let k = key(&want);
         for map in [&self.by_org, &self.by_cur] {
             match map.get(&k).map(Vec::as_slice) {
@@ -253,16 +273,23 @@ fn merge_one(res: &mut Resource, doc: &Value, opts: &PatchOptions, source: &str)
     if opts.allow_name_change || opts.allow_kind_change {
         res.store_previous_id();
     }
-    // The patch takes the target's apiVersion (a targeted patch's header is a placeholder).
-    let mut patch = doc.clone();
-    if let Some(m) = patch.as_object_mut() {
-        m.insert("apiVersion".into(), Value::String(res.api_version().to_string()));
-    }
-    let schema = schema::for_kind(res.api_version(), &kind);
-    let id = res.id();
+    // The patch takes the target's apiVersion (a targeted patch's header is a placeholder);
+    // copied only when it differs, as most patches name their target exactly.
+    let api_version = res.api_version().to_string();
+    let patch = match doc.get("apiVersion").and_then(Value::as_str) == Some(api_version.as_str()) {
+        true => std::borrow::Cow::Borrowed(doc),
+        false => {
+            let mut patch = doc.clone();
+            if let Some(m) = patch.as_object_mut() {
+                m.insert("apiVersion".into(), Value::String(api_version.clone()));
+            }
+            std::borrow::Cow::Owned(patch)
+        }
+    };
+    let schema = schema::for_kind(&api_version, &kind);
     strategic_merge::merge(res.body_mut(), &patch, schema).map_err(|source_err| OverlayError::StrategicMerge {
         patch: source.to_string(),
-        resource: id,
+        resource: ResId::new(crate::model::Gvk::from_api_version(&api_version, &kind), &ns, &name),
         source: source_err,
     })?;
     if res.body().as_object().is_none_or(|m| m.is_empty()) {

@@ -83,6 +83,9 @@ pub enum SmpError {
     /// A directive used where it cannot apply.
     #[error("{path}: {directive} is not allowed here: {reason}")]
     MisplacedDirective { path: String, directive: String, reason: &'static str },
+    /// A `$` key that is neither a directive nor a field of the object (`$retainkeys`).
+    #[error("{path}: unknown directive `{key}` (the directives are $patch, $retainKeys, $setElementOrder/<list> and $deleteFromPrimitiveList/<list>)")]
+    UnknownDirectiveKey { path: String, key: String },
     /// A directive whose value is malformed.
     #[error("{path}: invalid {directive}: {reason}")]
     InvalidDirective { path: String, directive: String, reason: String },
@@ -102,6 +105,7 @@ impl SmpError {
             | SmpError::UnknownDirective { path, .. }
             | SmpError::MissingMergeKey { path, .. }
             | SmpError::MisplacedDirective { path, .. }
+            | SmpError::UnknownDirectiveKey { path, .. }
             | SmpError::InvalidDirective { path, .. }
             | SmpError::RetainKeysViolation { path, .. }
             | SmpError::TooDeep { path } => path,
@@ -152,13 +156,13 @@ enum Directive {
 #[derive(Clone, Copy)]
 struct Keys<'s> {
     primary: &'s str,
-    compound: &'s [String],
+    compound: &'s [&'s str],
 }
 
 impl<'s> Keys<'s> {
     fn names(self) -> impl Iterator<Item = &'s str> {
         let primary = self.primary;
-        std::iter::once(primary).chain(self.compound.iter().map(String::as_str).filter(move |k| *k != primary))
+        std::iter::once(primary).chain(self.compound.iter().copied().filter(move |k| *k != primary))
     }
 }
 
@@ -177,7 +181,7 @@ impl<'s> Ctx<'s> {
     fn from_field(f: FieldSchema<'s>) -> Self {
         let keys = f.merge_key.map(|primary| Keys {
             primary,
-            compound: if f.list_map_keys.len() > 1 && f.list_map_keys.iter().any(|k| k == primary) {
+            compound: if f.list_map_keys.len() > 1 && f.list_map_keys.iter().any(|k| *k == primary) {
                 f.list_map_keys
             } else {
                 &[]
@@ -390,6 +394,10 @@ fn merge_map(
             continue;
         }
         let fctx = ctx.child(k);
+        // A misspelt directive would otherwise be copied into the object as a field.
+        if k.starts_with('$') && fctx.schema.is_none() && ctx.schema.is_some_and(|s| s.kind() == SchemaKind::Object) {
+            return Err(SmpError::UnknownDirectiveKey { path: path.render(), key: k.clone() });
+        }
         let fpath = path.field(k);
         match tm.get_mut(k) {
             Some(existing) => {

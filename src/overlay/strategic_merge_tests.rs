@@ -350,6 +350,20 @@ fn root_patch_must_be_an_object() {
 }
 
 #[test]
+fn unknown_dollar_keys_are_refused_where_the_schema_knows_the_fields() {
+    let (base, patch) = (
+        r#"{"spec":{"strategy":{"type":"RollingUpdate"}}}"#,
+        r#"{"spec":{"strategy":{"$retainkeys":["type"],"type":"Recreate"}}}"#,
+    );
+    assert_eq!(outcome("apps/v1 Deployment", base, patch), "!UnknownDirectiveKey@spec.strategy");
+    // Without a schema (CRDs) a `$` key may be a real field, e.g. `$ref`.
+    assert_eq!(
+        outcome("example.com/v1 Widget", r#"{"spec":{}}"#, r#"{"spec":{"$ref":"x"}}"#),
+        r#"{"spec":{"$ref":"x"}}"#
+    );
+}
+
+#[test]
 fn original_shape_errors_name_the_path() {
     let pod = for_kind("v1", "Pod");
     let mut v = json!({"spec": {"containers": ["oops"]}});

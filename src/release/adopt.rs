@@ -7,6 +7,7 @@ use super::{RELEASE_LABEL, RELEASE_NAMESPACE_ANNOTATION};
 use crate::cluster::{Cluster, ClusterError, Propagation};
 use crate::model::{Gvk, ResId};
 use serde_json::Value;
+use std::collections::HashSet;
 
 pub const HELM_NAME_ANNOTATION: &str = "meta.helm.sh/release-name";
 pub const HELM_NAMESPACE_ANNOTATION: &str = "meta.helm.sh/release-namespace";
@@ -54,7 +55,7 @@ pub struct OwnershipError {
 /// What may be taken over: the objects to apply with force. `ours` are objects the release's
 /// history applied (they count as its own even if someone removed the label).
 pub fn check(
-    live: &[(ResId, Value)],
+    live: &[(&ResId, &Value)],
     ours: &[ResId],
     name: &str,
     namespace: &str,
@@ -63,8 +64,11 @@ pub fn check(
 ) -> Result<Vec<ResId>, OwnershipError> {
     let mut take = Vec::new();
     let mut lines = Vec::new();
-    for (id, obj) in live {
-        if ours.iter().any(|o| o.same_object(id)) {
+    // Set lookups: the history can name every object of every kept revision.
+    let key = |id: &ResId| (id.gvk.clone(), id.effective_namespace().to_string(), id.name.clone());
+    let ours: HashSet<_> = ours.iter().map(key).collect();
+    for &(id, obj) in live {
+        if ours.contains(&key(id)) {
             continue;
         }
         match owner(obj, name, namespace) {
@@ -118,6 +122,10 @@ mod tests {
         ResId::new(Gvk::from_api_version("v1", "Service"), "ml", n)
     }
 
+    fn refs(v: &[(ResId, Value)]) -> Vec<(&ResId, &Value)> {
+        v.iter().map(|(id, obj)| (id, obj)).collect()
+    }
+
     fn helm(release: &str) -> Value {
         json!({"metadata": {"labels": {"app.kubernetes.io/managed-by": "Helm"}, "annotations": {HELM_NAME_ANNOTATION: release, HELM_NAMESPACE_ANNOTATION: "ml"}}})
     }
@@ -125,25 +133,28 @@ mod tests {
     #[test]
     fn helm_objects_need_adopt_and_others_are_refused_by_name() {
         let live = vec![(id("a"), helm("prod"))];
-        let err = check(&live, &[], "prod", "ml", false, false).unwrap_err().to_string();
+        let err = check(&refs(&live), &[], "prod", "ml", false, false).unwrap_err().to_string();
         assert!(err.contains("Service/ml/a") && err.contains("--adopt"), "{err}");
-        assert_eq!(check(&live, &[], "prod", "ml", true, false).unwrap(), vec![id("a")]);
+        assert_eq!(check(&refs(&live), &[], "prod", "ml", true, false).unwrap(), vec![id("a")]);
 
         let other = vec![(id("b"), json!({"metadata": {"labels": {RELEASE_LABEL: "dev"}}}))];
-        let err = check(&other, &[], "prod", "ml", true, true).unwrap_err().to_string();
+        let err = check(&refs(&other), &[], "prod", "ml", true, true).unwrap_err().to_string();
         assert!(err.contains("Service/ml/b") && err.contains("dimtensor release dev"), "{err}");
 
         let nobody = vec![(id("c"), json!({"metadata": {}}))];
-        assert!(check(&nobody, &[], "prod", "ml", true, false).unwrap_err().to_string().contains("--take-ownership"));
-        assert_eq!(check(&nobody, &[], "prod", "ml", false, true).unwrap(), vec![id("c")]);
+        assert!(check(&refs(&nobody), &[], "prod", "ml", true, false)
+            .unwrap_err()
+            .to_string()
+            .contains("--take-ownership"));
+        assert_eq!(check(&refs(&nobody), &[], "prod", "ml", false, true).unwrap(), vec![id("c")]);
 
         let mine = vec![
             (id("d"), json!({"metadata": {"labels": {RELEASE_LABEL: "prod"}}})),
             (id("e"), json!({"metadata": {}})),
         ];
-        assert!(check(&mine, &[id("e")], "prod", "ml", false, false).unwrap().is_empty());
+        assert!(check(&refs(&mine), &[id("e")], "prod", "ml", false, false).unwrap().is_empty());
 
         let other_helm = vec![(id("f"), helm("legacy"))];
-        assert!(check(&other_helm, &[], "prod", "ml", true, false).is_err());
+        assert!(check(&refs(&other_helm), &[], "prod", "ml", true, false).is_err());
     }
 }

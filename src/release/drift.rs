@@ -6,10 +6,11 @@
 use super::plan::{finished_by_ttl, id_of};
 use super::record::Release;
 use crate::cluster::{Cluster, ClusterError};
-use crate::diff::{mask_secrets, normalize, sorted};
+use crate::diff::{mask_secrets, normalize, sorted, Change, Plan};
 use crate::model::ResId;
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum State {
@@ -26,25 +27,51 @@ pub struct Drift {
     pub live: Option<Value>,
 }
 
-/// Compares every object of `rel` with the cluster.
-pub async fn detect(cluster: &Cluster, rel: &Release) -> Result<Vec<Drift>, ClusterError> {
-    let results = stream::iter(rel.manifest.iter().map(|body| async move {
+/// Compares every object of `rel` with the cluster. `plan` and `live` are what the diff already
+/// read (its dry runs, and one LIST per kind): an object the render leaves as recorded was just
+/// dry-run applied by the plan, whose answer is what a forced dry run of the record would give,
+/// so only the others cost a request of their own.
+pub async fn detect(
+    cluster: &Cluster,
+    rel: &Release,
+    plan: &Plan,
+    live: &HashMap<ResId, Value>,
+) -> Result<Vec<Drift>, ClusterError> {
+    let planned: HashMap<&ResId, &Change> = plan.changes.iter().map(|c| (&c.id, c)).collect();
+    let results = stream::iter(rel.manifest.iter().map(|body| {
         let id = id_of(body);
-        let Some(live) = cluster.get(&id).await? else {
-            if finished_by_ttl(body) {
+        let reuse = planned.get(&id).filter(|c| c.body.as_ref() == Some(body) && id.gvk.kind != "Secret");
+        let reuse = reuse.and_then(|c| Some((c.before.clone(), c.after.clone()?)));
+        let listed = live.get(&id).cloned();
+        async move {
+            if let Some((now, recorded)) = reuse {
+                return Ok(match now {
+                    None if finished_by_ttl(body) => None,
+                    None => Some(drift(id, State::Deleted, Some(body.clone()), None)),
+                    Some(now) if now == recorded => None,
+                    Some(now) => Some(Drift { id, state: State::Modified, recorded: Some(recorded), live: Some(now) }),
+                });
+            }
+            let live = match listed {
+                Some(v) => Some(v),
+                None => cluster.get(&id).await?,
+            };
+            let Some(live) = live else {
+                if finished_by_ttl(body) {
+                    return Ok(None);
+                }
+                return Ok(Some(drift(id, State::Deleted, Some(body.clone()), None)));
+            };
+            let recorded = match cluster.apply(&id, body, true, true).await {
+                Ok(v) => v,
+                Err(e) if e.is_immutable() => body.clone(),
+                Err(e) => return Err(e),
+            };
+            if normalize(&recorded) == normalize(&live) {
                 return Ok(None);
             }
-            return Ok(Some(drift(id, State::Deleted, Some(body.clone()), None)));
-        };
-        let recorded = match cluster.apply(&id, body, true, true).await {
-            Ok(v) => v,
-            Err(e) if e.is_immutable() => body.clone(),
-            Err(e) => return Err(e),
-        };
-        if normalize(&recorded) == normalize(&live) {
-            return Ok(None);
+            Ok(Some(drift(id, State::Modified, Some(recorded), Some(live))))
         }
-        Ok(Some(drift(id, State::Modified, Some(recorded), Some(live))))
     }))
     .buffered(crate::diff::CONCURRENCY)
     .collect::<Vec<_>>()

@@ -81,6 +81,37 @@ pub fn previous(history: &[Release]) -> Option<&Release> {
     history.iter().rev().find(|r| r.revision < latest && r.status.was_deployed())
 }
 
+/// History as [`Ledger::repair`] leaves it once the lock is held. Decisions made before taking
+/// the lock (install or upgrade?) must not trip over a pending revision whose operation died:
+/// a first install left `pending-install` is installed again, not refused.
+pub fn as_repaired(history: &[Release]) -> Vec<Release> {
+    let newest_deployed = current(history).map(|r| r.revision);
+    let mut view = history.to_vec();
+    for r in &mut view {
+        if let Some(status) = repaired_status(r, newest_deployed) {
+            r.status = status;
+        }
+    }
+    view
+}
+
+/// Whether [`Ledger::repair`] would change anything.
+pub fn needs_repair(history: &[Release]) -> bool {
+    let newest_deployed = current(history).map(|r| r.revision);
+    history.iter().any(|r| repaired_status(r, newest_deployed).is_some())
+}
+
+/// What [`Ledger::repair`] makes of a revision: pending ones failed, older deployed superseded.
+fn repaired_status(r: &Release, newest_deployed: Option<u32>) -> Option<Status> {
+    if r.status.is_pending() {
+        Some(Status::Failed)
+    } else if r.status == Status::Deployed && Some(r.revision) != newest_deployed {
+        Some(Status::Superseded)
+    } else {
+        None
+    }
+}
+
 /// Records of one release, written under its lock.
 pub struct Ledger<'s, S: Store> {
     pub store: &'s S,
@@ -101,19 +132,15 @@ impl<S: Store> Ledger<'_, S> {
         let newest_deployed = current(history).map(|r| r.revision);
         let mut repaired = Vec::new();
         for r in history.iter_mut() {
-            let stale_deployed = r.status == Status::Deployed && Some(r.revision) != newest_deployed;
+            let Some(status) = repaired_status(r, newest_deployed) else { continue };
             if r.status.is_pending() {
                 let what = r.description.trim_end_matches(" in progress").to_string();
                 r.description = format!(
                     "{what} abandoned: its operation stopped while {} (marked failed by the next one)",
                     r.status
                 );
-                r.status = Status::Failed;
-            } else if stale_deployed {
-                r.status = Status::Superseded;
-            } else {
-                continue;
             }
+            r.status = status;
             self.store.update(r).await?;
             repaired.push(r.revision);
         }

@@ -288,3 +288,22 @@ fn install_is_refused_while_deployed_or_pending() {
     let h = [sample("p", 1, Superseded), sample("p", 2, Deployed), sample("p", 3, Failed)];
     assert_eq!(previous(&h).map(|r| r.revision), Some(2));
 }
+
+#[test]
+fn decisions_before_the_lock_see_history_as_repair_will_leave_it() {
+    use crate::release::record::sample;
+    let abandoned_install = [sample("p", 1, PendingInstall)];
+    assert!(installable(&as_repaired(&abandoned_install)), "a dead first install is installed again");
+    let h = [sample("p", 1, Deployed), sample("p", 2, Deployed), sample("p", 3, PendingUpgrade)];
+    let view: Vec<Status> = as_repaired(&h).into_iter().map(|r| r.status).collect();
+    assert_eq!(view, [Superseded, Deployed, Failed]);
+    assert_eq!(h[2].status, PendingUpgrade, "the history itself is untouched");
+}
+
+#[test]
+fn two_deployed_or_a_pending_revision_need_repair() {
+    use crate::release::record::sample;
+    assert!(!needs_repair(&[sample("p", 1, Superseded), sample("p", 2, Deployed), sample("p", 3, Failed)]));
+    assert!(needs_repair(&[sample("p", 1, Deployed), sample("p", 2, Deployed)]));
+    assert!(needs_repair(&[sample("p", 1, Deployed), sample("p", 2, PendingUpgrade)]));
+}

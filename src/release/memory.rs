@@ -47,8 +47,10 @@ impl MemoryStore {
         let n = self.count(op, true);
         if self.faults.lock().expect("lock").contains(&(op, n)) {
             return Err(StoreError::Cluster(ClusterError::Unreachable {
+                request: format!("{op:?}"),
                 url: "memory://".into(),
                 reason: format!("injected failure of {op:?} call {n}"),
+                attempts: 1,
             }));
         }
         Ok(())

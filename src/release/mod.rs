@@ -15,7 +15,9 @@
 //! An install, upgrade or rollback writes revision n+1 as `pending-*` *before* applying, then
 //! marks it `deployed` and the previous deployed revision `superseded`, or marks it `failed`.
 //! Each row below is a test in `lifecycle_tests.rs` (in-memory store, fake failures) and, where
-//! the cluster is involved, in `tests/release.rs` (test API server with faults).
+//! the cluster is involved, in `tests/release.rs` (test API server with faults). A failing
+//! request is first retried (`crate::cluster::retry`): a row describes what is left when
+//! retrying did not help; `tests/release/fault_steps.rs` injects faults at each step.
 //!
 //! | step | failure | history afterwards | next allowed action |
 //! |---|---|---|---|

@@ -6,13 +6,13 @@ use super::drift::{self, Drift};
 use super::lifecycle::current;
 use super::plan::{manifest_ids, prune, recent_objects, settle_finished_jobs};
 use super::record::Release;
-use crate::cluster::{Cluster, ClusterError};
+use crate::cluster::Cluster;
 use crate::diff::output::{self, Format};
-use crate::diff::{self, Plan, PlanOptions, CONCURRENCY};
+use crate::diff::{self, Plan, PlanOptions};
 use crate::error::Error;
 use crate::model::ResId;
-use futures::stream::{self, StreamExt};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::io::Write;
 
 /// What planning needs besides the objects.
@@ -34,20 +34,8 @@ pub struct Prepared {
     pub adopted: Vec<ResId>,
     /// Jobs finished and removed by their TTL: unchanged.
     pub settled: Vec<ResId>,
-}
-
-async fn live_objects(cluster: &Cluster, desired: &[(ResId, Value)]) -> Result<Vec<(ResId, Value)>, ClusterError> {
-    let found = stream::iter(desired.iter().map(|(id, _)| async move {
-        match cluster.get(id).await {
-            Ok(v) => Ok(v.map(|v| (id.clone(), v))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e),
-        }
-    }))
-    .buffered(CONCURRENCY)
-    .collect::<Vec<_>>()
-    .await;
-    found.into_iter().filter_map(Result::transpose).collect()
+    /// The live objects of the render's kinds, as listed for the plan (drift reuses them).
+    pub live: HashMap<ResId, Value>,
 }
 
 /// Plans `desired` for release `name` with its `history`: ownership first (nothing is taken over
@@ -62,22 +50,24 @@ pub async fn prepare(
 ) -> Result<Prepared, Error> {
     let ours: Vec<ResId> =
         history.iter().flat_map(|r| manifest_ids(&r.manifest).into_iter().map(|(id, _)| id)).collect();
-    let live = live_objects(cluster, &desired).await?;
-    let adopted = adopt::check(&live, &ours, name, &cluster.namespace, flags.adopt, flags.take_ownership)
+    // One LIST per kind serves both the ownership check and the dry-run comparison.
+    let live = diff::live_objects(cluster, &desired).await?;
+    let existing: Vec<(&ResId, &Value)> = desired.iter().filter_map(|(id, _)| Some((id, live.get(id)?))).collect();
+    let adopted = adopt::check(&existing, &ours, name, &cluster.namespace, flags.adopt, flags.take_ownership)
         .map_err(super::ReleaseError::from)?;
-    let order: Vec<ResId> = desired.iter().map(|(id, _)| id.clone()).collect();
+    let order: HashMap<ResId, usize> = desired.iter().enumerate().map(|(i, (id, _))| (id.clone(), i)).collect();
     let manifest: Vec<Value> = desired.iter().map(|(_, b)| b.clone()).collect();
     let prune = prune(&recent_objects(history), &desired);
     let (forced, normal): (Vec<_>, Vec<_>) = desired.into_iter().partition(|(id, _)| adopted.contains(id));
     let opts = PlanOptions { create_namespace: flags.create_namespace, force_conflicts: flags.force_conflicts, prune };
-    let mut plan = diff::plan(cluster, normal, &opts).await?;
+    let mut plan = diff::plan_against(cluster, normal, &live, &opts).await?;
     if !forced.is_empty() {
         let force = PlanOptions { force_conflicts: true, prune: Vec::new(), ..opts };
-        plan.changes.extend(diff::plan(cluster, forced, &force).await?.changes);
-        plan.changes.sort_by_key(|c| order.iter().position(|o| o == &c.id).unwrap_or(usize::MAX));
+        plan.changes.extend(diff::plan_against(cluster, forced, &live, &force).await?.changes);
+        plan.changes.sort_by_key(|c| order.get(&c.id).copied().unwrap_or(usize::MAX));
     }
     let settled = settle_finished_jobs(&mut plan, current(history));
-    Ok(Prepared { plan, manifest, adopted, settled })
+    Ok(Prepared { plan, manifest, adopted, settled, live })
 }
 
 fn io(source: std::io::Error) -> Error {

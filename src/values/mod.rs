@@ -197,6 +197,25 @@ fn check_type(path: &[String], value: &Value, source_of: &dyn Fn(&str) -> Source
     if param.ty.accepts(value) {
         return Ok(());
     }
+    // In a map of strings, name the entry (`podAnnotations.version`), so its line is found too.
+    if let (schema::Type::StrMap, Value::Object(m)) = (&param.ty, value) {
+        if let Some((k, v)) = m.iter().find(|(_, v)| !schema::is_map_text(v)) {
+            let mut entry = path.to_vec();
+            entry.push(k.clone());
+            let key = tree::join(&entry);
+            let hint = if v.is_number() {
+                "; quote it in a file, or use --set-string, for values that look like numbers"
+            } else {
+                ""
+            };
+            return Err(ValuesError::WrongType {
+                expected: format!("a string (`{}` is a map of strings{hint})", tree::join(path)),
+                got: describe_value(&key, v),
+                origin: source_of(&key),
+                key,
+            });
+        }
+    }
     let mut expected = param.ty.name();
     if param.ty == schema::Type::Str && (value.is_number() || value.is_boolean()) {
         expected.push_str(" (quote it in a file, or use --set-string, for values that look like numbers)");
@@ -389,6 +408,14 @@ mod tests {
             err.contains("replicaCount") && err.contains("integer") && err.contains("three") && err.contains(":1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn floats_in_string_maps_name_the_entry_and_its_line() {
+        let err = load_yaml("podAnnotations:\n  a: \"1.10\"\n  port: 8080\n  version: 1.10\n").unwrap_err().to_string();
+        assert!(err.contains("v.yaml:4") && err.contains("`podAnnotations.version`") && err.contains("quote"), "{err}");
+        let err = load_yaml("secret:\n  stringData:\n    pw: 1.5\n").unwrap_err().to_string();
+        assert!(err.contains("secret.stringData.pw") && !err.contains("1.5"), "{err}");
     }
 
     #[test]

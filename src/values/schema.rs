@@ -51,13 +51,20 @@ impl Type {
             (Type::Quantity, Value::Number(_)) => true,
             (Type::IntOrStr, Value::String(_)) | (Type::IntOrStr, Value::Number(_)) => true,
             (Type::Enum(opts), Value::String(s)) => opts.contains(&s.as_str()),
-            (Type::StrMap, Value::Object(m)) => {
-                m.values().all(|x| x.is_string() || x.is_number() || x.is_boolean() || x.is_null())
-            }
+            (Type::StrMap, Value::Object(m)) => m.values().all(is_map_text),
             (Type::Object, Value::Object(_)) => true,
             (Type::List, Value::Array(_)) => true,
             _ => false,
         }
+    }
+}
+
+/// A value a map of strings takes: text, or an integer or boolean that reads back as typed
+/// (`8080`, `true`). Not a float: a bare `1.10` has become 1.1 and would not say what was typed.
+pub fn is_map_text(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => n.is_i64() || n.is_u64(),
+        _ => v.is_string() || v.is_boolean() || v.is_null(),
     }
 }
 

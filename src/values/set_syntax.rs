@@ -91,8 +91,11 @@ fn parse_key(key: &str) -> Result<Vec<Seg>, String> {
             Some(i) => (part[..i].to_string(), &part[i..]),
             None => (part.clone(), ""),
         };
-        if name.is_empty() && segs.is_empty() {
-            return Err(format!("key `{key}` has an empty name"));
+        // `a..b`, `.a`, `a.`: Helm would read an empty key there; it is always a typo.
+        if name.is_empty() && (segs.is_empty() || !rest.starts_with('[')) {
+            return Err(format!(
+                "key `{key}` has an empty segment (two dots in a row, or a dot at the start or end); escape a dot that is part of a key as `\\.`"
+            ));
         }
         if !name.is_empty() {
             segs.push(Seg::Key(name));
@@ -259,9 +262,11 @@ mod tests {
 
     #[test]
     fn bad_syntax_is_an_error_naming_the_argument() {
-        for bad in ["novalue", "a[x]=1", "a[0=1", "=1", "a.b[99999999]=1"] {
+        for bad in ["novalue", "a[x]=1", "a[0=1", "=1", "a.b[99999999]=1", "a..b=1", "a.=1", ".a=1"] {
             let e = parse(bad, Mode::Typed).unwrap_err().to_string();
             assert!(e.contains(bad), "{e}");
         }
+        let e = parse("image..tag=1", Mode::Typed).unwrap_err().to_string();
+        assert!(e.contains("`image..tag` has an empty segment"), "{e}");
     }
 }

@@ -3,21 +3,17 @@
 
 cases! {
     // cli
-    #[ignore = "bug: see the case file"]
     cli_init_into_a_file => "cli/init-into-a-file",
     cli_invalid_release_name => "cli/invalid-release-name",
-    #[ignore = "bug: see the case file"]
     cli_namespace_invalid => "cli/namespace-invalid",
     cli_release_name_too_long => "cli/release-name-too-long",
     cli_show_unknown_thing => "cli/show-unknown-thing",
     cli_unknown_output_format => "cli/unknown-output-format",
-    #[ignore = "bug: see the case file"]
     cli_unknown_overlay_for_diff => "cli/unknown-overlay-for-diff",
     cli_unknown_overlay => "cli/unknown-overlay",
     cli_unknown_subcommand => "cli/unknown-subcommand",
     // cluster
     cluster_admission_webhook_denial => "cluster/admission-webhook-denial",
-    #[ignore = "bug: see the case file"]
     cluster_connection_reset => "cluster/connection-reset",
     cluster_create_namespace_forbidden => "cluster/create-namespace-forbidden",
     cluster_discovery_fails => "cluster/discovery-fails",
@@ -33,7 +29,6 @@ cases! {
     cluster_render_error_before_connecting => "cluster/render-error-before-connecting",
     cluster_tls_against_plain_http_says_tls => "cluster/tls-against-plain-http-says-tls",
     cluster_tls_against_plain_http => "cluster/tls-against-plain-http",
-    #[ignore = "bug: see the case file"]
     cluster_unauthorized_names_the_credentials => "cluster/unauthorized-names-the-credentials",
     cluster_unauthorized => "cluster/unauthorized",
     cluster_unreachable => "cluster/unreachable",
@@ -53,7 +48,6 @@ cases! {
     json6902_add_without_value => "json6902/add-without-value",
     json6902_move_without_from => "json6902/move-without-from",
     json6902_ops_are_strings => "json6902/ops-are-strings",
-    #[ignore = "bug: see the case file"]
     json6902_patches_json6902_file_is_a_mapping => "json6902/patches-json6902-file-is-a-mapping",
     json6902_patches_json6902_missing_path => "json6902/patches-json6902-missing-path",
     json6902_path_without_leading_slash => "json6902/path-without-leading-slash",
@@ -67,7 +61,6 @@ cases! {
     kubeconfig_bad_request_timeout => "kubeconfig/bad-request-timeout",
     kubeconfig_client_certificate_missing => "kubeconfig/client-certificate-missing",
     kubeconfig_context_names_a_missing_user => "kubeconfig/context-names-a-missing-user",
-    #[ignore = "bug: see the case file"]
     kubeconfig_exec_plugin_missing => "kubeconfig/exec-plugin-missing",
     kubeconfig_malformed => "kubeconfig/malformed",
     kubeconfig_missing_file => "kubeconfig/missing-file",
@@ -77,7 +70,6 @@ cases! {
     kubeconfig_unknown_context => "kubeconfig/unknown-context",
     kubeconfig_unknown_user => "kubeconfig/unknown-user",
     // kustomization
-    #[ignore = "bug: see the case file"]
     kustomization_common_labels_not_a_map => "kustomization/common-labels-not-a-map",
     kustomization_component_as_resource => "kustomization/component-as-resource",
     kustomization_cycle_a_b_a => "kustomization/cycle-a-b-a",
@@ -87,14 +79,11 @@ cases! {
     kustomization_generator_merge_with_nothing => "kustomization/generator-merge-with-nothing",
     kustomization_generator_replace_with_nothing => "kustomization/generator-replace-with-nothing",
     kustomization_generator_unknown_behavior => "kustomization/generator-unknown-behavior",
-    #[ignore = "bug: see the case file"]
     kustomization_images_new_tag_float => "kustomization/images-new-tag-float",
     kustomization_not_a_mapping => "kustomization/not-a-mapping",
     kustomization_remote_resource => "kustomization/remote-resource",
     kustomization_replicas_count_negative => "kustomization/replicas-count-negative",
-    #[ignore = "bug: see the case file"]
     kustomization_replicas_count_not_a_number => "kustomization/replicas-count-not-a-number",
-    #[ignore = "bug: see the case file"]
     kustomization_resources_not_a_list => "kustomization/resources-not-a-list",
     kustomization_same_resource_in_two_files => "kustomization/same-resource-in-two-files",
     kustomization_unknown_field_suggests => "kustomization/unknown-field-suggests",
@@ -111,7 +100,6 @@ cases! {
     patches_smp_names_a_missing_resource => "patches/smp-names-a-missing-resource",
     patches_smp_target_matches_nothing => "patches/smp-target-matches-nothing",
     patches_smp_without_kind => "patches/smp-without-kind",
-    #[ignore = "bug: see the case file"]
     patches_unknown_directive_key => "patches/unknown-directive-key",
     patches_unknown_patch_directive_at_top_level => "patches/unknown-patch-directive-at-top-level",
     patches_unknown_patch_directive_in_list_element => "patches/unknown-patch-directive-in-list-element",
@@ -131,7 +119,6 @@ cases! {
     paths_resource_outside_the_root => "paths/resource-outside-the-root",
     paths_symlink_outside_the_root => "paths/symlink-outside-the-root",
     // set
-    #[ignore = "bug: see the case file"]
     set_empty_key_segment => "set/empty-key-segment",
     set_empty_key => "set/empty-key",
     set_index_not_a_number => "set/index-not-a-number",
@@ -153,7 +140,6 @@ cases! {
     values_scalar_where_a_map_is_wanted => "values/scalar-where-a-map-is-wanted",
     values_schedule_not_cron => "values/schedule-not-cron",
     values_secret_data_not_base64 => "values/secret-data-not-base64",
-    #[ignore = "bug: see the case file"]
     values_string_map_float_value => "values/string-map-float-value",
     values_unknown_key_in_file => "values/unknown-key-in-file",
     values_unknown_key_in_set => "values/unknown-key-in-set",
@@ -180,12 +166,9 @@ cases! {
     yaml_values_file_not_a_mapping => "yaml/values-file-not-a-mapping",
     yaml_values_stdin_not_a_mapping => "yaml/values-stdin-not-a-mapping",
     // yaml11
-    #[ignore = "bug: see the case file"]
     yaml11_common_labels_float => "yaml11/common-labels-float",
-    #[ignore = "bug: see the case file"]
     yaml11_common_labels_leading_zero => "yaml11/common-labels-leading-zero",
     yaml11_common_labels_yes_stays_a_string => "yaml11/common-labels-yes-stays-a-string",
-    #[ignore = "bug: see the case file"]
     yaml11_configmap_data_float => "yaml11/configmap-data-float",
     yaml11_leading_zero_followed_by_hash => "yaml11/leading-zero-followed-by-hash",
     yaml11_node_selector_on_stays_a_string => "yaml11/node-selector-on-stays-a-string",

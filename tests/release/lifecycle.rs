@@ -7,7 +7,9 @@ use dimtensor_test_apiserver::{ControllerConfig, DeploymentBehaviour};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-const SHORT: &[&str] = &["--lock-duration", "4s"];
+/// Short, but longer than the failed command's retries (up to ~2 s on the lease delete alone),
+/// so the dead holder's lease is still held when the next command starts.
+const SHORT: &[&str] = &["--lock-duration", "6s"];
 
 fn with(args: &[&'static str], more: &[&'static str]) -> Vec<&'static str> {
     args.iter().chain(more).copied().collect()
@@ -93,7 +95,7 @@ fn drop_connection_at(step: &str, faults: &[(&str, &str)], says: &str, expect: &
         "{step}: the dead holder's lease still counts: {}",
         text(&held.stderr)
     );
-    std::thread::sleep(Duration::from_millis(4500));
+    std::thread::sleep(Duration::from_millis(6500));
     let out = assert_ok(&env.run(next));
     let h = env.statuses("prod");
     assert_consistent(&h);
@@ -107,7 +109,7 @@ fn a_connection_dropped_before_the_record_is_written_loses_nothing() {
     drop_connection_at(
         "before-record",
         &[("POST", "/secrets")],
-        "release records: cannot reach",
+        "release records: create Secret/",
         &[(1, "deployed")],
         &next,
     );

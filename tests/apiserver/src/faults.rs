@@ -2,16 +2,17 @@
 
 use crate::config::{Fault, FaultAction};
 
-/// A fault plus how many matching requests it has seen.
+/// A fault plus how many matching requests it has seen and how many it hit.
 #[derive(Debug, Clone)]
 pub struct FaultState {
     pub fault: Fault,
     pub seen: u32,
+    pub fired: u32,
 }
 
 impl FaultState {
     pub fn new(fault: Fault) -> Self {
-        FaultState { fault, seen: 0 }
+        FaultState { fault, seen: 0, fired: 0 }
     }
 }
 
@@ -27,6 +28,7 @@ pub fn check(faults: &mut [FaultState], method: &str, target: &str) -> Option<Fa
         let first = f.fault.nth;
         let last = first.saturating_add(f.fault.times.saturating_sub(1));
         if fired.is_none() && f.fault.times > 0 && f.seen >= first && f.seen <= last {
+            f.fired += 1;
             fired = Some(f.fault.action.clone());
         }
     }
@@ -43,5 +45,6 @@ mod tests {
         let hits: Vec<bool> = (0..5).map(|_| check(&mut fs, "GET", "/api/v1/pods?limit=5").is_some()).collect();
         assert_eq!(hits, vec![false, true, true, false, false]);
         assert!(check(&mut fs, "POST", "/api/v1/pods").is_none());
+        assert_eq!((fs[0].seen, fs[0].fired), (5, 2));
     }
 }

@@ -168,6 +168,25 @@ impl TestServer {
         self.shared.lock().faults.clear();
     }
 
+    /// Requests received and not yet answered (held by a delay fault, say).
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// How many requests an injected fault hit since the start (cleared faults included).
+    pub fn faults_fired(&self) -> u64 {
+        self.shared.lock().faults_fired
+    }
+
+    /// Each current fault as (method, path regex, how many requests it hit).
+    pub fn fault_hits(&self) -> Vec<(String, String, u32)> {
+        let st = self.shared.lock();
+        st.faults
+            .iter()
+            .map(|f| (f.fault.method.clone().unwrap_or_else(|| "*".into()), f.fault.path.to_string(), f.fired))
+            .collect()
+    }
+
     pub fn set_anonymous_user(&self, user: Option<&str>) {
         self.shared.lock().anonymous_user = user.map(str::to_string);
     }
@@ -253,6 +272,7 @@ async fn serve_one(
     reset: Arc<AtomicBool>,
     req: hyper::Request<Incoming>,
 ) -> Result<hyper::Response<ReplyBody>, io::Error> {
+    let _in_flight = InFlight::start(&shared);
     let (parts, body) = req.into_parts();
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
     let raw_query = parts.uri.query().unwrap_or("").to_string();
@@ -338,6 +358,22 @@ fn record(shared: &Shared, req: &Request, user: Option<String>, status: u16) {
         );
     }
     st.log.push(entry);
+}
+
+/// Counts a request as in flight until it is answered or dropped.
+struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    fn start(shared: &Arc<Shared>) -> InFlight {
+        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(shared.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A TCP stream that, when the handler asked for a reset, closes with RST instead of FIN.

@@ -9,6 +9,7 @@ use crate::strategy::Allocator;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
@@ -23,6 +24,8 @@ pub struct State {
     pub anonymous_user: Option<String>,
     pub forbid: Vec<ForbidRule>,
     pub faults: Vec<FaultState>,
+    /// Faults fired since the start, also those cleared since.
+    pub faults_fired: u64,
     pub controller: ControllerConfig,
     pub aggregated_discovery: bool,
     pub prune_unknown_fields: bool,
@@ -43,6 +46,7 @@ impl State {
             anonymous_user: config.anonymous_user.clone(),
             forbid: config.forbid.clone(),
             faults: config.faults.iter().cloned().map(FaultState::new).collect(),
+            faults_fired: 0,
             controller: config.controller,
             aggregated_discovery: config.aggregated_discovery,
             prune_unknown_fields: config.prune_unknown_fields,
@@ -58,11 +62,13 @@ pub struct Shared {
     state: Mutex<State>,
     pub addr: SocketAddr,
     pub shutdown: watch::Receiver<bool>,
+    /// Requests received and not answered yet (a delay fault holds them).
+    pub in_flight: AtomicUsize,
 }
 
 impl Shared {
     pub fn new(state: State, addr: SocketAddr, shutdown: watch::Receiver<bool>) -> Arc<Shared> {
-        Arc::new(Shared { state: Mutex::new(state), addr, shutdown })
+        Arc::new(Shared { state: Mutex::new(state), addr, shutdown, in_flight: AtomicUsize::new(0) })
     }
 
     /// The state; a panic in another holder does not make it unusable for tests.

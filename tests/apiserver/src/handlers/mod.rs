@@ -88,7 +88,9 @@ pub async fn handle(sh: &Arc<Shared>, req: &Request) -> Outcome {
                     Some(target) => auth::impersonate(&st.forbid, &u, target),
                     None => Ok(u),
                 });
-            (user, faults::check(&mut st.faults, &req.method, &req.target()))
+            let action = faults::check(&mut st.faults, &req.method, &req.target());
+            st.faults_fired += u64::from(action.is_some());
+            (user, action)
         };
     // Faults stand for trouble in front of the server, so they win over authentication,
     // but the log still names the user when the credentials were good.

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Side-by-side render benchmark: `kubectl kustomize` against `kubectl-dimtensor render --overlay`
+on the same generated corpus (benches/corpus/), for each N given.
+
+For each N it writes the corpus, checks that both tools render the same documents (parsed; map
+key order ignored, document and list order kept), then runs the two in turn (pairs, so a noisy
+machine slows both alike) and reports the median wall time and peak RSS of each, and the ratios.
+Wall time and RSS come from wait4(2) on each child, so they are per process and precise.
+
+Usage (from the repository root; needs PyYAML, which .ci/run installs into its venv):
+    cargo build --release --workspace --bins --examples
+    python3 benches/compare.py --kubectl "$DIMTENSOR_KUBECTL" --variants --cluster 100 1 10 100 1000
+
+Prints a Markdown table for benches/RESULTS.md. Not run by CI (N=1000 takes minutes in
+Kustomize); CI checks the equality part up to N=100 in tests/differential/bench_corpus.rs.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+try:
+    import yaml
+except ImportError:
+    sys.exit("compare.py needs PyYAML (pip install PyYAML==6.0.3)")
+
+
+def run(cmd, stdout, ok=(0,)):
+    """Runs cmd once; returns (wall seconds, peak RSS in MiB). Exit codes outside `ok` end the script."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode not in ok:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def documents(path):
+    with open(path) as f:
+        return [d for d in yaml.safe_load_all(f) if d is not None]
+
+
+def check_equal(kubectl, ours, overlay, work):
+    """Renders once with each tool and compares the parsed documents."""
+    outputs = {}
+    for name, cmd in (("kustomize", [kubectl, "kustomize", overlay]), ("dimtensor", [ours, "render", "--overlay", overlay])):
+        path = os.path.join(work, name + ".yaml")
+        with open(path, "wb") as out:
+            run(cmd, out)
+        outputs[name] = path
+    theirs, mine = documents(outputs["kustomize"]), documents(outputs["dimtensor"])
+    if theirs != mine:
+        sys.exit(f"outputs differ for {overlay}: compare {outputs['kustomize']} and {outputs['dimtensor']}")
+    return len(mine), os.path.getsize(outputs["dimtensor"])
+
+
+def measure(cmds, runs, ok=(0,)):
+    """Runs each command in turn, `runs` rounds, alternating which goes first."""
+    samples = {name: [] for name in cmds}
+    names = list(cmds)
+    with open(os.devnull, "wb") as null:
+        for i in range(runs):
+            for name in names if i % 2 == 0 else reversed(names):
+                samples[name].append(run(cmds[name], null, ok))
+    return {
+        name: (statistics.median(t for t, _ in s), max(m for _, m in s)) for name, s in samples.items()
+    }
+
+
+def cluster_diff(args, n):
+    """`diff` of an installed corpus against `kubectl diff --server-side -f`, same test API server."""
+    with tempfile.TemporaryDirectory(prefix=f"dimtensor-cluster-{n}-") as work:
+        subprocess.run([args.corpus, str(n), work], check=True, capture_output=True)
+        overlay, kubeconfig = os.path.join(work, "overlay"), os.path.join(work, "kubeconfig")
+        server = subprocess.Popen(
+            [args.apiserver, "--kubeconfig", kubeconfig, "--namespace", "bench", "--anonymous-user", "admin"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        try:
+            server.stdout.readline()  # the URL: the server is up and the kubeconfig written
+            common = ["--kubeconfig", kubeconfig, "-n", "bench"]
+            subprocess.run(
+                [args.ours, "install", "bench", "--overlay", overlay, "--yes", "--create-namespace"] + common,
+                check=True, capture_output=True,
+            )
+            rendered = os.path.join(work, "rendered.yaml")
+            with open(rendered, "wb") as out:
+                run([args.ours, "render", "bench", "--overlay", overlay, "-n", "bench"], out)
+            with open(rendered) as f:
+                count = sum(1 for d in yaml.safe_load_all(f) if d)
+            cmds = {
+                "kubectl": [args.kubectl, "diff", "--server-side", "-f", rendered] + common,
+                "dimtensor": [args.ours, "diff", "bench", "--overlay", overlay] + common,
+            }
+            r = measure(cmds, args.runs or 5, ok=(0, 1))
+        finally:
+            server.terminate()
+            server.wait()
+    (kt, km), (ot, om) = r["kubectl"], r["dimtensor"]
+    print(f"\n| diff of installed objects | kubectl diff --server-side s | MiB | dimtensor diff s | MiB | speed-up |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    print(f"| {count} | {kt:.3f} | {km:.0f} | {ot:.3f} | {om:.1f} | {kt / ot:.1f}x |")
+
+
+def default_runs(n):
+    return 3 if n >= 1000 else 5 if n >= 100 else 11
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("sizes", nargs="*", type=int, default=[1, 10, 100, 1000])
+    ap.add_argument("--kubectl", default=os.environ.get("DIMTENSOR_KUBECTL", "kubectl"))
+    ap.add_argument("--ours", default="target/release/kubectl-dimtensor")
+    ap.add_argument("--corpus", default="target/release/examples/corpus")
+    ap.add_argument("--runs", type=int, help="rounds per N (default: 11, 5 from N=100, 3 from N=1000)")
+    ap.add_argument("--apiserver", default="target/release/test-apiserver")
+    ap.add_argument("--variants", action="store_true", help="also time our built-in overlays as whole processes")
+    ap.add_argument("--cluster", type=int, metavar="N", help="also time `diff` of N installed apps against kubectl diff")
+    args = ap.parse_args()
+
+    version = subprocess.run([args.kubectl, "version", "--client"], capture_output=True, text=True).stdout
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; load {os.getloadavg()[0]:.2f}")
+    print(f"Reference: {' '.join(version.split())}")
+    print()
+    print("| N | resources | YAML | kustomize s | kustomize MiB | dimtensor s | dimtensor MiB | speed-up | RSS ratio |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    ours_times = {}
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory(prefix=f"dimtensor-corpus-{n}-") as work:
+            subprocess.run([args.corpus, str(n), work], check=True, capture_output=True)
+            overlay = os.path.join(work, "overlay")
+            count, size = check_equal(args.kubectl, args.ours, overlay, work)
+            cmds = {"kustomize": [args.kubectl, "kustomize", overlay], "dimtensor": [args.ours, "render", "--overlay", overlay]}
+            r = measure(cmds, args.runs or default_runs(n))
+        (kt, km), (ot, om) = r["kustomize"], r["dimtensor"]
+        ours_times[n] = ot
+        print(
+            f"| {n} | {count} | {size / 1e6:.2f} MB | {kt:.3f} | {km:.0f} | {ot:.4f} | {om:.1f} "
+            f"| {kt / ot:.0f}x | {km / om:.1f}x |",
+            flush=True,
+        )
+    if 100 in ours_times and 1000 in ours_times:
+        print(f"\ndimtensor time(N=1000) / time(N=100) = {ours_times[1000] / ours_times[100]:.1f}")
+    if args.variants:
+        print("\n| built-in overlay | dimtensor s (median of 21) | MiB |")
+        print("|---|---:|---:|")
+        for overlay in ["(none: chart defaults)", "inference", "training", "batch", "cronjob"]:
+            cmd = [args.ours, "render"] + ([] if overlay.startswith("(") else ["--overlay", overlay])
+            (t, m) = measure({"x": cmd}, 21)["x"]
+            print(f"| {overlay} | {t:.4f} | {m:.1f} |")
+    if args.cluster:
+        cluster_diff(args, args.cluster)
+
+
+if __name__ == "__main__":
+    main()
