@@ -5,7 +5,7 @@ on the same generated corpus (benches/corpus/), for each N given.
 For each N it writes the corpus, checks that both tools render the same documents (parsed; map
 key order ignored, document and list order kept), then runs the two in turn (pairs, so a noisy
 machine slows both alike) and reports the median wall time and peak RSS of each, and the ratios.
-Wall time and RSS come from wait4(2) on each child, so they are per process and precise.
+Wall time is measured around each run, peak RSS by /usr/bin/time (Debian package `time`).
 
 Usage (from the repository root; needs PyYAML, which .ci/run installs into its venv):
     cargo build --release --workspace --bins --examples
@@ -31,17 +31,19 @@ except ImportError:
 
 
 def run(cmd, stdout, ok=(0,)):
-    """Runs cmd once; returns (wall seconds, peak RSS in MiB). Exit codes outside `ok` end the script."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode not in ok:
-        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
-    return wall, usage.ru_maxrss / 1024.0
+    """Runs cmd once; returns (wall seconds, peak RSS in MiB). Exit codes outside `ok` end the script.
+
+    The RSS comes from /usr/bin/time -f %M: Linux carries a process's peak RSS across fork and
+    exec, so measured from this (large) Python process it would count Python's own memory.
+    """
+    with tempfile.NamedTemporaryFile(mode="r") as rss:
+        start = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name] + cmd, stdout=stdout, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - start
+        if proc.returncode not in ok:
+            sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr.decode(errors='replace')}")
+        kib = int(rss.read().split()[-1])
+    return wall, kib / 1024.0
 
 
 def documents(path):
@@ -63,17 +65,27 @@ def check_equal(kubectl, ours, overlay, work):
     return len(mine), os.path.getsize(outputs["dimtensor"])
 
 
+def timed(cmd, stdout, ok):
+    """Wall time of one run, without the /usr/bin/time wrapper (which adds a millisecond)."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    if proc.returncode not in ok:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode})")
+    return wall
+
+
 def measure(cmds, runs, ok=(0,)):
-    """Runs each command in turn, `runs` rounds, alternating which goes first."""
+    """Runs each command in turn, `runs` rounds, alternating which goes first: the median wall
+    time, and the peak RSS of two more runs under /usr/bin/time."""
     samples = {name: [] for name in cmds}
     names = list(cmds)
     with open(os.devnull, "wb") as null:
         for i in range(runs):
             for name in names if i % 2 == 0 else reversed(names):
-                samples[name].append(run(cmds[name], null, ok))
-    return {
-        name: (statistics.median(t for t, _ in s), max(m for _, m in s)) for name, s in samples.items()
-    }
+                samples[name].append(timed(cmds[name], null, ok))
+        rss = {name: max(run(cmds[name], null, ok)[1] for _ in range(2)) for name in names}
+    return {name: (statistics.median(s), rss[name]) for name, s in samples.items()}
 
 
 def cluster_diff(args, n):

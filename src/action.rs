@@ -213,9 +213,11 @@ pub fn diff_cmd(args: &ClusterArgs, global: &Global, out: &mut dyn Write) -> Res
         };
         // Fields someone else took over (drift, often) conflict: show the plan that takes them
         // back, and say that applying it needs --force-conflicts.
-        let (prepared, conflict) = match prepare::prepare(&cluster, &name, desired.clone(), &history, &flags).await {
+        // (Rendered again for the rare retry rather than copied up front for it.)
+        let (prepared, conflict) = match prepare::prepare(&cluster, &name, desired, &history, &flags).await {
             Err(Error::Plan(diff::PlanError::Cluster(e))) if e.code() == Some(409) && !flags.force_conflicts => {
                 flags.force_conflicts = true;
+                let desired = self::desired(&cluster, &name, &inputs).await?;
                 (prepare::prepare(&cluster, &name, desired, &history, &flags).await?, Some(e))
             }
             other => (other?, None),

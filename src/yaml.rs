@@ -502,6 +502,15 @@ fn resolves_to_non_string(s: &str) -> bool {
     if s.bytes().all(|b| b.is_ascii_alphabetic()) {
         return false;
     }
+    // From a digit, numbers (decimal, octal, hex, binary, sexagesimal, floats) use only these
+    // characters; only a date may go on with anything (`2024-01-02 ...`). So `25%`, `100m` or
+    // `8Gi` are settled without the regular expression.
+    let numeric = |b: u8| b.is_ascii_hexdigit() || b"_.:+-xXoO".contains(&b);
+    let bytes = s.as_bytes();
+    let date_like = bytes.len() >= 8 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-';
+    if bytes[0].is_ascii_digit() && !date_like && !bytes.iter().copied().all(numeric) {
+        return false;
+    }
     static RE: OnceLock<regex::Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
         regex::Regex::new(concat!(

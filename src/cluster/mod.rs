@@ -177,7 +177,6 @@ impl Cluster {
     /// real call and returns the merged object, storing nothing.
     pub async fn apply(&self, id: &ResId, body: &Value, dry_run: bool, force: bool) -> Result<Value, ClusterError> {
         let kind = self.resolve(&id.gvk).await?;
-        let api = self.api(&kind, &id.namespace);
         let mut pp = PatchParams::apply(FIELD_MANAGER);
         if force {
             pp = pp.force();
@@ -187,8 +186,21 @@ impl Cluster {
         }
         let action = if dry_run { "dry-run apply" } else { "apply" };
         let patch = Patch::Apply(body);
-        let obj = self.call(action, &id.to_string(), || api.patch(&id.name, &pp, &patch)).await?;
-        serde_json::to_value(obj).map_err(|e| ClusterError::Other(e.to_string()))
+        let request = self.raw_request(&kind, &id.namespace);
+        let send = || async {
+            let mut req = request.patch(&id.name, &pp, &patch).map_err(kube::Error::BuildRequest)?;
+            req.extensions_mut().insert("patch");
+            self.client.request::<Value>(req).await
+        };
+        self.call(action, &id.to_string(), send).await
+    }
+
+    /// Requests read straight into JSON values: going through `DynamicObject` parsed every
+    /// answer's metadata (managedFields and all) into typed structs and back, which was most of
+    /// the client's time in a large diff.
+    fn raw_request(&self, kind: &Kind, namespace: &str) -> kube::core::Request {
+        let namespace = kind.namespaced.then_some(namespace);
+        kube::core::Request::new(<DynamicObject as kube::Resource>::url_path(&kind.resource, namespace))
     }
 
     pub async fn get(&self, id: &ResId) -> Result<Option<Value>, ClusterError> {
@@ -206,20 +218,31 @@ impl Cluster {
         label_selector: Option<&str>,
     ) -> Result<Vec<Value>, ClusterError> {
         let kind = self.resolve(gvk).await?;
-        let api = self.api(&kind, namespace);
         let mut lp = ListParams::default();
         if let Some(sel) = label_selector {
             lp = lp.labels(sel);
         }
         let what = format!("{}/{namespace}", gvk.kind);
-        let list = self.call("list", &what, || api.list(&lp)).await?;
-        list.items
+        let request = self.raw_request(&kind, namespace);
+        let send =
+            || async { self.client.request::<Value>(request.list(&lp).map_err(kube::Error::BuildRequest)?).await };
+        let mut list = self.call("list", &what, send).await?;
+        let Some(Value::Array(items)) = list.get_mut("items").map(Value::take) else {
+            return Ok(Vec::new());
+        };
+        // A list's items carry no apiVersion and kind; put them back, first as the API server does.
+        Ok(items
             .into_iter()
-            .map(|mut o| {
-                o.types = Some(kube::core::TypeMeta { api_version: gvk.api_version(), kind: gvk.kind.clone() });
-                serde_json::to_value(o).map_err(|e| ClusterError::Other(e.to_string()))
+            .map(|item| {
+                let mut typed = serde_json::Map::with_capacity(item.as_object().map_or(0, |m| m.len()) + 2);
+                typed.insert("apiVersion".into(), Value::String(gvk.api_version()));
+                typed.insert("kind".into(), Value::String(gvk.kind.clone()));
+                if let Value::Object(fields) = item {
+                    typed.extend(fields.into_iter().filter(|(k, _)| k != "apiVersion" && k != "kind"));
+                }
+                Value::Object(typed)
             })
-            .collect()
+            .collect())
     }
 
     /// Deletes with an explicit propagation policy (a Job deleted without one orphans its pods).

@@ -81,7 +81,11 @@ pub enum PlanError {
 
 /// Fields the server owns, left out of every comparison.
 pub fn normalize(obj: &Value) -> Value {
-    let mut v = obj.clone();
+    normalized(obj.clone())
+}
+
+/// [`normalize`], taking the object: no copy (live objects carry large `managedFields`).
+pub fn normalized(mut v: Value) -> Value {
     if let Some(m) = v.as_object_mut() {
         m.remove("status");
         if let Some(Value::Object(meta)) = m.get_mut("metadata") {
@@ -135,10 +139,19 @@ pub fn mask_secrets(before: Option<&mut Value>, after: Option<&mut Value>) {
 /// The action for one object from its live state and the dry-run result.
 pub fn classify(live: Option<&Value>, dry_run: Option<&Value>) -> Action {
     match (live, dry_run) {
+        (Some(l), Some(d)) if normalize(l) == normalize(d) => Action::Unchanged,
+        (Some(_), Some(_)) => Action::Update,
+        _ => classify_normalized(live, dry_run),
+    }
+}
+
+/// [`classify`] for objects already normalized (the plan normalizes each side once).
+fn classify_normalized(live: Option<&Value>, dry_run: Option<&Value>) -> Action {
+    match (live, dry_run) {
         (None, Some(_)) => Action::Create,
         (Some(_), None) => Action::Delete,
         (None, None) => Action::Unchanged,
-        (Some(l), Some(d)) if normalize(l) == normalize(d) => Action::Unchanged,
+        (Some(l), Some(d)) if l == d => Action::Unchanged,
         _ => Action::Update,
     }
 }
@@ -158,8 +171,8 @@ pub async fn plan(cluster: &Cluster, desired: Vec<(ResId, Value)>, opts: &PlanOp
     plan_against(cluster, desired, &live, opts).await
 }
 
-/// The live objects of the kinds and namespaces `desired` names: one LIST per kind and
-/// namespace, concurrently, rather than a GET per object (issue 8's request budget: a diff of N
+/// The live objects (normalized) of the kinds and namespaces `desired` names: one LIST per kind
+/// and namespace, concurrently, rather than a GET per object (issue 8's request budget: a diff of N
 /// objects costs N dry runs plus a LIST per kind).
 pub async fn live_objects(
     cluster: &Cluster,
@@ -182,7 +195,8 @@ pub async fn live_objects(
             let meta = &item["metadata"];
             let name = meta["name"].as_str().unwrap_or("").to_string();
             let item_ns = if meta["namespace"].is_string() { meta["namespace"].as_str().unwrap_or(ns) } else { "" };
-            live.insert(ResId::new(gvk.clone(), item_ns, &name), item);
+            let id = ResId::new(gvk.clone(), item_ns, &name);
+            live.insert(id, normalized(item));
         }
     }
     Ok(live)
@@ -205,7 +219,8 @@ pub async fn plan_against(
             }
             match cluster.apply(&id, &body, true, opts.force_conflicts).await {
                 Ok(result) => {
-                    let action = classify(current.as_ref(), Some(&result));
+                    let result = normalized(result);
+                    let action = classify_normalized(current.as_ref(), Some(&result));
                     Ok(change(id, current, Some(result), Some(body), action))
                 }
                 Err(e) if e.is_immutable() => {
@@ -253,8 +268,8 @@ pub fn sorted(v: Value) -> Value {
 }
 
 fn change(id: ResId, live: Option<Value>, after: Option<Value>, body: Option<Value>, action: Action) -> Change {
-    let mut before = live.as_ref().map(|v| sorted(normalize(v)));
-    let mut after = after.as_ref().map(|v| sorted(normalize(v)));
+    let mut before = live.map(|v| sorted(normalized(v)));
+    let mut after = after.map(|v| sorted(normalized(v)));
     mask_secrets(before.as_mut(), after.as_mut());
     Change { id, action, before, after, body }
 }

@@ -6,7 +6,7 @@
 use super::plan::{finished_by_ttl, id_of};
 use super::record::Release;
 use crate::cluster::{Cluster, ClusterError};
-use crate::diff::{mask_secrets, normalize, sorted, Change, Plan};
+use crate::diff::{mask_secrets, normalize, normalized, sorted, Change, Plan};
 use crate::model::ResId;
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
@@ -80,8 +80,8 @@ pub async fn detect(
 }
 
 fn drift(id: ResId, state: State, recorded: Option<Value>, live: Option<Value>) -> Drift {
-    let mut recorded = recorded.map(|v| sorted(normalize(&v)));
-    let mut live = live.map(|v| sorted(normalize(&v)));
+    let mut recorded = recorded.map(|v| sorted(normalized(v)));
+    let mut live = live.map(|v| sorted(normalized(v)));
     mask_secrets(recorded.as_mut(), live.as_mut());
     Drift { id, state, recorded, live }
 }

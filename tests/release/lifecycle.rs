@@ -72,6 +72,29 @@ fn of_two_concurrent_upgrades_exactly_one_proceeds() {
     assert_eq!(env.statuses("prod"), pairs(&[(1, "superseded"), (2, "deployed")]));
 }
 
+#[test]
+fn different_releases_install_in_parallel() {
+    let env = Env::new("par");
+    let Some(server) = env.server_only("needs a slow apply (fault delay)") else { return };
+    // Each install holds its own lock for at least the 2 s its Deployment's apply takes.
+    server.add_fault(env.fault("PATCH", r"/deployments/[a-z-]+\?&fieldManager").always().delay(Duration::from_secs(2)));
+    let a = env.spawn(&["install", "alpha", "--overlay", "inference", "--yes"]);
+    let b = env.spawn(&["install", "beta", "--overlay", "inference", "--yes"]);
+    let lease = |name: &str| env.get("coordination.k8s.io/v1", "Lease", &format!("dimtensor.release.{name}")).is_some();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut both_held = false;
+    while !both_held && Instant::now() < deadline {
+        both_held = lease("alpha") && lease("beta");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert_ok(&a);
+    assert_ok(&b);
+    assert!(both_held, "the two releases' locks were never held at the same time: one waited for the other");
+    assert_eq!(env.statuses("alpha"), pairs(&[(1, "deployed")]));
+    assert_eq!(env.statuses("beta"), pairs(&[(1, "deployed")]));
+}
+
 /// An upgrade that loses its connection at one step and cannot release its lock (as if it
 /// died): history stays consistent, and once the lease expires the next `cmd` repairs and succeeds.
 fn drop_connection_at(step: &str, faults: &[(&str, &str)], says: &str, expect: &[(u64, &str)], next: &[&'static str]) {
