@@ -283,7 +283,7 @@ fn leaf_schema(p: &Param) -> Value {
         Type::IntOrStr => json!({"type": ["string", "integer", "null"]}),
         Type::Enum(v) => json!({"enum": v.iter().map(|s| json!(s)).chain([Value::Null]).collect::<Vec<_>>()}),
         Type::StrMap => {
-            json!({"type": ["object", "null"], "additionalProperties": {"type": ["string", "number", "boolean"]}})
+            json!({"type": ["object", "null"], "additionalProperties": {"type": ["string", "integer", "boolean"]}})
         }
         Type::Object => json!({"type": ["object", "null"]}),
         Type::List => json!({"type": ["array", "null"]}),
