@@ -60,6 +60,18 @@ async fn connect(global: &Global) -> Result<Arc<Cluster>, Error> {
     Ok(Arc::new(Cluster::connect(&connect_options(global)?).await?))
 }
 
+/// Starts an operation on release `name`: Ctrl-C handling, the connection, and (unless it only
+/// plans) a check that no other operation holds the release's lock, before any work is done.
+async fn begin(global: &Global, name: &str, dry_run: bool) -> Result<(Cancel, Arc<Cluster>), Error> {
+    let cancel = Cancel::default();
+    cancel.on_signals();
+    let cluster = connect(global).await?;
+    if !dry_run {
+        Lock::ensure_free(&cluster, &cluster.namespace, name).await?;
+    }
+    Ok((cancel, cluster))
+}
+
 fn release_name(args: &ClusterArgs) -> String {
     args.name.clone().unwrap_or_else(|| render::CHART_NAME.to_string())
 }
@@ -72,6 +84,37 @@ fn duration(flag: &str, s: &str, default: u64) -> Result<Duration, Error> {
 
 fn wait_opts(wait: bool, jobs: bool, timeout: &str) -> Result<Option<Wait>, Error> {
     Ok((wait || jobs).then_some(Wait { timeout: duration("--timeout", timeout, 300)?, jobs }))
+}
+
+/// The flags install, upgrade and rollback share for applying a plan.
+struct ActFlags<'a> {
+    force_conflicts: bool,
+    force: bool,
+    delete_data: bool,
+    wait: bool,
+    wait_for_jobs: bool,
+    timeout: &'a str,
+    quiet: bool,
+}
+
+impl ActFlags<'_> {
+    fn act<'c>(
+        &self,
+        cluster: &'c Cluster,
+        prepared: &'c Prepared,
+        cancel: &'c Cancel,
+        lock: &'c Lock,
+        out: &'c mut dyn Write,
+    ) -> Result<ClusterAct<'c>, Error> {
+        let apply = ApplyOptions {
+            force_conflicts: self.force_conflicts,
+            force: self.force,
+            delete_data: self.delete_data,
+            cascade: None,
+        };
+        let wait = wait_opts(self.wait, self.wait_for_jobs, self.timeout)?;
+        Ok(ClusterAct { cluster, prepared, apply, wait, quiet: self.quiet, cancel, lock, out })
+    }
 }
 
 /// What an operation renders from: the overlay and the values.
@@ -309,13 +352,8 @@ fn apply_cmd(op: &Operation, global: &Global, out: &mut dyn Write) -> Result<u8,
     let name = release_name(args);
     let given = given_inputs(args)?;
     runtime()?.block_on(async {
-        let cancel = Cancel::default();
-        cancel.on_signals();
-        let cluster = connect(global).await?;
+        let (cancel, cluster) = begin(global, &name, args.dry_run).await?;
         let ns = cluster.namespace.clone();
-        if !args.dry_run {
-            Lock::ensure_free(&cluster, &ns, &name).await?;
-        }
         let store = SecretStore { cluster: &cluster, namespace: ns.clone() };
         let ledger =
             Ledger { store: &store, name: name.clone(), namespace: ns.clone(), history_max: op.release.history_max };
@@ -375,23 +413,16 @@ fn apply_cmd(op: &Operation, global: &Global, out: &mut dyn Write) -> Result<u8,
                 values: inputs.values.tree.clone(),
                 manifest: prepared.manifest.clone(),
             };
-            let apply = ApplyOptions {
+            let flags = ActFlags {
                 force_conflicts: args.force_conflicts,
                 force: args.force,
                 delete_data: op.release.delete_data,
-                cascade: None,
-            };
-            let wait = wait_opts(args.wait, args.wait_for_jobs, &args.timeout)?;
-            let mut act = ClusterAct {
-                cluster: &cluster,
-                prepared: &prepared,
-                apply,
-                wait,
+                wait: args.wait,
+                wait_for_jobs: args.wait_for_jobs,
+                timeout: &args.timeout,
                 quiet: args.quiet,
-                cancel: &cancel,
-                lock: &lock,
-                out: &mut *out,
             };
+            let mut act = flags.act(&cluster, &prepared, &cancel, &lock, &mut *out)?;
             let rel = lifecycle::perform(&ledger, &mut history, draft, &mut act, op.release.atomic).await?;
             let verb = if installing { "installed" } else { "upgraded" };
             writeln!(out, "release {name} {verb} (revision {})", rel.revision).ok();
@@ -410,13 +441,8 @@ fn apply_cmd(op: &Operation, global: &Global, out: &mut dyn Write) -> Result<u8,
 /// `rollback NAME [REVISION]`: that revision's manifest again, as a new revision.
 pub fn rollback_cmd(args: &RollbackArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
     runtime()?.block_on(async {
-        let cancel = Cancel::default();
-        cancel.on_signals();
-        let cluster = connect(global).await?;
+        let (cancel, cluster) = begin(global, &args.name, args.dry_run).await?;
         let ns = cluster.namespace.clone();
-        if !args.dry_run {
-            Lock::ensure_free(&cluster, &ns, &args.name).await?;
-        }
         let store = SecretStore { cluster: &cluster, namespace: ns.clone() };
         let ledger =
             Ledger { store: &store, name: args.name.clone(), namespace: ns.clone(), history_max: args.history_max };
@@ -454,23 +480,16 @@ pub fn rollback_cmd(args: &RollbackArgs, global: &Global, out: &mut dyn Write) -
         let (lock, mut history) = take_lock(&cluster, &ledger, &planned, &args.lock_duration, &cancel).await?;
         let result = async {
             repair(&ledger, &mut history, out).await?;
-            let apply = ApplyOptions {
+            let flags = ActFlags {
                 force_conflicts: args.force_conflicts,
                 force: args.force,
                 delete_data: args.delete_data,
-                cascade: None,
-            };
-            let wait = wait_opts(args.wait, args.wait_for_jobs, &args.timeout)?;
-            let mut act = ClusterAct {
-                cluster: &cluster,
-                prepared: &prepared,
-                apply,
-                wait,
+                wait: args.wait,
+                wait_for_jobs: args.wait_for_jobs,
+                timeout: &args.timeout,
                 quiet: args.quiet,
-                cancel: &cancel,
-                lock: &lock,
-                out: &mut *out,
             };
+            let mut act = flags.act(&cluster, &prepared, &cancel, &lock, &mut *out)?;
             let rel =
                 lifecycle::perform(&ledger, &mut history, Draft::rollback(&target, false), &mut act, false).await?;
             writeln!(

@@ -9,17 +9,14 @@
 //! The list below names every case once, so each is its own test; `every_case_file_is_listed`
 //! keeps the list and the folder in step.
 
+mod common;
+
+use common::Outcome;
 use dimtensor_test_apiserver::{Config, Fault, ForbidRule, TestServer};
 use serde_json::Value;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
-/// A run still going after this long is killed: only a hang (exponential work on hostile input)
-/// gets here. A safety net, not a speed assertion.
-const KILL_AFTER: Duration = Duration::from_secs(20);
 
 /// The token every cluster case's server accepts (user `admin`).
 const GOOD_TOKEN: &str = "admin-token";
@@ -160,12 +157,6 @@ impl Places {
     }
 }
 
-struct Outcome {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 fn run_case(name: &str) {
     let case = load(name);
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -255,30 +246,7 @@ fn run(args: &[String], stdin: Option<&str>, cwd: &Path, home: &Path) -> Outcome
             let _ = pipe.write_all(text.as_bytes());
         });
     }
-    let (mut out, mut err) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let err_reader = std::thread::spawn(move || {
-            let mut e = Vec::new();
-            let _ = err.read_to_end(&mut e);
-            e
-        });
-        let mut o = Vec::new();
-        let _ = out.read_to_end(&mut o);
-        let e = err_reader.join().unwrap_or_default();
-        let _ = tx.send((o, e));
-    });
-    let Ok((stdout, stderr)) = rx.recv_timeout(KILL_AFTER) else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("`kubectl-dimtensor {}` was still running after {KILL_AFTER:?}; killed", args.join(" "));
-    };
-    let status = child.wait().expect("the binary exits");
-    Outcome {
-        code: status.code(),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
+    common::finish(child, &format!("kubectl-dimtensor {}", args.join(" ")))
 }
 
 /// Writes the server carried out (2xx) other than dry runs; a write it refused changed nothing.

@@ -3,6 +3,9 @@
 //! creates and deletes a throwaway namespace there; assertions on the server's request log run
 //! only against the test server).
 
+mod common;
+
+use common::{assert_ok, text};
 use dimtensor_test_apiserver::{Config, ControllerConfig, ForbidRule, TestServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -78,21 +81,6 @@ impl Drop for Env {
             let _ = self.kubectl(&["delete", "namespace", &self.namespace, "--wait=false"]);
         }
     }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn assert_ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 #[path = "release/adopt.rs"]
 mod adopt;
+mod common;
 #[path = "release/fault_steps.rs"]
 mod fault_steps;
 #[path = "release/faults.rs"]

@@ -4,28 +4,16 @@
 //! Every case builds its own kustomization tree in a temporary directory and drives the real
 //! binary, so what is tested is exactly what a user sees.
 
+mod common;
+
 mod support {
-    use std::io::Read;
+    pub use super::common::Outcome;
     use std::path::{Path, PathBuf};
     use std::process::{Command, Stdio};
-    use std::sync::mpsc;
-    use std::time::Duration;
 
-    /// The harness kills a run after this long; only a hang (e.g. exponential work on hostile
-    /// input) can reach it. It is a safety net, not a speed assertion.
-    const KILL_AFTER: Duration = Duration::from_secs(20);
-
-    /// What one run of the binary produced.
-    #[derive(Debug)]
-    pub struct Outcome {
-        pub code: Option<i32>,
-        pub stdout: String,
-        pub stderr: String,
-    }
-
-    /// Runs the binary with `args`, killing it if it outlives [`KILL_AFTER`].
+    /// Runs the binary with `args`, killing it if it hangs (see `common::KILL_AFTER`).
     pub fn run(args: &[&str]) -> Outcome {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kubectl-dimtensor"))
+        let child = Command::new(env!("CARGO_BIN_EXE_kubectl-dimtensor"))
             .args(args)
             // Would turn any panic into a loud backtrace, which the checks below look for.
             .env("RUST_BACKTRACE", "1")
@@ -34,29 +22,7 @@ mod support {
             .stderr(Stdio::piped())
             .spawn()
             .expect("the binary starts");
-        let (mut out, mut err) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let (mut o, mut e) = (Vec::new(), Vec::new());
-            let err_reader = std::thread::spawn(move || {
-                let _ = err.read_to_end(&mut e);
-                e
-            });
-            let _ = out.read_to_end(&mut o);
-            let e = err_reader.join().unwrap_or_default();
-            let _ = tx.send((o, e));
-        });
-        let Ok((stdout, stderr)) = rx.recv_timeout(KILL_AFTER) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("`kubectl-dimtensor {}` was still running after {KILL_AFTER:?}; killed", args.join(" "));
-        };
-        let status = child.wait().expect("the binary exits");
-        Outcome {
-            code: status.code(),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        }
+        super::common::finish(child, &format!("kubectl-dimtensor {}", args.join(" ")))
     }
 
     /// `render --overlay DIR` plus extra arguments.

@@ -2,18 +2,18 @@
 //! (PVCs and objects marked keep stay), then its records (or, `--keep-history`, marked
 //! uninstalled), under the lock.
 
-use super::{confirm, connect, duration, repair, runtime, take_lock, unlock};
-use crate::apply::{self, ApplyOptions, Cancel};
+use super::{begin, confirm, duration, repair, runtime, take_lock, unlock};
+use crate::apply::{self, ApplyOptions};
 use crate::cli::{Global, UninstallArgs};
 use crate::cluster::{Cluster, ClusterError};
 use crate::error::Error;
 use crate::model::{Gvk, ResId};
 use crate::release::lifecycle::Ledger;
-use crate::release::lock::Lock;
 use crate::release::record::Status;
 use crate::release::store::{self, SecretStore};
 use crate::release::{self, plan, ReleaseError, RELEASE_LABEL};
 use serde_json::Value;
+use std::collections::HashSet;
 use std::io::Write;
 
 /// Kinds a release may own, looked up by label on uninstall (besides its records' manifests).
@@ -60,13 +60,8 @@ async fn owned(cluster: &Cluster, release: &str) -> Result<Vec<(ResId, Value)>, 
 /// `uninstall`: delete in reverse order; keep PVCs and objects marked keep; then the records.
 pub fn uninstall_cmd(args: &UninstallArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
     runtime()?.block_on(async {
-        let cancel = Cancel::default();
-        cancel.on_signals();
-        let cluster = connect(global).await?;
+        let (cancel, cluster) = begin(global, &args.name, args.dry_run).await?;
         let ns = cluster.namespace.clone();
-        if !args.dry_run {
-            Lock::ensure_free(&cluster, &ns, &args.name).await?;
-        }
         let store = SecretStore { cluster: &cluster, namespace: ns.clone() };
         let ledger = Ledger { store: &store, name: args.name.clone(), namespace: ns.clone(), history_max: 0 };
         let planned = ledger.load().await?;
@@ -75,8 +70,10 @@ pub fn uninstall_cmd(args: &UninstallArgs, global: &Global, out: &mut dyn Write)
             return Err(ReleaseError::AlreadyUninstalled { name: args.name.clone() }.into());
         }
         let mut objects = plan::recent_objects(&planned);
+        let key = |id: &ResId| (id.gvk.clone(), id.effective_namespace().to_string(), id.name.clone());
+        let mut known: HashSet<_> = objects.iter().map(|(id, _)| key(id)).collect();
         for (id, live) in owned(&cluster, &args.name).await? {
-            if !objects.iter().any(|(o, _)| o.same_object(&id)) {
+            if known.insert(key(&id)) {
                 objects.push((id, live));
             }
         }

@@ -1,0 +1,61 @@
+//! Helpers several integration tests share (each includes this file with `mod common;`).
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io::Read;
+use std::process::{Child, Output};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A run still going after this long is killed: only a hang (exponential work on hostile input)
+/// gets here. A safety net, not a speed assertion.
+pub const KILL_AFTER: Duration = Duration::from_secs(20);
+
+/// What one run of the binary produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Reads a child spawned with piped stdout and stderr to its end, killing it if it outlives
+/// [`KILL_AFTER`]; `what` names it in that panic.
+pub fn finish(mut child: Child, what: &str) -> Outcome {
+    let (mut out, mut err) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let err_reader = std::thread::spawn(move || {
+            let mut e = Vec::new();
+            let _ = err.read_to_end(&mut e);
+            e
+        });
+        let mut o = Vec::new();
+        let _ = out.read_to_end(&mut o);
+        let e = err_reader.join().unwrap_or_default();
+        let _ = tx.send((o, e));
+    });
+    let Ok((stdout, stderr)) = rx.recv_timeout(KILL_AFTER) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("`{what}` was still running after {KILL_AFTER:?}; killed");
+    };
+    let status = child.wait().expect("the binary exits");
+    Outcome { code: status.code(), stdout: text(&stdout), stderr: text(&stderr) }
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Asserts the command succeeded (showing its output if not) and returns its stdout.
+pub fn assert_ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
