@@ -10,6 +10,8 @@ const DISCOVERY_DOCS: &[&str] = &[
     include_str!("../data/discovery/apps-v1.json"),
     include_str!("../data/discovery/batch-v1.json"),
     include_str!("../data/discovery/autoscaling-v2.json"),
+    // Written by hand from autoscaling/v2's: v1.24 serves the same HPAs under both versions.
+    include_str!("../data/discovery/autoscaling-v2beta2.json"),
     include_str!("../data/discovery/networking-k8s-io-v1.json"),
     include_str!("../data/discovery/policy-v1.json"),
     include_str!("../data/discovery/coordination-k8s-io-v1.json"),
@@ -118,6 +120,24 @@ impl ResourceInfo {
     /// PUT on a missing object creates it for these (their strategies allow it).
     pub fn allow_create_on_update(&self) -> bool {
         matches!(self.plural.as_str(), "leases" | "endpoints" | "events")
+    }
+
+    /// The `Warning` the real server adds to every answer for a deprecated version
+    /// (versions-hpa-apply-v2beta2.json).
+    pub fn deprecation(&self) -> Option<String> {
+        (self.group == "autoscaling" && self.version == "v2beta2").then(|| {
+            format!("299 - \"{} {} is deprecated in v1.23+, unavailable in v1.26+\"", self.api_version(), self.kind)
+        })
+    }
+
+    /// The object as this version serves it. Objects are stored once per group and resource
+    /// (whichever version wrote them) and read under any served version: the versions the
+    /// test server serves side by side have the same fields, so only `apiVersion` differs.
+    /// `managedFields` entries keep the version they were written with, as for real.
+    pub fn at_version(&self, obj: &mut Value) {
+        if obj.get("kind").and_then(Value::as_str) == Some(self.kind.as_str()) && obj.get("apiVersion").is_some() {
+            obj["apiVersion"] = Value::String(self.api_version());
+        }
     }
 
     /// Review resources are computed answers, never stored.
@@ -243,6 +263,14 @@ impl Registry {
                 has_api_version: true,
             }),
         }
+    }
+
+    /// Stops serving a group version (as a newer Kubernetes that removed it); its objects stay
+    /// stored and readable under the group's other versions. Returns whether it was served.
+    pub fn stop_serving(&mut self, group: &str, version: &str) -> bool {
+        let before = self.versions.len();
+        self.versions.retain(|gv| !(gv.group == group && gv.version == version));
+        self.versions.len() != before
     }
 
     /// The group version, if served.

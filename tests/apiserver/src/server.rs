@@ -120,14 +120,31 @@ impl TestServer {
         let st = self.shared.lock();
         let info = st.registry.by_kind(api_version, kind)?;
         let ns = if info.namespaced { namespace.unwrap_or("default") } else { "" };
-        st.store.get(&ObjKey::new(&info.group, &info.plural, ns, name)).cloned()
+        let mut obj = st.store.get(&ObjKey::new(&info.group, &info.plural, ns, name)).cloned()?;
+        info.at_version(&mut obj);
+        Some(obj)
     }
 
     /// Stored objects of a kind, optionally in one namespace.
     pub fn list_objects(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
         let st = self.shared.lock();
         let Some(info) = st.registry.by_kind(api_version, kind) else { return Vec::new() };
-        st.store.list(&info.group, &info.plural, namespace).into_iter().cloned().collect()
+        st.store
+            .list(&info.group, &info.plural, namespace)
+            .into_iter()
+            .map(|o| {
+                let mut o = o.clone();
+                info.at_version(&mut o);
+                o
+            })
+            .collect()
+    }
+
+    /// Stops serving a group version (`autoscaling/v2beta2`), as a newer Kubernetes that removed
+    /// it: its objects stay, readable under the group's other versions.
+    pub fn stop_serving(&self, api_version: &str) -> bool {
+        let (group, version) = crate::resources::split_api_version(api_version);
+        self.shared.lock().registry.stop_serving(group, version)
     }
 
     /// Stores an object directly, as a seed would be (watchers see it).

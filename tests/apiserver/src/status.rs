@@ -126,6 +126,13 @@ impl ApiError {
         failure(409, "Conflict", &msg, Some(details(name, group, plural)))
     }
 
+    /// 409 for a DELETE precondition that does not hold (delete-uid-precondition-409.json,
+    /// delete-rv-precondition-409.json): the real server names the kind there, not the resource.
+    pub fn precondition(group: &str, kind: &str, name: &str, why: &str) -> Self {
+        let msg = format!("Operation cannot be fulfilled on {} {name:?}: {why}", qualified(group, kind));
+        failure(409, "Conflict", &msg, Some(details(name, group, kind)))
+    }
+
     /// The standard optimistic-concurrency refusal.
     pub fn stale(group: &str, plural: &str, name: &str) -> Self {
         Self::conflict(

@@ -90,7 +90,10 @@ pub fn apply(live: &Value, config: &Value, ty: Ty, w: &Writer, force: bool) -> R
     let mut prune: Vec<Path> = last_set.difference(&cfg_set).iter().cloned().collect();
     prune.sort_by_key(|p| std::cmp::Reverse(p.len()));
     for p in &prune {
-        if others.has_at_or_below(p) {
+        // As structured-merge-diff's prune: an item goes only if nobody owns it or anything below
+        // it, the new config included (a map merged in by a takeover stays while the config has
+        // some of its keys).
+        if others.has_at_or_below(p) || cfg_set.has_at_or_below(p) {
             continue;
         }
         if walk::remove_path(&mut merged, p, ty) {
@@ -134,7 +137,11 @@ pub fn record_update(old: &Value, new: &mut Value, ty: Ty, w: &Writer) {
         Scope::Main { .. } => None,
     };
     let drop_status = status_reset(w.scope);
-    let mut managers = read_managed(old);
+    // As the real field manager does: managedFields sent with a write of the main resource are
+    // the starting point (that is how a client moves ownership, as kubectl's csaupgrade does with
+    // a JSON patch); without them, or on a subresource, the stored ones.
+    let given = read_managed(new);
+    let mut managers = if subresource.is_none() && !given.is_empty() { given } else { read_managed(old) };
     let cmp = walk::compare(&body_of(old, drop_status), &body_of(new, drop_status), ty);
     let changed = strip(&cmp.changed(), w.scope);
     let removed = strip(&cmp.removed, w.scope);

@@ -82,17 +82,20 @@ pub fn delete(sh: &Arc<Shared>, st: &mut State, w: &WriteCtx, name: &str, req: &
     let meta_s = |k: &str| old.pointer(&format!("/metadata/{k}")).and_then(Value::as_str).unwrap_or("").to_string();
     if let Some(uid) = &opts.uid {
         if *uid != meta_s("uid") {
-            let why = format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", meta_s("uid"));
-            return Err(ApiError::conflict(&w.info.group, &w.info.plural, name, &why));
+            let why = format!(
+                "the UID in the precondition ({uid}) does not match the UID in record ({}). The object might have been deleted and then recreated",
+                meta_s("uid")
+            );
+            return Err(ApiError::precondition(&w.info.group, &w.info.kind, name, &why));
         }
     }
     if let Some(rv) = &opts.resource_version {
         if *rv != meta_s("resourceVersion") {
             let why = format!(
-                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                "the ResourceVersion in the precondition ({rv}) does not match the ResourceVersion in record ({}). The object might have been modified",
                 meta_s("resourceVersion")
             );
-            return Err(ApiError::conflict(&w.info.group, &w.info.plural, name, &why));
+            return Err(ApiError::precondition(&w.info.group, &w.info.kind, name, &why));
         }
     }
     if old.pointer("/metadata/deletionTimestamp").is_some() {

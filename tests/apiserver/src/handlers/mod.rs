@@ -169,7 +169,23 @@ fn options_kind(verb: &str) -> &'static str {
     }
 }
 
+/// A resource request, answered under the URL's version: objects carry its `apiVersion`,
+/// and a deprecated version adds its `Warning`.
 fn resource(sh: &Arc<Shared>, req: &Request, user: &str, rp: &ResourcePath) -> Result<Reply, ApiError> {
+    let info = sh.lock().registry.lookup(&rp.group, &rp.version, &rp.plural).cloned();
+    let reply = serve(sh, req, user, rp);
+    let Some(info) = info else { return reply };
+    let mut reply = reply.unwrap_or_else(Reply::from);
+    if let Reply::Json { body, headers, .. } = &mut reply {
+        info.at_version(body);
+        if let Some(warning) = info.deprecation() {
+            headers.push(("Warning".into(), warning));
+        }
+    }
+    Ok(reply)
+}
+
+fn serve(sh: &Arc<Shared>, req: &Request, user: &str, rp: &ResourcePath) -> Result<Reply, ApiError> {
     let accept_ok = req.accept.is_empty() || ["json", "*/*", "yaml"].iter().any(|t| req.accept.contains(t));
     if !accept_ok {
         return Err(ApiError::not_acceptable());

@@ -37,7 +37,11 @@ impl Filter {
     fn line(&self, kind: &str, object: &Value) -> Bytes {
         let object = match self.table {
             Some(v) => table::table(&self.info, std::slice::from_ref(object), "", "Object", v),
-            None => object.clone(),
+            None => {
+                let mut o = object.clone();
+                self.info.at_version(&mut o);
+                o
+            }
         };
         let mut s = json!({"type": kind, "object": object}).to_string();
         s.push('\n');

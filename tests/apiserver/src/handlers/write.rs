@@ -35,6 +35,12 @@ impl WriteCtx<'_> {
     fn key(&self, name: &str) -> ObjKey {
         ObjKey::new(&self.info.group, &self.info.plural, self.namespace, name)
     }
+    /// The stored object as this request's version sees it.
+    fn load(&self, st: &State, name: &str) -> Option<Value> {
+        let mut obj = st.store.get(&self.key(name)).cloned()?;
+        self.info.at_version(&mut obj);
+        Some(obj)
+    }
     fn ty(&self) -> Ty {
         schema().root(&self.info.group, &self.info.version, &self.info.kind)
     }
@@ -257,7 +263,7 @@ pub fn update(sh: &Arc<Shared>, st: &mut State, w: &WriteCtx, name: &str, req: &
     let mut obj = decode_body(req)?;
     check_type(w.info, &mut obj, false)?;
     check_identity(w, &mut obj, Some(name))?;
-    let Some(old) = st.store.get(&w.key(name)).cloned() else {
+    let Some(old) = w.load(st, name) else {
         if w.info.allow_create_on_update() && !w.status_subresource {
             if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
                 m.shift_remove("resourceVersion");
@@ -336,7 +342,7 @@ pub fn patch(
             vec![Cause::forbidden("force", "may not be specified for non-apply patch")],
         ));
     }
-    let Some(old) = st.store.get(&w.key(name)).cloned() else {
+    let Some(old) = w.load(st, name) else {
         return Err(ApiError::not_found(&w.info.group, &w.info.plural, name));
     };
     let doc: Value = match serde_json::from_str(text) {
@@ -407,7 +413,7 @@ fn server_side_apply(
     }
     check_type(w.info, &mut config, true)?;
     check_identity(w, &mut config, Some(name))?;
-    let existing = st.store.get(&w.key(name)).cloned();
+    let existing = w.load(st, name);
     if existing.is_none() {
         check_namespace(st, w, name)?;
     }

@@ -276,3 +276,60 @@ fn discovery_documents_are_the_captured_ones() {
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.json()["kind"], want_body(&agg)["kind"]);
 }
+
+/// The second captured session (ownership): another manager's update takes the field it
+/// changed, create of an existing name, delete preconditions, one HPA under two versions.
+#[test]
+fn ownership_captures_replay_with_the_same_answers() {
+    let (_server, admin, _) = server();
+    let dep = "/apis/apps/v1/namespaces/capture-demo/deployments/web";
+    check("namespace-create.json", &send(&admin, "namespace-create.json"));
+    check("ssa-create.json", &send(&admin, "ssa-create.json"));
+
+    let edited = check("own-update-by-other-manager.json", &send(&admin, "own-update-by-other-manager.json"));
+    let want = want_body(&capture("own-update-by-other-manager.json")).clone();
+    assert_eq!(edited["spec"], want["spec"]);
+    assert_eq!(managers(&edited), managers(&want), "the image moved from kubectl-dimtensor to kubectl-edit");
+
+    check_exact("create-existing-409.json", &send(&admin, "create-existing-409.json"));
+
+    // Preconditions: the captured messages name the real object's uid and resourceVersion.
+    let live = admin.get(dep).json();
+    let (uid, rv) = (live["metadata"]["uid"].as_str().unwrap(), live["metadata"]["resourceVersion"].as_str().unwrap());
+    for (name, captured, ours) in [
+        ("delete-uid-precondition-409.json", "5b7be0f2-edf5-47d6-be57-bb1de760ba4f", uid),
+        ("delete-rv-precondition-409.json", "(25563)", &format!("({rv})")),
+    ] {
+        let got = check(name, &send(&admin, name));
+        let want: Value = serde_json::from_str(&want_body(&capture(name)).to_string().replace(captured, ours)).unwrap();
+        assert_eq!(got, want, "{name}");
+        assert_eq!(admin.get(dep).json()["metadata"]["uid"], uid, "{name}: nothing deleted");
+    }
+
+    let v2beta2 = send(&admin, "versions-hpa-apply-v2beta2.json");
+    let c = capture("versions-hpa-apply-v2beta2.json");
+    assert_eq!(v2beta2.header("warning"), c["response"]["headers"]["Warning"].as_str(), "deprecation warning");
+    let created = check("versions-hpa-apply-v2beta2.json", &v2beta2);
+    let want = want_body(&c).clone();
+    for k in ["apiVersion", "kind", "spec"] {
+        assert_eq!(created[k], want[k], "v2beta2 apply: {k}");
+    }
+    assert_eq!(managers(&created), managers(&want));
+
+    let read = check("versions-hpa-get-v2.json", &send(&admin, "versions-hpa-get-v2.json"));
+    let want = want_body(&capture("versions-hpa-get-v2.json")).clone();
+    assert_eq!((&read["apiVersion"], &read["spec"]), (&want["apiVersion"], &want["spec"]));
+    assert_eq!(read["metadata"]["uid"], created["metadata"]["uid"], "the same object");
+    assert_eq!(read["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+    assert_eq!(managers(&read), managers(&want), "managedFields keep the version they were written with");
+
+    let updated = check("versions-hpa-apply-v2.json", &send(&admin, "versions-hpa-apply-v2.json"));
+    let want = want_body(&capture("versions-hpa-apply-v2.json")).clone();
+    assert_eq!((&updated["apiVersion"], &updated["spec"]), (&want["apiVersion"], &want["spec"]));
+    assert_eq!(updated["metadata"]["uid"], created["metadata"]["uid"], "an update, not a new object");
+    assert_ne!(updated["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+    assert_eq!(managers(&updated), managers(&want), "the entry now names autoscaling/v2");
+    let listed = admin.get("/apis/autoscaling/v2beta2/namespaces/capture-demo/horizontalpodautoscalers").json();
+    assert_eq!(listed["apiVersion"], "autoscaling/v2beta2");
+    assert_eq!(listed["items"][0]["metadata"]["uid"], created["metadata"]["uid"]);
+}

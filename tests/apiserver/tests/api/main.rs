@@ -5,3 +5,4 @@ mod behaviour;
 mod captures;
 mod client;
 mod kubectl;
+mod ownership;
