@@ -2,7 +2,8 @@
 //! binary against the test API server (or a real cluster with `DIMTENSOR_E2E_KUBECONFIG`).
 //! Lifecycle rows with faults, the lock and `--atomic` are in `release/lifecycle.rs`; the fault
 //! matrix (every step of every operation) in `release/faults.rs`; Helm adoption in
-//! `release/adopt.rs`.
+//! `release/adopt.rs`; what a release may touch in `release/ownership.rs`; objects across API
+//! versions in `release/versions.rs`.
 
 #[path = "release/adopt.rs"]
 mod adopt;
@@ -13,8 +14,12 @@ mod fault_steps;
 mod faults;
 #[path = "release/lifecycle.rs"]
 mod lifecycle;
+#[path = "release/ownership.rs"]
+mod ownership;
 #[path = "release/support.rs"]
 mod support;
+#[path = "release/versions.rs"]
+mod versions;
 
 use base64::Engine;
 use serde_json::Value;

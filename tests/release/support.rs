@@ -90,7 +90,8 @@ impl Env {
         match &self.server {
             Some(s) => s.get_object(api_version, kind, Some(&self.namespace), name),
             None => {
-                let out = self.kubectl(&["get", kind, name, "-n", &self.namespace, "-o", "json", "--ignore-not-found"]);
+                let args = ["get", kind, name, "-n", &self.namespace, "-o", "json", "--ignore-not-found"];
+                let out = self.kubectl(&[&args[..], &["--show-managed-fields"]].concat());
                 serde_json::from_slice(&out.stdout).ok()
             }
         }
