@@ -88,6 +88,19 @@ pub fn apply(live: &Value, config: &Value, ty: Ty, w: &Writer, force: bool) -> R
     let last_set = own_idx.map(|i| managers[i].fields.clone()).unwrap_or_default();
     let others: FieldSet = managers.iter().filter(|e| !is_self(e)).fold(FieldSet::new(), |acc, e| acc.union(&e.fields));
     let mut prune: Vec<Path> = last_set.difference(&cfg_set).iter().cloned().collect();
+    // Named fields above what the manager owned count as owned too: a struct the config drops
+    // goes whole (its defaulted children with it) unless someone owns something in it.
+    let mut named: std::collections::BTreeSet<Path> = std::collections::BTreeSet::new();
+    for p in last_set.iter() {
+        // `metadata` itself always stays: its identity fields are owned by no one but there.
+        for depth in 2..p.len() {
+            let prefix = &p[..depth];
+            if !named.contains(prefix) && walk::is_struct_field(&merged, prefix, ty) {
+                named.insert(prefix.to_vec());
+            }
+        }
+    }
+    prune.extend(named.into_iter().filter(|p| !last_set.contains(p)));
     prune.sort_by_key(|p| std::cmp::Reverse(p.len()));
     for p in &prune {
         // As structured-merge-diff's prune: an item goes only if nobody owns it or anything below

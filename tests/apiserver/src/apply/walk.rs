@@ -337,6 +337,41 @@ pub fn descend_mut<'a>(root: &'a mut Value, path: &[Pe], ty: Ty) -> Option<(&'a 
     Some((cur, cty))
 }
 
+/// Whether `path` ends in a named field of a struct (not a map key or list item): such a field
+/// counts as owned along with what is owned below it (structured-merge-diff's
+/// `EnsureNamedFieldsAreMembers`), so dropping all of it from an apply removes it whole,
+/// defaulted children included.
+pub fn is_struct_field(root: &Value, path: &[Pe], ty: Ty) -> bool {
+    let Some((Pe::Field(_), parents)) = path.split_last() else { return false };
+    let mut cur = root;
+    let mut cty = ty;
+    for pe in parents {
+        let shape = schema().shape(cty, Some(cur));
+        match (pe, cur) {
+            (Pe::Field(f), Value::Object(m)) => {
+                cty = shape.child(f);
+                let Some(next) = m.get(f) else { return false };
+                cur = next;
+            }
+            (pe, Value::Array(a)) => {
+                let kind = match &shape {
+                    Shape::List(k, _) => k.clone(),
+                    _ => ListKind::Atomic,
+                };
+                let found = match pe {
+                    Pe::Index(i) => a.get(*i),
+                    _ => a.iter().enumerate().find(|(i, v)| item_pe(&kind, v, *i) == *pe).map(|(_, v)| v),
+                };
+                let Some(next) = found else { return false };
+                cty = shape.elem();
+                cur = next;
+            }
+            _ => return false,
+        }
+    }
+    matches!(schema().shape(cty, Some(cur)), Shape::Struct(_))
+}
+
 /// Removes empty `map[string]T` values left on the way to `path` (Go drops empty maps).
 pub fn drop_empty_maps_above(root: &mut Value, path: &[Pe], ty: Ty) {
     for depth in (1..path.len()).rev() {

@@ -159,3 +159,25 @@ fn one_object_is_served_under_both_versions_until_one_is_removed() {
     let stored = server.get_object("autoscaling/v2", "HorizontalPodAutoscaler", Some("t"), "web").unwrap();
     assert_eq!(stored["apiVersion"], "autoscaling/v2");
 }
+
+#[test]
+fn a_struct_dropped_from_an_apply_goes_whole_with_its_defaulted_fields() {
+    let (_server, c) = start();
+    let deploy = |probe: bool| {
+        let mut container = json!({"name": "c", "image": "img:1"});
+        if probe {
+            container["livenessProbe"] = json!({"httpGet": {"path": "/health", "port": 8080}});
+        }
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [container]}}}})
+    };
+    let path = "/apis/apps/v1/namespaces/t/deployments/web?fieldManager=m";
+    let with = c.apply(path, &deploy(true)).json();
+    let probe = &with["spec"]["template"]["spec"]["containers"][0]["livenessProbe"];
+    assert_eq!(probe["successThreshold"], 1, "defaulted: {probe}");
+    let without = c.apply(path, &deploy(false)).json();
+    let container = &without["spec"]["template"]["spec"]["containers"][0];
+    assert!(container.get("livenessProbe").is_none(), "{container}");
+    assert_eq!(container["terminationMessagePath"], "/dev/termination-log", "other defaults stay");
+}
