@@ -5,7 +5,7 @@
 //! - `diff`: at most one dry-run per object + one LIST per kind + a small constant (discovery).
 //! - `install`: at most 2 per object (dry-run plan, then apply) + kinds + a constant (discovery,
 //!   lock, record).
-//! - `uninstall`: one DELETE per object + a LIST per kind a release can own + a constant.
+//! - `uninstall`: one DELETE per object + a LIST per kind its records list + a constant.
 //! - Discovery asks only for the group-versions the render uses.
 //!
 //! Counts need the server's log, so these tests always run against the test server (never a real
@@ -23,8 +23,6 @@ const KINDS: usize = 4;
 /// Discovery (version, /api, /apis, and a group-version or two), the namespace check, the lock's
 /// get/create/delete and the record's get/create/update: generous but fixed, whatever N is.
 const CONSTANT: usize = 20;
-/// Kinds (and their group-versions) `uninstall` lists to find the objects a release owns.
-const UNINSTALL_LISTS: usize = 25;
 
 struct Bench {
     dir: tempfile::TempDir,
@@ -140,8 +138,8 @@ fn diff_install_and_uninstall_stay_within_their_request_budgets() {
 
     let (out, log) = bench.run(&["uninstall", "bench", "--yes"]);
     assert!(out.status.success(), "uninstall: {}", text(&out.stderr));
-    // Uninstall finds what the release owns by label, so it lists every kind a release can own
-    // (not only the render's four) and discovers their groups: still one DELETE per object.
-    assert_at_most("uninstall", &log, n + UNINSTALL_LISTS + CONSTANT);
+    // Uninstall deletes what the release's records list (never what merely carries its label):
+    // one LIST per recorded kind (those labelled as the release's), one DELETE per object.
+    assert_at_most("uninstall", &log, n + KINDS + CONSTANT);
     assert!(bench.server.list_objects("apps/v1", "Deployment", Some(&bench.namespace)).is_empty());
 }

@@ -3,11 +3,11 @@
 
 use super::{connect, runtime};
 use crate::cli::{GetWhat, Global, HistoryArgs, ListArgs, StatusArgs};
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, ClusterError};
 use crate::error::Error;
 use crate::release::record::Release;
 use crate::release::store::{self, SecretStore, Store, StoreError};
-use crate::release::{inputs, plan, show};
+use crate::release::{inputs, plan, show, versions};
 use std::io::Write;
 use std::sync::Arc;
 
@@ -39,10 +39,12 @@ pub fn status_cmd(args: &StatusArgs, global: &Global, out: &mut dyn Write) -> Re
         let (cluster, h) = history_of(global, &args.name).await?;
         let rel = store::revision(&h, &args.name, &cluster.namespace, args.revision)?;
         let mut resources = Vec::new();
-        for (id, stored) in plan::manifest_ids(&rel.manifest) {
+        for (stored_id, stored) in plan::manifest_ids(&rel.manifest) {
+            // Under the version the server serves: the record may name one since removed.
+            let id = versions::served_id(&cluster, &stored_id).await.unwrap_or(stored_id);
             let live = match cluster.get(&id).await {
                 Ok(v) => v,
-                Err(e) if e.is_not_found() => None,
+                Err(e) if e.is_not_found() || matches!(e, ClusterError::UnknownKind { .. }) => None,
                 Err(e) => return Err(e.into()),
             };
             resources.push(show::resource(id, &stored, live.as_ref()));

@@ -4,7 +4,7 @@
 
 pub mod wait;
 
-use crate::cluster::{Cluster, ClusterError, Propagation};
+use crate::cluster::{ApplyAs, Cluster, ClusterError, Propagation};
 use crate::diff::{Action, Plan, CONCURRENCY};
 use crate::model::ResId;
 use futures::stream::{self, StreamExt};
@@ -95,6 +95,8 @@ pub enum ApplyError {
 
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
+    /// The field manager every apply is sent as.
+    pub manager: String,
     pub force_conflicts: bool,
     /// Allows replacing objects whose immutable fields changed.
     pub force: bool,
@@ -109,16 +111,33 @@ pub struct Outcome {
     pub replaced: Vec<ResId>,
     pub deleted: Vec<ResId>,
     pub kept: Vec<ResId>,
+    /// The uid of every object applied, as the server answered.
+    pub uids: Vec<(ResId, String)>,
+    /// Planned as creates, found existing by the apply (200, not 201), with the answer: someone
+    /// created them meanwhile.
+    pub found: Vec<(ResId, serde_json::Value)>,
+    /// Deletes the server refused because the object is no longer the one planned (its uid
+    /// changed: deleted and made again by someone else), with the reason.
+    pub spared: Vec<(ResId, String)>,
+}
+
+/// An object to delete, and the uid it must still have (None: whatever is there).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doomed {
+    pub id: ResId,
+    pub uid: Option<String>,
 }
 
 /// Applies a plan: replacements need `force`; creates and updates in [`ORDER`], one step at a
-/// time with bounded concurrency; deletes (prune) last, in reverse order.
+/// time with bounded concurrency; deletes (prune) last, in reverse order. What was done goes
+/// into `outcome` as it happens, so a failure midway still says what it did.
 pub async fn execute(
     cluster: &Cluster,
     plan: &Plan,
     opts: &ApplyOptions,
     cancel: &Cancel,
-) -> Result<Outcome, ApplyError> {
+    outcome: &mut Outcome,
+) -> Result<(), ApplyError> {
     for c in &plan.changes {
         if let Action::Replace { reason } = &c.action {
             if c.id.gvk.kind == "PersistentVolumeClaim" {
@@ -129,7 +148,6 @@ pub async fn execute(
             }
         }
     }
-    let mut outcome = Outcome::default();
     let mut writes: Vec<&crate::diff::Change> = plan
         .changes
         .iter()
@@ -141,32 +159,44 @@ pub async fn execute(
         let r = rank(&writes[i].id.gvk.kind);
         let step: Vec<_> = writes[i..].iter().take_while(|c| rank(&c.id.gvk.kind) == r).copied().collect();
         i += step.len();
+        let how = ApplyAs { manager: &opts.manager, force: opts.force_conflicts, dry_run: false };
         let results = stream::iter(step.iter().map(|c| async move {
             if cancel.is_cancelled() {
-                return (c.id.clone(), None);
+                return (c, None);
             }
             let res = async {
                 if matches!(c.action, Action::Replace { .. }) {
-                    cluster.delete(&c.id, Propagation::Foreground).await?;
+                    cluster.delete(&c.id, Propagation::Foreground, c.uid.as_deref()).await?;
                     wait::until_gone(cluster, &c.id, Duration::from_secs(120)).await?;
                 }
                 let body = c.body.as_ref().expect("creates and updates carry a body");
-                cluster.apply(&c.id, body, false, opts.force_conflicts).await
+                cluster.apply(&c.id, body, how).await
             }
             .await;
-            (c.id.clone(), Some(res.map(|_| matches!(c.action, Action::Replace { .. }))))
+            (c, Some(res))
         }))
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await;
         let total = results.len();
         let mut errors = Vec::new();
-        for (id, r) in results {
-            match r {
-                Some(Ok(true)) => outcome.replaced.push(id),
-                Some(Ok(false)) => outcome.applied.push(id),
-                Some(Err(e)) => errors.push(e),
-                None => {}
+        for (c, r) in results {
+            let applied = match r {
+                Some(Ok(applied)) => applied,
+                Some(Err(e)) => {
+                    errors.push(e);
+                    continue;
+                }
+                None => continue,
+            };
+            let id = c.id.clone();
+            if let Some(uid) = applied.object["metadata"]["uid"].as_str() {
+                outcome.uids.push((id.clone(), uid.to_string()));
+            }
+            match c.action {
+                Action::Replace { .. } => outcome.replaced.push(id),
+                Action::Create if !applied.created => outcome.found.push((id, applied.object)),
+                _ => outcome.applied.push(id),
             }
         }
         let failed = errors.len();
@@ -178,33 +208,41 @@ pub async fn execute(
             return Err(ApplyError::Interrupted { done: outcome.applied.clone() });
         }
     }
-    let mut deletes: Vec<ResId> =
-        plan.changes.iter().filter(|c| c.action == Action::Delete).map(|c| c.id.clone()).collect();
-    delete_all(cluster, &mut deletes, opts, cancel, &mut outcome).await?;
-    Ok(outcome)
+    let mut deletes: Vec<Doomed> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| Doomed { id: c.id.clone(), uid: c.uid.clone() })
+        .collect();
+    delete_all(cluster, &mut deletes, opts, cancel, outcome).await
 }
 
-/// Deletes in reverse dependency order with an explicit propagation policy. PersistentVolumeClaims
-/// are kept unless `delete_data` (checkpoints are data, not config).
+/// Deletes in reverse dependency order with an explicit propagation policy, each only while it
+/// has the uid it was planned with: a 409 (deleted and made again by someone else meanwhile) is
+/// reported and skipped. PersistentVolumeClaims are kept unless `delete_data` (checkpoints are
+/// data, not config).
 pub async fn delete_all(
     cluster: &Cluster,
-    ids: &mut [ResId],
+    doomed: &mut [Doomed],
     opts: &ApplyOptions,
     cancel: &Cancel,
     outcome: &mut Outcome,
 ) -> Result<(), ApplyError> {
-    ids.sort_by_key(|id| std::cmp::Reverse(rank(&id.gvk.kind)));
+    doomed.sort_by_key(|d| std::cmp::Reverse(rank(&d.id.gvk.kind)));
     let propagation = opts.cascade.unwrap_or(Propagation::Background);
-    for id in ids.iter() {
+    for d in doomed.iter() {
         if cancel.is_cancelled() {
             return Err(ApplyError::Interrupted { done: outcome.deleted.clone() });
         }
-        if id.gvk.kind == "PersistentVolumeClaim" && !opts.delete_data {
-            outcome.kept.push(id.clone());
+        if d.id.gvk.kind == "PersistentVolumeClaim" && !opts.delete_data {
+            outcome.kept.push(d.id.clone());
             continue;
         }
-        if cluster.delete(id, propagation).await? {
-            outcome.deleted.push(id.clone());
+        match cluster.delete(&d.id, propagation, d.uid.as_deref()).await {
+            Ok(true) => outcome.deleted.push(d.id.clone()),
+            Ok(false) => {}
+            Err(e) if e.code() == Some(409) && d.uid.is_some() => outcome.spared.push((d.id.clone(), e.to_string())),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())

@@ -175,6 +175,19 @@ impl Cluster {
     }
 }
 
+/// An answer read as JSON, or the error kube-rs would make of it: the API's `Status` (or, from a
+/// proxy that answers in plain text, a Status made of its text).
+pub(super) fn json_answer(code: u16, body: &[u8]) -> Result<serde_json::Value, kube::Error> {
+    if code >= 400 {
+        let status = serde_json::from_slice::<kube::core::Status>(body).unwrap_or_else(|_| {
+            let text = String::from_utf8_lossy(body);
+            kube::core::Status::failure(text.trim(), "Failed to parse error data").with_code(code)
+        });
+        return Err(kube::Error::Api(status.boxed()));
+    }
+    serde_json::from_slice(body).map_err(kube::Error::SerdeError)
+}
+
 /// The 409 a guarded write reports when re-reading finds someone else's object.
 fn conflict(action: &str, id: &str) -> ClusterError {
     ClusterError::Api {

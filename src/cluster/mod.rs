@@ -11,7 +11,7 @@ pub mod retry;
 pub use config::{parse_timeout, ConnectOptions, Identity};
 
 use crate::model::{Gvk, ResId};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions, PropagationPolicy};
 use kube::core::GroupVersion;
 use kube::discovery::{ApiCapabilities, ApiResource, Scope};
 use serde_json::Value;
@@ -19,8 +19,24 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
-/// The field manager every apply uses, so ownership is stable across runs.
+/// The field manager of what belongs to no release (a namespace `--create-namespace` made), and
+/// the one every release shared before each got its own (`crate::release::ownership`).
 pub const FIELD_MANAGER: &str = "kubectl-dimtensor";
+
+/// How an apply is sent: as which field manager, forced or not, for real or as a dry run.
+#[derive(Debug, Clone, Copy)]
+pub struct ApplyAs<'a> {
+    pub manager: &'a str,
+    pub force: bool,
+    pub dry_run: bool,
+}
+
+/// An apply's answer: the object, and whether this apply created it (201) or found it (200).
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub object: Value,
+    pub created: bool,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -175,24 +191,44 @@ impl Cluster {
 
     /// Server-side apply. With `dry_run` the server validates and authorizes exactly as for the
     /// real call and returns the merged object, storing nothing.
-    pub async fn apply(&self, id: &ResId, body: &Value, dry_run: bool, force: bool) -> Result<Value, ClusterError> {
+    pub async fn apply(&self, id: &ResId, body: &Value, how: ApplyAs<'_>) -> Result<Applied, ClusterError> {
         let kind = self.resolve(&id.gvk).await?;
-        let mut pp = PatchParams::apply(FIELD_MANAGER);
-        if force {
+        let mut pp = PatchParams::apply(how.manager);
+        if how.force {
             pp = pp.force();
         }
-        if dry_run {
+        if how.dry_run {
             pp = pp.dry_run();
         }
-        let action = if dry_run { "dry-run apply" } else { "apply" };
+        let action = if how.dry_run { "dry-run apply" } else { "apply" };
         let patch = Patch::Apply(body);
         let request = self.raw_request(&kind, &id.namespace);
         let send = || async {
             let mut req = request.patch(&id.name, &pp, &patch).map_err(kube::Error::BuildRequest)?;
             req.extensions_mut().insert("patch");
-            self.client.request::<Value>(req).await
+            let res = self.client.send(req.map(kube::client::Body::from)).await?;
+            let code = res.status().as_u16();
+            let object = call::json_answer(code, &res.into_body().collect_bytes().await?)?;
+            Ok(Applied { object, created: code == 201 })
         };
         self.call(action, &id.to_string(), send).await
+    }
+
+    /// An RFC 6902 JSON patch (`ops`), sent as `manager`. A `test` op that fails is a 422 and
+    /// changes nothing, which makes a patch guarded by one safe to send again.
+    pub async fn json_patch(&self, id: &ResId, ops: &Value, manager: &str) -> Result<Value, ClusterError> {
+        let kind = self.resolve(&id.gvk).await?;
+        let pp = PatchParams { field_manager: Some(manager.to_string()), ..PatchParams::default() };
+        let patch = Patch::Merge(ops);
+        let request = self.raw_request(&kind, &id.namespace);
+        let send = || async {
+            let mut req = request.patch(&id.name, &pp, &patch).map_err(kube::Error::BuildRequest)?;
+            if let Ok(json_patch) = "application/json-patch+json".parse() {
+                req.headers_mut().insert("content-type", json_patch);
+            }
+            self.client.request::<Value>(req).await
+        };
+        self.call("patch", &id.to_string(), send).await
     }
 
     /// Requests read straight into JSON values: going through `DynamicObject` parsed every
@@ -245,18 +281,46 @@ impl Cluster {
             .collect())
     }
 
-    /// Deletes with an explicit propagation policy (a Job deleted without one orphans its pods).
-    /// Returns false when the object was already gone (before our first attempt).
-    pub async fn delete(&self, id: &ResId, propagation: Propagation) -> Result<bool, ClusterError> {
+    /// Deletes with an explicit propagation policy (a Job deleted without one orphans its pods),
+    /// only while the object is still the one with `uid` when given: a same-named newcomer is
+    /// answered with 409 and left alone. Returns false when the object was already gone (before
+    /// our first attempt).
+    pub async fn delete(&self, id: &ResId, propagation: Propagation, uid: Option<&str>) -> Result<bool, ClusterError> {
         let kind = self.resolve(&id.gvk).await?;
         let api = self.api(&kind, &id.namespace);
-        let dp = DeleteParams { propagation_policy: Some(propagation.policy()), ..DeleteParams::default() };
+        let preconditions = uid.map(|u| Preconditions { uid: Some(u.to_string()), resource_version: None });
+        let dp =
+            DeleteParams { propagation_policy: Some(propagation.policy()), preconditions, ..DeleteParams::default() };
         let send = || api.delete(&id.name, &dp);
         match self.run(retry::Verb::Idempotent, "delete", &id.to_string(), send, call::no_reread()).await {
             Ok(_) => Ok(true),
             // Gone after an attempt whose answer was lost: that attempt deleted it.
             Err(f) if f.error.is_not_found() => Ok(f.uncertain),
             Err(f) => Err(f.error),
+        }
+    }
+
+    /// The version the server serves `gvk`'s kind under: its own, or (for an object stored
+    /// under a version since removed, such as autoscaling/v2beta2) the group's preferred one
+    /// that has the kind. Identity is group and kind: the object is the same under every version.
+    pub async fn served(&self, gvk: &Gvk) -> Result<Gvk, ClusterError> {
+        match self.resolve(gvk).await {
+            Err(ClusterError::UnknownKind { what }) if !gvk.group.is_empty() => {
+                let found = self
+                    .call("discover", &gvk.group, || kube::discovery::oneshot::group(&self.client, &gvk.group))
+                    .await;
+                let group = match found {
+                    Ok(g) => g,
+                    Err(e) if e.is_not_found() => return Err(ClusterError::UnknownKind { what }),
+                    Err(e) => return Err(e),
+                };
+                let (ar, _) = group.recommended_kind(&gvk.kind).ok_or(ClusterError::UnknownKind { what })?;
+                let served = Gvk { group: gvk.group.clone(), version: ar.version, kind: gvk.kind.clone() };
+                self.resolve(&served).await?;
+                Ok(served)
+            }
+            Err(e) => Err(e),
+            Ok(_) => Ok(gvk.clone()),
         }
     }
 
@@ -267,7 +331,7 @@ impl Cluster {
             return Ok(false);
         }
         let body = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        self.apply(&id, &body, false, false).await?;
+        self.apply(&id, &body, ApplyAs { manager: FIELD_MANAGER, force: false, dry_run: false }).await?;
         Ok(true)
     }
 }

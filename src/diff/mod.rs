@@ -5,7 +5,7 @@
 
 pub mod output;
 
-use crate::cluster::{Cluster, ClusterError};
+use crate::cluster::{ApplyAs, Cluster, ClusterError};
 use crate::model::{Gvk, ResId};
 use futures::stream::{self, StreamExt};
 use serde_json::{Map, Value};
@@ -39,7 +39,8 @@ impl Action {
 }
 
 /// One object's planned change. `before`/`after` are normalized and masked for display;
-/// `body` is what apply sends.
+/// `body` is what apply sends; `uid` is the live object's, so a delete or replacement hits that
+/// object only (never a same-named newcomer).
 #[derive(Debug, Clone)]
 pub struct Change {
     pub id: ResId,
@@ -47,6 +48,7 @@ pub struct Change {
     pub before: Option<Value>,
     pub after: Option<Value>,
     pub body: Option<Value>,
+    pub uid: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -156,23 +158,18 @@ fn classify_normalized(live: Option<&Value>, dry_run: Option<&Value>) -> Action 
     }
 }
 
-/// What a plan needs to know beyond the render.
+/// What a plan needs to know beyond the render: the field manager its dry runs apply as (the
+/// one the real apply will use, so conflicts show in the plan) and whether they force.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     pub create_namespace: bool,
     pub force_conflicts: bool,
-    /// Objects to delete because the release had them and the render does not (prune).
-    pub prune: Vec<ResId>,
+    pub manager: String,
 }
 
-/// Dry-runs every desired object and compares with the live state.
-pub async fn plan(cluster: &Cluster, desired: Vec<(ResId, Value)>, opts: &PlanOptions) -> Result<Plan, PlanError> {
-    let live = live_objects(cluster, &desired).await?;
-    plan_against(cluster, desired, &live, opts).await
-}
-
-/// The live objects (normalized) of the kinds and namespaces `desired` names: one LIST per kind
-/// and namespace, concurrently, rather than a GET per object (issue 8's request budget: a diff of N
+/// The live objects of the kinds and namespaces `desired` names, as the server has them
+/// (managedFields, uid and all: ownership is decided from them): one LIST per kind and
+/// namespace, concurrently, rather than a GET per object (issue 8's request budget: a diff of N
 /// objects costs N dry runs plus a LIST per kind).
 pub async fn live_objects(
     cluster: &Cluster,
@@ -196,13 +193,14 @@ pub async fn live_objects(
             let name = meta["name"].as_str().unwrap_or("").to_string();
             let item_ns = if meta["namespace"].is_string() { meta["namespace"].as_str().unwrap_or(ns) } else { "" };
             let id = ResId::new(gvk.clone(), item_ns, &name);
-            live.insert(id, normalized(item));
+            live.insert(id, item);
         }
     }
     Ok(live)
 }
 
-/// [`plan`] with the live objects already read (see [`live_objects`]).
+/// Dry-runs every desired object and compares it with the live objects already read (see
+/// [`live_objects`]).
 pub async fn plan_against(
     cluster: &Cluster,
     desired: Vec<(ResId, Value)>,
@@ -210,25 +208,29 @@ pub async fn plan_against(
     opts: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     let namespace_missing = if opts.create_namespace { !namespace_exists(cluster).await? } else { false };
+    let how = ApplyAs { manager: &opts.manager, force: opts.force_conflicts, dry_run: true };
     let results = stream::iter(desired.into_iter().map(|(id, body)| {
-        let current = if namespace_missing { None } else { live.get(&id).cloned() };
+        let found = if namespace_missing { None } else { live.get(&id) };
+        let uid = found.and_then(|l| l["metadata"]["uid"].as_str()).map(str::to_string);
+        let current = found.map(|l| normalized(l.clone()));
         async move {
             if namespace_missing && !id.namespace.is_empty() {
                 // Nothing can be dry-run in a namespace that does not exist yet: all are creates.
                 return Ok::<_, PlanError>(change(id, None, Some(body.clone()), Some(body), Action::Create));
             }
-            match cluster.apply(&id, &body, true, opts.force_conflicts).await {
+            let planned = match cluster.apply(&id, &body, how).await {
                 Ok(result) => {
-                    let result = normalized(result);
+                    let result = normalized(result.object);
                     let action = classify_normalized(current.as_ref(), Some(&result));
-                    Ok(change(id, current, Some(result), Some(body), action))
+                    change(id, current, Some(result), Some(body), action)
                 }
                 Err(e) if e.is_immutable() => {
                     let reason = e.to_string();
-                    Ok(change(id, current, Some(body.clone()), Some(body), Action::Replace { reason }))
+                    change(id, current, Some(body.clone()), Some(body), Action::Replace { reason })
                 }
-                Err(e) => Err(e.into()),
-            }
+                Err(e) => return Err(e.into()),
+            };
+            Ok(Change { uid, ..planned })
         }
     }))
     .buffered(CONCURRENCY)
@@ -237,14 +239,6 @@ pub async fn plan_against(
     let mut plan = Plan::default();
     for r in results {
         plan.changes.push(r?);
-    }
-    for id in &opts.prune {
-        if plan.changes.iter().any(|c| c.id.same_object(id)) {
-            continue;
-        }
-        if let Some(current) = cluster.get(id).await? {
-            plan.changes.push(change(id.clone(), Some(current), None, None, Action::Delete));
-        }
     }
     Ok(plan)
 }
@@ -267,11 +261,12 @@ pub fn sorted(v: Value) -> Value {
     }
 }
 
-fn change(id: ResId, live: Option<Value>, after: Option<Value>, body: Option<Value>, action: Action) -> Change {
+/// A planned change, both sides normalized, sorted and masked for display.
+pub fn change(id: ResId, live: Option<Value>, after: Option<Value>, body: Option<Value>, action: Action) -> Change {
     let mut before = live.map(|v| sorted(normalized(v)));
     let mut after = after.map(|v| sorted(normalized(v)));
     mask_secrets(before.as_mut(), after.as_mut());
-    Change { id, action, before, after, body }
+    Change { id, action, before, after, body, uid: None }
 }
 
 /// Puts namespaced objects into the target namespace; an object naming another is an error.
@@ -336,7 +331,7 @@ mod tests {
     #[test]
     fn summary_counts_actions() {
         let id = ResId::new(Gvk::from_api_version("v1", "ConfigMap"), "ns", "a");
-        let mk = |a: Action| Change { id: id.clone(), action: a, before: None, after: None, body: None };
+        let mk = |a: Action| Change { id: id.clone(), action: a, before: None, after: None, body: None, uid: None };
         let plan =
             Plan { changes: vec![mk(Action::Create), mk(Action::Create), mk(Action::Update), mk(Action::Unchanged)] };
         assert_eq!(plan.summary(), "Plan: 2 to add, 1 to change, 0 to delete, 1 unchanged");

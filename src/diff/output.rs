@@ -145,6 +145,7 @@ mod tests {
                 before: Some(json!({"spec": {"image": "a:1"}})),
                 after: Some(json!({"spec": {"image": "a:2"}})),
                 body: None,
+                uid: None,
             }],
         }
     }

@@ -1,18 +1,22 @@
-//! The cluster work an install, upgrade or rollback records: apply the prepared plan (adopted
-//! objects with force), wait when asked, and for `--atomic` restore or remove. Stops at the next
-//! step on Ctrl-C or when the lock is lost.
+//! The cluster work an install, upgrade or rollback records: move ownership of what the release
+//! takes over, apply the prepared plan (taken-over objects with force), let go of what turned out
+//! to be someone else's, wait when asked, and for `--atomic` restore or remove. Stops at the next
+//! step on Ctrl-C or when the lock is lost. What it learns (uids, objects not the release's)
+//! goes into the revision's record ([`Act::settle`]).
 
 use super::lifecycle::Act;
 use super::lock::Lock;
-use super::plan::manifest_ids;
-use super::prepare::Prepared;
+use super::ownership::{self, Key};
+use super::plan::{manifest_ids, prune};
+use super::prepare::{self, Prepared};
 use super::record::Release;
-use super::ReleaseError;
-use crate::apply::{self, ApplyError, ApplyOptions, Cancel, Outcome};
+use super::{takeover, ReleaseError};
+use crate::apply::{self, ApplyError, ApplyOptions, Cancel, Doomed, Outcome};
 use crate::cluster::Cluster;
-use crate::diff::{self, Action, Plan, PlanOptions};
+use crate::diff::{Action, Plan};
 use crate::error::Error;
 use crate::model::ResId;
+use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
 use std::time::Duration;
 
@@ -23,35 +27,119 @@ pub struct Wait {
     pub jobs: bool,
 }
 
+/// The flags install, upgrade and rollback share for applying a plan.
+#[derive(Debug, Clone, Default)]
+pub struct ActOptions {
+    /// Allows replacing objects whose immutable fields changed.
+    pub force: bool,
+    pub delete_data: bool,
+    pub wait: Option<Wait>,
+    pub quiet: bool,
+}
+
 pub struct ClusterAct<'a> {
     pub cluster: &'a Cluster,
     pub prepared: &'a Prepared,
-    pub apply: ApplyOptions,
-    pub wait: Option<Wait>,
-    pub quiet: bool,
+    pub opts: ActOptions,
     pub cancel: &'a Cancel,
     pub lock: &'a Lock,
     pub out: &'a mut dyn Write,
+    /// Each object's uid as the server answered, by identity.
+    uids: BTreeMap<String, String>,
+    /// Objects the apply found instead of creating, someone else's: not the release's.
+    not_ours: HashSet<Key>,
+    /// Objects this operation created (what `--atomic` removes after a failed first install).
+    created: Vec<Doomed>,
 }
 
-/// Applies a prepared plan: the rest first (it checks replacements up front), then the adopted
-/// objects with force, so field ownership moves to us.
-pub async fn execute(
-    cluster: &Cluster,
-    p: &Prepared,
-    opts: &ApplyOptions,
-    cancel: &Cancel,
-) -> Result<Outcome, ApplyError> {
-    if p.adopted.is_empty() {
-        return apply::execute(cluster, &p.plan, opts, cancel).await;
+impl<'a> ClusterAct<'a> {
+    pub fn new(
+        cluster: &'a Cluster,
+        prepared: &'a Prepared,
+        opts: ActOptions,
+        cancel: &'a Cancel,
+        lock: &'a Lock,
+        out: &'a mut dyn Write,
+    ) -> Self {
+        let uids = prepared
+            .plan
+            .changes
+            .iter()
+            .filter(|c| c.action != Action::Delete)
+            .filter_map(|c| Some((Key::of(&c.id).to_string(), c.uid.clone()?)))
+            .collect();
+        ClusterAct { cluster, prepared, opts, cancel, lock, out, uids, not_ours: HashSet::new(), created: Vec::new() }
     }
-    let (adopt, rest): (Vec<_>, Vec<_>) = p.plan.changes.iter().cloned().partition(|c| p.adopted.contains(&c.id));
-    let mut outcome = apply::execute(cluster, &Plan { changes: rest }, opts, cancel).await?;
-    let forced = ApplyOptions { force_conflicts: true, ..opts.clone() };
-    let more = apply::execute(cluster, &Plan { changes: adopt }, &forced, cancel).await?;
-    outcome.applied.extend(more.applied);
-    outcome.replaced.extend(more.replaced);
-    Ok(outcome)
+
+    fn apply_options(&self, force_conflicts: bool) -> ApplyOptions {
+        ApplyOptions {
+            manager: self.prepared.manager.clone(),
+            force_conflicts,
+            force: self.opts.force,
+            delete_data: self.opts.delete_data,
+            cascade: None,
+        }
+    }
+
+    /// An interruption caused by losing the lock says so.
+    fn explain(&self, e: Error) -> Error {
+        match self.lock.check() {
+            Err(lost) => lost.into(),
+            Ok(()) => e,
+        }
+    }
+
+    /// Applies a prepared plan: ownership moved first for what the release takes over (checked
+    /// again on the live object), then the rest, then the taken-over objects with force. What
+    /// was done is learned also when a step fails.
+    async fn execute(&mut self, p: &Prepared, cancel: &Cancel) -> Result<Outcome, Error> {
+        check_replacements(&p.plan, self.opts.force)?;
+        let ns = &self.cluster.namespace;
+        for (id, d) in &p.takeovers {
+            let still =
+                |live: &serde_json::Value| ownership::disposition(id, live, &p.recorded, &p.name, ns, p.flags.allow);
+            takeover::take_over(self.cluster, id, &p.manager, *d, still).await?;
+        }
+        let forced: HashSet<&ResId> = p.adopted().collect();
+        let (adopt, rest): (Vec<_>, Vec<_>) = p.plan.changes.iter().cloned().partition(|c| forced.contains(&c.id));
+        let mut outcome = Outcome::default();
+        let plain = self.apply_options(p.flags.force_conflicts);
+        let mut done = apply::execute(self.cluster, &Plan { changes: rest }, &plain, cancel, &mut outcome).await;
+        if done.is_ok() && !adopt.is_empty() {
+            let opts = self.apply_options(true);
+            done = apply::execute(self.cluster, &Plan { changes: adopt }, &opts, cancel, &mut outcome).await;
+        }
+        self.learn(p, &mut outcome).await?;
+        done?;
+        Ok(outcome)
+    }
+
+    /// Keeps the uids the server answered with, and lets go of objects the apply found where it
+    /// planned to create them, when someone else made them meanwhile: they are left as that
+    /// someone made them and are not recorded as the release's.
+    async fn learn(&mut self, p: &Prepared, outcome: &mut Outcome) -> Result<(), Error> {
+        for (id, uid) in &outcome.uids {
+            self.uids.insert(Key::of(id).to_string(), uid.clone());
+        }
+        for (id, obj) in std::mem::take(&mut outcome.found) {
+            if !ownership::made_by_someone_else(&obj, &p.manager) {
+                outcome.applied.push(id);
+                continue;
+            }
+            takeover::relinquish(self.cluster, &id, &p.manager).await?;
+            eprintln!(
+                "warning: {id} appeared while this operation ran (someone else created it): left as it was, not part of release {}",
+                p.name
+            );
+            self.not_ours.insert(Key::of(&id));
+        }
+        let created = p.plan.changes.iter().filter(|c| c.action == Action::Create);
+        for c in created.filter(|c| outcome.applied.contains(&c.id)) {
+            let uid = self.uids.get(&Key::of(&c.id).to_string()).cloned();
+            self.created.push(Doomed { id: c.id.clone(), uid });
+        }
+        Ok(())
+    }
 }
 
 /// Replacements the plan needs, refused before anything is recorded or applied (as
@@ -82,6 +170,9 @@ pub fn report(outcome: &Outcome, out: &mut dyn Write) {
     }
     for id in &outcome.kept {
         writeln!(out, "{id} kept (PersistentVolumeClaim; pass --delete-data to remove it)").ok();
+    }
+    for (id, why) in &outcome.spared {
+        writeln!(out, "{id}: not deleted: it is no longer the object planned ({why})").ok();
     }
 }
 
@@ -120,25 +211,15 @@ pub async fn wait_ready(
     result
 }
 
-impl ClusterAct<'_> {
-    /// An interruption caused by losing the lock says so.
-    fn explain(&self, e: Error) -> Error {
-        match self.lock.check() {
-            Err(lost) => lost.into(),
-            Ok(()) => e,
-        }
-    }
-}
-
 impl Act for ClusterAct<'_> {
     async fn forward(&mut self, _rel: &Release) -> Result<(), Error> {
         self.lock.check()?;
-        let outcome =
-            execute(self.cluster, self.prepared, &self.apply, self.cancel).await.map_err(|e| self.explain(e.into()))?;
+        let (prepared, cancel) = (self.prepared, self.cancel);
+        let outcome = self.execute(prepared, cancel).await.map_err(|e| self.explain(e))?;
         report(&outcome, self.out);
-        if let Some(w) = self.wait {
+        if let Some(w) = self.opts.wait {
             let ids: Vec<ResId> = outcome.applied.iter().chain(&outcome.replaced).cloned().collect();
-            wait_ready(self.cluster, &ids, w, self.quiet, self.cancel).await.map_err(|e| self.explain(e))?;
+            wait_ready(self.cluster, &ids, w, self.opts.quiet, self.cancel).await.map_err(|e| self.explain(e))?;
         }
         self.lock.check()?;
         Ok(())
@@ -146,27 +227,35 @@ impl Act for ClusterAct<'_> {
 
     async fn restore(&mut self, rel: &Release, failed: &Release) -> Result<(), Error> {
         writeln!(self.out, "--atomic: rolling back to the previous revision as revision {}", rel.revision).ok();
-        let desired = manifest_ids(&rel.manifest);
-        let prune: Vec<ResId> = manifest_ids(&failed.manifest)
-            .into_iter()
-            .filter(|(id, body)| !super::keep(body) && !desired.iter().any(|(d, _)| d.same_object(id)))
-            .map(|(id, _)| id)
-            .collect();
-        let opts = PlanOptions { create_namespace: false, force_conflicts: self.apply.force_conflicts, prune };
-        let plan = diff::plan(self.cluster, desired, &opts).await?;
+        let mut served = Vec::with_capacity(rel.manifest.len());
+        for stored in &rel.manifest {
+            served.push(super::versions::served_body(self.cluster, stored).await?.0);
+        }
+        let desired = manifest_ids(&served);
+        let candidates = prune(&manifest_ids(&failed.manifest), &desired);
+        let mut recorded = self.prepared.recorded.clone();
+        recorded.add(failed);
+        let p = self.prepared;
+        let restore = prepare::plan_release(self.cluster, &p.name, desired, candidates, recorded, &p.flags).await?;
         // Not interruptible: a half-restored release is worse than a finished restore.
-        let outcome = apply::execute(self.cluster, &plan, &self.apply, &Cancel::default()).await?;
+        let outcome = self.execute(&restore, &Cancel::default()).await?;
         report(&outcome, self.out);
         Ok(())
     }
 
     async fn remove(&mut self, _failed: &Release) -> Result<(), Error> {
-        let mut created: Vec<ResId> =
-            self.prepared.plan.changes.iter().filter(|c| c.action == Action::Create).map(|c| c.id.clone()).collect();
+        let mut created = self.created.clone();
         let mut outcome = Outcome::default();
-        apply::delete_all(self.cluster, &mut created, &self.apply, &Cancel::default(), &mut outcome).await?;
+        let opts = self.apply_options(false);
+        apply::delete_all(self.cluster, &mut created, &opts, &Cancel::default(), &mut outcome).await?;
         writeln!(self.out, "--atomic: removed what the failed install created").ok();
         report(&outcome, self.out);
         Ok(())
+    }
+
+    fn settle(&self, rel: &mut Release) {
+        rel.manifest.retain(|b| !self.not_ours.contains(&Key::of(&super::plan::id_of(b))));
+        let keys: HashSet<String> = rel.manifest.iter().map(|b| Key::of(&super::plan::id_of(b)).to_string()).collect();
+        rel.uids = self.uids.iter().filter(|(k, _)| keys.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     }
 }

@@ -3,10 +3,13 @@
 //! changed a field this release owns (or took it over). The server decides, so defaults and
 //! canonical forms (`1000m` vs `1`) never count as drift.
 
+use super::ownership::Key;
 use super::plan::{finished_by_ttl, id_of};
 use super::record::Release;
-use crate::cluster::{Cluster, ClusterError};
+use super::versions;
+use crate::cluster::{ApplyAs, Cluster};
 use crate::diff::{mask_secrets, normalize, normalized, sorted, Change, Plan};
+use crate::error::Error;
 use crate::model::ResId;
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
@@ -27,23 +30,35 @@ pub struct Drift {
     pub live: Option<Value>,
 }
 
-/// Compares every object of `rel` with the cluster. `plan` and `live` are what the diff already
-/// read (its dry runs, and one LIST per kind): an object the render leaves as recorded was just
-/// dry-run applied by the plan, whose answer is what a forced dry run of the record would give,
-/// so only the others cost a request of their own.
+/// Compares every object of `rel` with the cluster, dry-run applied as `manager`. `plan` and
+/// `live` are what the diff already read (its dry runs, and one LIST per kind): an object the
+/// render leaves as recorded was just dry-run applied by the plan, whose answer is what a forced
+/// dry run of the record would give, so only the others cost a request of their own. A record
+/// under a version the server no longer serves is compared under the served one.
 pub async fn detect(
     cluster: &Cluster,
     rel: &Release,
     plan: &Plan,
     live: &HashMap<ResId, Value>,
-) -> Result<Vec<Drift>, ClusterError> {
-    let planned: HashMap<&ResId, &Change> = plan.changes.iter().map(|c| (&c.id, c)).collect();
-    let results = stream::iter(rel.manifest.iter().map(|body| {
-        let id = id_of(body);
-        let reuse = planned.get(&id).filter(|c| c.body.as_ref() == Some(body) && id.gvk.kind != "Secret");
+    manager: &str,
+) -> Result<Vec<Drift>, Error> {
+    let planned: HashMap<Key, &Change> = plan.changes.iter().map(|c| (Key::of(&c.id), c)).collect();
+    let how = ApplyAs { manager, force: true, dry_run: true };
+    let results = stream::iter(rel.manifest.iter().map(|stored| {
+        let id = id_of(stored);
+        let reuse = planned.get(&Key::of(&id)).filter(|c| c.body.as_ref() == Some(stored) && id.gvk.kind != "Secret");
         let reuse = reuse.and_then(|c| Some((c.before.clone(), c.after.clone()?)));
-        let listed = live.get(&id).cloned();
         async move {
+            let (body, id) = match reuse {
+                Some(_) => (stored.clone(), id),
+                None => {
+                    let (body, _) = versions::served_body(cluster, stored).await?;
+                    let id = id_of(&body);
+                    (body, id)
+                }
+            };
+            let body = &body;
+            let listed = live.get(&id).cloned();
             if let Some((now, recorded)) = reuse {
                 return Ok(match now {
                     None if finished_by_ttl(body) => None,
@@ -62,10 +77,10 @@ pub async fn detect(
                 }
                 return Ok(Some(drift(id, State::Deleted, Some(body.clone()), None)));
             };
-            let recorded = match cluster.apply(&id, body, true, true).await {
-                Ok(v) => v,
+            let recorded = match cluster.apply(&id, body, how).await {
+                Ok(v) => v.object,
                 Err(e) if e.is_immutable() => body.clone(),
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             };
             if normalize(&recorded) == normalize(&live) {
                 return Ok(None);

@@ -1,8 +1,40 @@
 //! What an upgrade renders from: the stored overlay and values, the new ones given over them,
 //! or (`--reset-values`) only the new ones; and masking of stored values and manifests.
 
+use super::record::Release;
+use super::ReleaseError;
 use crate::values::{self, Source, UserValues, ValuesError};
 use serde_json::{Map, Value};
+
+/// What an operation renders from: the overlay and the values.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    pub overlay: Option<String>,
+    pub values: UserValues,
+}
+
+/// The inputs given, or (`stored`, an upgrade) the stored ones with the given over them:
+/// `overlay` replaces the stored overlay, `given` values merge over the stored ones unless
+/// `reset` (`--reset-values`: the overlay's defaults and `given` only).
+pub fn resolve(
+    overlay: Option<String>,
+    given: UserValues,
+    stored: Option<&Release>,
+    reset: bool,
+) -> Result<Inputs, ReleaseError> {
+    let Some(stored) = stored else { return Ok(Inputs { overlay, values: given }) };
+    let overlay = overlay.or_else(|| stored.overlay.clone());
+    if reset {
+        return Ok(Inputs { overlay, values: given });
+    }
+    let origin = format!("release {} revision {}", stored.name, stored.revision);
+    let base = load_stored(&stored.values, &origin).map_err(|source| ReleaseError::StoredValues {
+        name: stored.name.clone(),
+        revision: stored.revision,
+        source,
+    })?;
+    Ok(Inputs { overlay, values: combine(&base, &given) })
+}
 
 /// Stored values back into [`UserValues`], checked against today's schema like a values file.
 pub fn load_stored(tree: &Value, origin: &str) -> Result<UserValues, ValuesError> {

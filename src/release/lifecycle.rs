@@ -75,6 +75,29 @@ pub fn installable(history: &[Release]) -> bool {
     }
 }
 
+/// Whether `install` (`upgrade: None`) or `upgrade` (`Some(--install)`) installs (true) or
+/// upgrades (false), given the history as repaired ([`as_repaired`]); or why it may not.
+pub fn installs(history: &[Release], upgrade: Option<bool>, name: &str, namespace: &str) -> Result<bool, ReleaseError> {
+    let (name, namespace) = (name.to_string(), namespace.to_string());
+    let latest = || match history.last() {
+        Some(l) => format!("latest: revision {} {}", l.revision, l.status),
+        None => "no revisions".to_string(),
+    };
+    match upgrade {
+        None if installable(history) => Ok(true),
+        None => {
+            let (revision, status) = history.last().map(|l| (l.revision, l.status)).unwrap_or((0, Status::Deployed));
+            Err(ReleaseError::AlreadyInstalled { name, namespace, revision, status })
+        }
+        Some(true) if installable(history) => Ok(true),
+        Some(false) if history.is_empty() => Err(ReleaseError::NotInstalled { name, namespace }),
+        Some(_) if installable(history) || current(history).is_none() => {
+            Err(ReleaseError::NotDeployed { name, namespace, latest: latest() })
+        }
+        Some(_) => Ok(false),
+    }
+}
+
 /// `rollback NAME` without a revision: the newest revision before the latest that was deployed.
 pub fn previous(history: &[Release]) -> Option<&Release> {
     let latest = history.last()?.revision;
@@ -162,6 +185,7 @@ impl<S: Store> Ledger<'_, S> {
             last_deployed: now,
             description: format!("{} in progress", draft.op.word()),
             version: env!("CARGO_PKG_VERSION").to_string(),
+            uids: Default::default(),
             resource_version: None,
         };
         self.store.create(&mut rel).await?;
@@ -199,7 +223,7 @@ impl<S: Store> Ledger<'_, S> {
         while history.len() > self.history_max {
             let Some(pos) = history.iter().position(|r| r.status != Status::Deployed) else { break };
             let old = history.remove(pos);
-            self.store.delete(&old.name, old.revision).await?;
+            self.store.delete(&old).await?;
         }
         Ok(())
     }
@@ -222,7 +246,7 @@ impl<S: Store> Ledger<'_, S> {
     pub async fn finish_uninstall(&self, history: &mut Vec<Release>, keep: bool) -> Result<(), StoreError> {
         if !keep {
             while let Some(r) = history.first().cloned() {
-                self.store.delete(&r.name, r.revision).await?;
+                self.store.delete(&r).await?;
                 history.remove(0);
             }
             return Ok(());
@@ -271,6 +295,10 @@ pub trait Act {
     async fn restore(&mut self, rel: &Release, failed: &Release) -> Result<(), Error>;
     /// `--atomic` on a first install: removes what `forward` created.
     async fn remove(&mut self, failed: &Release) -> Result<(), Error>;
+    /// What acting learned that the record must keep, applied before the revision is marked
+    /// deployed or failed: each object's uid, and objects that turned out not to be the
+    /// release's (they leave the manifest).
+    fn settle(&self, _rel: &mut Release) {}
 }
 
 fn interrupted(e: &Error) -> bool {
@@ -288,7 +316,9 @@ pub async fn perform<S: Store, A: Act>(
 ) -> Result<Release, ReleaseError> {
     let mut rel = ledger.begin(history, draft).await?;
     history.push(rel.clone());
-    let err = match act.forward(&rel).await {
+    let forward = act.forward(&rel).await;
+    act.settle(&mut rel);
+    let err = match forward {
         Ok(()) => {
             return match ledger.succeed(&mut rel, history).await {
                 Ok(()) => {
@@ -338,7 +368,9 @@ async fn roll_back<S: Store, A: Act>(
         Err(e) => return format!("--atomic could not record the rollback to revision {}: {e}", target.revision),
     };
     history.push(rb.clone());
-    match act.restore(&rb, failed).await {
+    let restored = act.restore(&rb, failed).await;
+    act.settle(&mut rb);
+    match restored {
         Ok(()) => match ledger.succeed(&mut rb, history).await {
             Ok(()) => {
                 let _ = ledger.trim(history).await;

@@ -5,6 +5,7 @@ use super::*;
 use crate::apply::ApplyError;
 use crate::release::memory::{MemoryStore, Op as StoreOp};
 use crate::release::record::Status::*;
+use crate::release::record::{sample, Status};
 use serde_json::json;
 
 fn cm(n: &str) -> Value {
@@ -306,4 +307,18 @@ fn two_deployed_or_a_pending_revision_need_repair() {
     assert!(!needs_repair(&[sample("p", 1, Superseded), sample("p", 2, Deployed), sample("p", 3, Failed)]));
     assert!(needs_repair(&[sample("p", 1, Deployed), sample("p", 2, Deployed)]));
     assert!(needs_repair(&[sample("p", 1, Deployed), sample("p", 2, PendingUpgrade)]));
+}
+
+#[test]
+fn install_and_upgrade_follow_the_records() {
+    let deployed = [sample("p", 1, Status::Deployed)];
+    let failed = [sample("p", 1, Status::Failed)];
+    assert!(installs(&[], None, "p", "ml").unwrap());
+    assert!(matches!(installs(&deployed, None, "p", "ml"), Err(ReleaseError::AlreadyInstalled { .. })));
+    assert!(installs(&failed, None, "p", "ml").unwrap(), "never deployed: install again");
+    assert!(!installs(&deployed, Some(false), "p", "ml").unwrap());
+    assert!(matches!(installs(&[], Some(false), "p", "ml"), Err(ReleaseError::NotInstalled { .. })));
+    assert!(matches!(installs(&failed, Some(false), "p", "ml"), Err(ReleaseError::NotDeployed { .. })));
+    assert!(installs(&failed, Some(true), "p", "ml").unwrap());
+    assert!(!installs(&deployed, Some(true), "p", "ml").unwrap(), "--install upgrades what is deployed");
 }

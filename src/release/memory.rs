@@ -107,9 +107,15 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn delete(&self, name: &str, revision: u32) -> Result<(), StoreError> {
+    async fn delete(&self, rel: &Release) -> Result<(), StoreError> {
         self.check(Op::Delete)?;
-        self.records.lock().expect("lock").remove(&(name.to_string(), revision));
+        let key = (rel.name.clone(), rel.revision);
+        let mut records = self.records.lock().expect("lock");
+        let stored_rv = records.get(&key).and_then(|r| r.resource_version.clone());
+        if stored_rv.is_some() && rel.resource_version.is_some() && stored_rv != rel.resource_version {
+            return Err(StoreError::Conflict { secret: rel.secret_name() });
+        }
+        records.remove(&key);
         Ok(())
     }
 }

@@ -42,17 +42,26 @@
 //! `upgrade` needs a deployed revision (`--install` installs when there is none).
 
 pub mod act;
-pub mod adopt;
+pub mod diff;
 pub mod drift;
+pub mod helm;
 pub mod inputs;
+pub mod install;
 pub mod lifecycle;
 pub mod lock;
 pub mod memory;
+pub mod ownership;
 pub mod plan;
 pub mod prepare;
 pub mod record;
+pub mod rollback;
+pub mod session;
 pub mod show;
 pub mod store;
+pub mod takeover;
+pub mod uninstall;
+pub mod upgrade;
+pub mod versions;
 
 use serde_json::{Map, Value};
 
@@ -71,7 +80,11 @@ pub enum ReleaseError {
     #[error(transparent)]
     Lock(#[from] lock::LockError),
     #[error(transparent)]
-    Ownership(#[from] adopt::OwnershipError),
+    Ownership(#[from] ownership::OwnershipError),
+    #[error(transparent)]
+    Takeover(#[from] takeover::TakeoverError),
+    #[error(transparent)]
+    Version(#[from] versions::VersionError),
     #[error("release {name} already exists in namespace {namespace} (revision {revision} is {status}); use `kubectl dimtensor upgrade {name}`")]
     AlreadyInstalled { name: String, namespace: String, revision: u32, status: record::Status },
     #[error("release {name} not found in namespace {namespace}; use `kubectl dimtensor install {name}` or `upgrade --install`")]
@@ -102,6 +115,18 @@ impl From<store::StoreError> for crate::error::Error {
 
 impl From<lock::LockError> for crate::error::Error {
     fn from(e: lock::LockError) -> Self {
+        crate::error::Error::Release(e.into())
+    }
+}
+
+impl From<takeover::TakeoverError> for crate::error::Error {
+    fn from(e: takeover::TakeoverError) -> Self {
+        crate::error::Error::Release(e.into())
+    }
+}
+
+impl From<versions::VersionError> for crate::error::Error {
+    fn from(e: versions::VersionError) -> Self {
         crate::error::Error::Release(e.into())
     }
 }

@@ -1,11 +1,14 @@
-//! What a release's history adds to a plan: which objects it owns (for prune and uninstall),
-//! and Jobs that finished and were removed by their TTL (complete, not drift).
+//! What a release's history adds to a plan: which objects it has applied (for prune and
+//! uninstall), and Jobs that finished and were removed by their TTL (complete, not drift).
+//! Objects are compared by identity ([`Key`]: group, kind, namespace, name), never by version.
 
 use super::lifecycle::current;
+use super::ownership::Key;
 use super::record::{Release, Status};
 use crate::diff::{Action, Plan};
 use crate::model::{Gvk, ResId};
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// The identity of a stored (already placed) object.
 pub fn id_of(body: &Value) -> ResId {
@@ -26,10 +29,11 @@ pub fn recent_objects(history: &[Release]) -> Vec<(ResId, Value)> {
         Some(c) => c.revision,
         None => history.iter().rev().find(|r| r.status == Status::Uninstalled).map(|r| r.revision + 1).unwrap_or(0),
     };
+    let mut seen = HashSet::new();
     let mut out: Vec<(ResId, Value)> = Vec::new();
     for r in history.iter().filter(|r| r.revision >= from).rev() {
         for (id, body) in manifest_ids(&r.manifest) {
-            if !out.iter().any(|(o, _)| o.same_object(&id)) {
+            if seen.insert(Key::of(&id)) {
                 out.push((id, body));
             }
         }
@@ -37,13 +41,10 @@ pub fn recent_objects(history: &[Release]) -> Vec<(ResId, Value)> {
     out
 }
 
-/// What the release has and the new manifest lacks (objects marked keep stay).
-pub fn prune(recent: &[(ResId, Value)], desired: &[(ResId, Value)]) -> Vec<ResId> {
-    recent
-        .iter()
-        .filter(|(id, body)| !super::keep(body) && !desired.iter().any(|(d, _)| d.same_object(id)))
-        .map(|(id, _)| id.clone())
-        .collect()
+/// What the release has and the new manifest lacks (objects marked keep stay), as stored.
+pub fn prune(recent: &[(ResId, Value)], desired: &[(ResId, Value)]) -> Vec<(ResId, Value)> {
+    let wanted: HashSet<Key> = desired.iter().map(|(id, _)| Key::of(id)).collect();
+    recent.iter().filter(|(id, body)| !super::keep(body) && !wanted.contains(&Key::of(id))).cloned().collect()
 }
 
 /// A Job the current revision applied, gone now, and rendered the same again was removed by its
@@ -52,7 +53,8 @@ pub fn settle_finished_jobs(plan: &mut Plan, current: Option<&Release>) -> Vec<R
     let Some(cur) = current else { return Vec::new() };
     let mut settled = Vec::new();
     for c in plan.changes.iter_mut().filter(|c| c.action == Action::Create && c.id.gvk.kind == "Job") {
-        let stored = cur.manifest.iter().find(|b| id_of(b).same_object(&c.id));
+        let key = Key::of(&c.id);
+        let stored = cur.manifest.iter().find(|b| Key::of(&id_of(b)) == key);
         if stored.is_some_and(|s| finished_by_ttl(s) && Some(s) == c.body.as_ref()) {
             c.action = Action::Unchanged;
             c.before = c.after.clone();
@@ -90,6 +92,7 @@ mod tests {
                 before: None,
                 after: Some(body.clone()),
                 body: Some(body),
+                uid: None,
             }],
         }
     }
@@ -120,6 +123,10 @@ mod tests {
         let names: Vec<String> = recent_objects(&h).into_iter().map(|(id, _)| id.name).collect();
         assert_eq!(names, ["a", "b"]);
         let desired = manifest_ids(&[cm("a")]);
-        assert_eq!(prune(&recent_objects(&h), &desired).iter().map(|i| i.name.as_str()).collect::<Vec<_>>(), ["b"]);
+        let pruned = prune(&recent_objects(&h), &desired);
+        assert_eq!(pruned.iter().map(|(i, _)| i.name.as_str()).collect::<Vec<_>>(), ["b"]);
+        let hpa = |v: &str| json!({"apiVersion": v, "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h", "namespace": "ml"}});
+        let moved = prune(&manifest_ids(&[hpa("autoscaling/v2beta2")]), &manifest_ids(&[hpa("autoscaling/v2")]));
+        assert!(moved.is_empty(), "a new apiVersion is the same object, not one to delete");
     }
 }

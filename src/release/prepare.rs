@@ -1,18 +1,21 @@
-//! Planning an operation on a release: who owns what the render touches, what the history says
-//! to prune, the server-side dry run, and printing it all. Nothing here writes.
+//! Planning an operation on a release: whose each existing object is ([`super::ownership`]),
+//! the server-side dry run as the manager and force each apply will use, what the history says
+//! to prune (and whether each of those is still the release's to delete), and printing it all.
+//! Nothing here writes.
 
-use super::adopt;
 use super::drift::{self, Drift};
 use super::lifecycle::current;
-use super::plan::{manifest_ids, prune, recent_objects, settle_finished_jobs};
+use super::ownership::{self, Allow, Disposition, Key, Recorded, LEGACY_MANAGER};
+use super::plan::{prune, recent_objects, settle_finished_jobs};
 use super::record::Release;
-use crate::cluster::Cluster;
+use super::versions;
+use crate::cluster::{Cluster, ClusterError};
 use crate::diff::output::{self, Format};
-use crate::diff::{self, Plan, PlanOptions};
+use crate::diff::{self, Action, Change, Plan, PlanOptions};
 use crate::error::Error;
-use crate::model::ResId;
+use crate::model::{Gvk, ResId};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 
 /// What planning needs besides the objects.
@@ -20,27 +23,42 @@ use std::io::Write;
 pub struct Flags {
     pub create_namespace: bool,
     pub force_conflicts: bool,
-    pub adopt: bool,
-    pub take_ownership: bool,
+    pub allow: Allow,
 }
 
 /// A plan and what it was made from.
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
+    /// The release's name and field manager.
+    pub name: String,
+    pub manager: String,
     pub plan: Plan,
     /// The objects as they will be applied and recorded.
     pub manifest: Vec<Value>,
-    /// Existing objects taken over (applied with force).
-    pub adopted: Vec<ResId>,
+    /// Existing objects the apply must take ownership of first, and how.
+    pub takeovers: Vec<(ResId, Disposition)>,
+    /// What the records said when planning (ownership is checked again against it).
+    pub recorded: Recorded,
+    pub flags: Flags,
     /// Jobs finished and removed by their TTL: unchanged.
     pub settled: Vec<ResId>,
+    /// Objects the release had and the render lacks that are no longer its own: left, and why.
+    pub spared: Vec<(ResId, String)>,
+    /// Lines printed after the plan (Helm's leftovers, versions).
+    pub notes: Vec<String>,
     /// The live objects of the render's kinds, as listed for the plan (drift reuses them).
     pub live: HashMap<ResId, Value>,
 }
 
-/// Plans `desired` for release `name` with its `history`: ownership first (nothing is taken over
-/// silently), then the dry run, prune of what the release had and `desired` lacks, and Jobs
-/// settled by their TTL.
+impl Prepared {
+    /// Objects taken over from someone else (shown as `adopt`).
+    pub fn adopted(&self) -> impl Iterator<Item = &ResId> {
+        self.takeovers.iter().filter(|(_, d)| d.forced()).map(|(id, _)| id)
+    }
+}
+
+/// Plans `desired` for release `name` with its `history`: the objects of the render, and the
+/// prune of what the history has and the render lacks; Jobs settled by their TTL.
 pub async fn prepare(
     cluster: &Cluster,
     name: &str,
@@ -48,33 +66,123 @@ pub async fn prepare(
     history: &[Release],
     flags: &Flags,
 ) -> Result<Prepared, Error> {
-    let ours: Vec<ResId> =
-        history.iter().flat_map(|r| manifest_ids(&r.manifest).into_iter().map(|(id, _)| id)).collect();
-    // One LIST per kind serves both the ownership check and the dry-run comparison.
+    let candidates = prune(&recent_objects(history), &desired);
+    let mut p = plan_release(cluster, name, desired, candidates, Recorded::from_history(history), flags).await?;
+    p.settled = settle_finished_jobs(&mut p.plan, current(history));
+    Ok(p)
+}
+
+/// Plans `desired` and the delete of `candidates` (stored objects the release had).
+/// Ownership first: nothing is taken over silently.
+pub async fn plan_release(
+    cluster: &Cluster,
+    name: &str,
+    desired: Vec<(ResId, Value)>,
+    candidates: Vec<(ResId, Value)>,
+    recorded: Recorded,
+    flags: &Flags,
+) -> Result<Prepared, Error> {
+    let manager = ownership::field_manager(name);
+    // One LIST per kind serves the ownership check and the dry-run comparison.
     let live = diff::live_objects(cluster, &desired).await?;
     let existing: Vec<(&ResId, &Value)> = desired.iter().filter_map(|(id, _)| Some((id, live.get(id)?))).collect();
-    let adopted = adopt::check(&existing, &ours, name, &cluster.namespace, flags.adopt, flags.take_ownership)
-        .map_err(super::ReleaseError::from)?;
+    let ns = &cluster.namespace;
+    let dispositions =
+        ownership::check(&existing, &recorded, name, ns, flags.allow).map_err(super::ReleaseError::from)?;
+    let how: HashMap<&ResId, Disposition> = dispositions.iter().map(|(id, d)| (id, *d)).collect();
     let order: HashMap<ResId, usize> = desired.iter().enumerate().map(|(i, (id, _))| (id.clone(), i)).collect();
     let manifest: Vec<Value> = desired.iter().map(|(_, b)| b.clone()).collect();
-    let prune = prune(&recent_objects(history), &desired);
-    let (forced, normal): (Vec<_>, Vec<_>) = desired.into_iter().partition(|(id, _)| adopted.contains(id));
-    let opts = PlanOptions { create_namespace: flags.create_namespace, force_conflicts: flags.force_conflicts, prune };
-    let mut plan = diff::plan_against(cluster, normal, &live, &opts).await?;
-    if !forced.is_empty() {
-        let force = PlanOptions { force_conflicts: true, prune: Vec::new(), ..opts };
-        plan.changes.extend(diff::plan_against(cluster, forced, &live, &force).await?.changes);
-        plan.changes.sort_by_key(|c| order.get(&c.id).copied().unwrap_or(usize::MAX));
+
+    // Each dry run as the apply will be sent: objects still under the shared manager as it (the
+    // fields move to the release's entry unchanged just before), taken-over ones forced.
+    let mut groups: [(Vec<(ResId, Value)>, &str, bool); 3] = [
+        (Vec::new(), &manager, flags.force_conflicts),
+        (Vec::new(), LEGACY_MANAGER, flags.force_conflicts),
+        (Vec::new(), &manager, true),
+    ];
+    for (id, body) in desired {
+        let slot = match how.get(&id) {
+            Some(Disposition::Migrate) => 1,
+            Some(d) if d.forced() => 2,
+            _ => 0,
+        };
+        groups[slot].0.push((id, body));
     }
-    let settled = settle_finished_jobs(&mut plan, current(history));
-    Ok(Prepared { plan, manifest, adopted, settled, live })
+    let mut plan = Plan::default();
+    for (objects, as_manager, force) in groups {
+        if objects.is_empty() {
+            continue;
+        }
+        let opts = PlanOptions {
+            create_namespace: flags.create_namespace,
+            force_conflicts: force,
+            manager: as_manager.to_string(),
+        };
+        plan.changes.extend(diff::plan_against(cluster, objects, &live, &opts).await?.changes);
+    }
+    plan.changes.sort_by_key(|c| order.get(&c.id).copied().unwrap_or(usize::MAX));
+    let (deletes, spared) = pruned(cluster, name, candidates, &live, &recorded).await?;
+    plan.changes.extend(deletes);
+    let takeovers = dispositions.into_iter().filter(|(_, d)| *d != Disposition::Ours).collect();
+    Ok(Prepared {
+        name: name.to_string(),
+        manager,
+        plan,
+        manifest,
+        takeovers,
+        recorded,
+        flags: flags.clone(),
+        settled: Vec::new(),
+        spared,
+        notes: Vec::new(),
+        live,
+    })
+}
+
+/// The deletes among `candidates`: each looked up under the version the server serves its kind
+/// with (it may be stored under one since removed), and deleted only while it is still the
+/// release's (its label, its recorded uid); the others are left, with why.
+async fn pruned(
+    cluster: &Cluster,
+    name: &str,
+    candidates: Vec<(ResId, Value)>,
+    live: &HashMap<ResId, Value>,
+    recorded: &Recorded,
+) -> Result<(Vec<Change>, Vec<(ResId, String)>), ClusterError> {
+    let listed: HashSet<(&Gvk, &str)> = live.keys().map(|id| (&id.gvk, id.namespace.as_str())).collect();
+    let (mut deletes, mut spared) = (Vec::new(), Vec::new());
+    for (stored, _) in candidates {
+        let id = match versions::served_id(cluster, &stored).await {
+            Ok(id) => id,
+            Err(ClusterError::UnknownKind { .. }) => {
+                spared.push((stored, "its kind is not served any more: nothing to delete".into()));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let current = match live.get(&id) {
+            Some(v) => Some(v.clone()),
+            None if listed.contains(&(&id.gvk, id.namespace.as_str())) => None,
+            None => cluster.get(&id).await?,
+        };
+        let Some(current) = current else { continue };
+        match ownership::deletable(&current, &Key::of(&id), recorded, name, &cluster.namespace) {
+            Ok(uid) => {
+                let c = diff::change(id, Some(current), None, None, Action::Delete);
+                deletes.push(Change { uid: Some(uid), ..c });
+            }
+            Err(why) => spared.push((id, why)),
+        }
+    }
+    Ok((deletes, spared))
 }
 
 fn io(source: std::io::Error) -> Error {
     Error::Io { context: "writing output".into(), source }
 }
 
-/// Prints the plan (adopted objects as `adopt`), then drift, in the chosen format.
+/// Prints the plan (taken-over objects as `adopt`), what is left and why, then drift, in the
+/// chosen format.
 pub fn print(
     p: &Prepared,
     format: Format,
@@ -83,12 +191,21 @@ pub fn print(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let mut text = output::render(&p.plan, format, color);
+    let adopted: Vec<&ResId> = p.adopted().collect();
     if format == Format::Json {
         let mut doc: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if let Some(changes) = doc["changes"].as_array_mut() {
-            for c in changes.iter_mut().filter(|c| p.adopted.iter().any(|a| c["resource"] == a.to_string())) {
+            for c in changes.iter_mut().filter(|c| adopted.iter().any(|a| c["resource"] == a.to_string())) {
                 c["action"] = Value::String("adopt".into());
             }
+        }
+        let left: Vec<Value> =
+            p.spared.iter().map(|(id, why)| serde_json::json!({"resource": id.to_string(), "reason": why})).collect();
+        if !left.is_empty() {
+            doc["left"] = Value::Array(left);
+        }
+        if !p.notes.is_empty() {
+            doc["notes"] = serde_json::json!(p.notes);
         }
         if let Some((rev, d)) = drift {
             doc["drift"] = drift::json(d, rev);
@@ -96,15 +213,26 @@ pub fn print(
         text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
         return out.write_all(text.as_bytes()).map_err(io);
     }
-    for id in &p.adopted {
+    for id in &adopted {
         text = text.replace(&format!("{id} (update)"), &format!("{id} (adopt)"));
     }
     let mut notes = String::new();
-    if !p.adopted.is_empty() {
-        notes.push_str(&format!("Adopt: {} existing object(s) taken over (applied with force)\n", p.adopted.len()));
+    if !adopted.is_empty() {
+        notes.push_str(&format!(
+            "Adopt: {} existing object(s) taken over (applied with force): every field their previous managers set moves to release {}, and what the render leaves out is removed from them\n",
+            adopted.len(),
+            p.name
+        ));
+    }
+    for (id, why) in &p.spared {
+        notes.push_str(&format!("{id}: left in place, not deleted: {why}\n"));
     }
     for id in &p.settled {
         notes.push_str(&format!("{id}: finished and removed by its ttlSecondsAfterFinished; not run again\n"));
+    }
+    for n in &p.notes {
+        notes.push_str(n);
+        notes.push('\n');
     }
     text.push_str(&notes);
     if let Some((rev, d)) = drift {

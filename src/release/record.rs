@@ -5,6 +5,7 @@
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::io::{Read, Write};
 
 /// The Secret type of release records.
@@ -75,6 +76,11 @@ pub struct Release {
     pub description: String,
     /// The kubectl-dimtensor version that wrote the record.
     pub version: String,
+    /// The uid of each object of the manifest, by identity (`Kind.group/namespace/name`), as the
+    /// server answered when this revision applied or found it: deletes check it, so a
+    /// same-named object made by someone else since is never taken for the release's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub uids: BTreeMap<String, String>,
     /// The stored Secret's resourceVersion, so an update cannot overwrite a newer write.
     #[serde(skip)]
     pub resource_version: Option<String>,
@@ -183,6 +189,7 @@ pub(crate) fn sample(name: &str, revision: u32, status: Status) -> Release {
         last_deployed: "2025-01-01T00:00:00Z".into(),
         description: String::new(),
         version: env!("CARGO_PKG_VERSION").into(),
+        uids: BTreeMap::new(),
         resource_version: None,
     }
 }

@@ -38,8 +38,9 @@ pub trait Store {
     async fn create(&self, rel: &mut Release) -> Result<(), StoreError>;
     /// Replaces a stored revision, guarded by the resourceVersion it was read or written with.
     async fn update(&self, rel: &mut Release) -> Result<(), StoreError>;
-    /// Removes one revision; gone already is fine.
-    async fn delete(&self, name: &str, revision: u32) -> Result<(), StoreError>;
+    /// Removes one revision, guarded by the resourceVersion it was read or written with (a
+    /// record someone changed meanwhile is a conflict); gone already is fine.
+    async fn delete(&self, rel: &Release) -> Result<(), StoreError>;
 }
 
 /// One revision out of a history, or a typed error naming what there is.
@@ -133,9 +134,16 @@ impl Store for SecretStore<'_> {
         Ok(())
     }
 
-    async fn delete(&self, name: &str, revision: u32) -> Result<(), StoreError> {
-        let id = self.id(&record::secret_name(name, revision));
-        self.cluster.delete(&id, crate::cluster::Propagation::Background).await?;
+    async fn delete(&self, rel: &Release) -> Result<(), StoreError> {
+        let id = self.id(&rel.secret_name());
+        let gone = match rel.resource_version.as_deref() {
+            Some(rv) => self.cluster.delete_at(&id, rv).await,
+            None => self.cluster.delete(&id, crate::cluster::Propagation::Background, None).await,
+        };
+        gone.map_err(|e| match e.code() {
+            Some(409) => StoreError::Conflict { secret: rel.secret_name() },
+            _ => e.into(),
+        })?;
         Ok(())
     }
 }

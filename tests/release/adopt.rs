@@ -110,7 +110,8 @@ fn adopt_takes_over_a_helm_release_and_leaves_its_history() {
 fn adopt_lists_the_helm_releases_objects_the_render_lacks() {
     let env = Env::new("orphans");
     let mut objects = rendered(&env, "prod", "cronjob");
-    let legacy = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "prod-legacy"}, "data": {"a": "1"}});
+    let legacy =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "prod-legacy"}, "data": {"a": "1"}});
     objects.push(legacy);
     helm_install(&env, "prod", objects.clone());
     helm_record(&env, "prod", 1, &objects);

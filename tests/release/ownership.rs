@@ -149,14 +149,16 @@ fn an_object_that_appears_meanwhile_is_reported_and_not_owned() {
     let Some(server) = env.server_only("needs a slow apply (fault delay) to create an object meanwhile") else {
         return;
     };
-    server.add_fault(env.fault("PATCH", r"/configmaps/dimtensor\?&fieldManager").always().delay(Duration::from_secs(2)));
+    server
+        .add_fault(env.fault("PATCH", r"/configmaps/dimtensor\?&fieldManager").always().delay(Duration::from_secs(2)));
     let child = env.spawn(&["install", "prod", "--overlay", "cronjob", "--set", "configMap.enabled=true", "--yes"]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !server.requests().iter().any(|r| r.method == "POST" && r.path.ends_with("/secrets")) {
         assert!(Instant::now() < deadline, "the install never recorded its revision");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dimtensor"}, "data": {"theirs": "1"}});
+    let theirs =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dimtensor"}, "data": {"theirs": "1"}});
     let made = env.kubectl_with(&["-n", &env.namespace, "create", "-f", "-"], Some(&theirs.to_string()));
     assert!(made.status.success(), "{}", text(&made.stderr));
     let out = child.wait_with_output().unwrap();
@@ -202,19 +204,29 @@ fn an_existing_release_moves_to_its_own_field_manager_on_its_next_upgrade() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     // Changes a field the old entry owns (no conflict) and drops one (removed: ownership moved).
-    let out =
-        assert_ok(&env.run(&["upgrade", "prod", "--set", "image.tag=4.3.0", "--set", "configMap.data.drop=null", "--yes"]));
+    let out = assert_ok(&env.run(&[
+        "upgrade",
+        "prod",
+        "--set",
+        "image.tag=4.3.0",
+        "--set",
+        "configMap.data.drop=null",
+        "--yes",
+    ]));
     assert!(out.contains("upgraded (revision 2)"), "{out}");
     assert_eq!(env.get("v1", "ConfigMap", "dimtensor").unwrap()["data"], json!({"keep": "1"}));
     let deploy = env.get("apps/v1", "Deployment", "prod-dimtensor").unwrap();
-    assert_eq!(deploy["spec"]["template"]["spec"]["containers"][0]["image"], "docker.io/dimtensor:4.3.0");
+    assert_eq!(deploy["spec"]["template"]["spec"]["containers"][0]["image"], "docker.io/dimtensor:4.3.0-cpu-full");
     for obj in [deploy, env.get("v1", "ConfigMap", "dimtensor").unwrap()] {
         let m = managers(&obj);
         assert!(m.contains(&("kubectl-dimtensor/prod".into(), "Apply".into())), "{m:?}");
         assert!(!m.iter().any(|(n, _)| n == "kubectl-dimtensor"), "migrated: {m:?}");
     }
     let cron = env.get("batch/v1", "CronJob", "other-dimtensor").unwrap();
-    assert!(managers(&cron).iter().any(|(n, _)| n == "kubectl-dimtensor"), "another release's object is not prod's to move");
+    assert!(
+        managers(&cron).iter().any(|(n, _)| n == "kubectl-dimtensor"),
+        "another release's object is not prod's to move"
+    );
     let out = assert_ok(&env.run(&["upgrade", "prod", "--reset-values", "--overlay", "inference", "--yes"]));
     assert!(out.contains("ConfigMap/") && out.contains("deleted"), "{out}");
     assert!(env.get("v1", "ConfigMap", "dimtensor").is_none());

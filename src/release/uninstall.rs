@@ -1,0 +1,148 @@
+//! `uninstall`: deletes what the release's records list (never what merely carries its label),
+//! each only while it still carries the release's label and is the object the release applied,
+//! with a uid precondition; in reverse dependency order, PVCs and objects marked keep staying;
+//! then its records (or, `--keep-history`, marks them uninstalled), under the lock.
+
+use super::ownership::{self, Key, Recorded};
+use super::plan::recent_objects;
+use super::record::{Release, Status};
+use super::session::{confirm, repair, unlock, Session};
+use super::{store, versions, ReleaseError, RELEASE_LABEL};
+use crate::apply::{self, ApplyOptions, Doomed};
+use crate::cluster::{Cluster, ClusterError, ConnectOptions, Propagation};
+use crate::error::Error;
+use crate::model::{Gvk, ResId};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::Duration;
+
+/// An uninstall, as the command line asked for it.
+#[derive(Debug, Clone)]
+pub struct Uninstall {
+    pub name: String,
+    pub cascade: Propagation,
+    pub delete_data: bool,
+    /// `--wait`: until everything deleted is gone, at most this long.
+    pub wait: Option<Duration>,
+    pub yes: bool,
+    pub dry_run: bool,
+    pub keep_history: bool,
+    pub lock_duration: String,
+}
+
+/// What the records list, as found live.
+#[derive(Default)]
+struct Survey {
+    doomed: Vec<Doomed>,
+    /// Marked keep (`dimtensor.io/resource-policy: keep`).
+    kept: Vec<ResId>,
+    /// Not the release's to delete any more, and why.
+    spared: Vec<(ResId, String)>,
+}
+
+impl Uninstall {
+    pub async fn run(&self, conn: &ConnectOptions, out: &mut dyn Write) -> Result<u8, Error> {
+        let s = Session::open(conn, &self.name, self.dry_run).await?;
+        let store = s.store();
+        let ledger = s.ledger(&store, 0);
+        let planned = ledger.load().await?;
+        let name = self.name.as_str();
+        let latest = store::revision(&planned, name, s.namespace(), None)?;
+        if latest.status == Status::Uninstalled && self.keep_history {
+            return Err(ReleaseError::AlreadyUninstalled { name: name.into() }.into());
+        }
+        let mut survey = survey(&s.cluster, name, &planned).await?;
+        for d in &survey.doomed {
+            writeln!(out, "{} (delete)", d.id).ok();
+        }
+        for (id, why) in &survey.spared {
+            writeln!(out, "{id}: not deleted: {why}").ok();
+        }
+        if self.dry_run {
+            return Ok(1);
+        }
+        if !confirm(self.yes, &format!("Delete release {name} from namespace {}?", s.namespace()))? {
+            writeln!(out, "nothing was changed").ok();
+            return Ok(1);
+        }
+        let (lock, mut history) = s.take_lock(&ledger, &planned, &self.lock_duration).await?;
+        let result = async {
+            repair(&ledger, &mut history, out).await?;
+            ledger.begin_uninstall(&mut history).await?;
+            let opts =
+                ApplyOptions { delete_data: self.delete_data, cascade: Some(self.cascade), ..ApplyOptions::default() };
+            let mut outcome = apply::Outcome::default();
+            apply::delete_all(&s.cluster, &mut survey.doomed, &opts, &s.cancel, &mut outcome).await?;
+            for id in &outcome.deleted {
+                writeln!(out, "{id} deleted").ok();
+            }
+            for id in outcome.kept.iter().chain(&survey.kept) {
+                writeln!(out, "{id} kept").ok();
+            }
+            for (id, why) in &outcome.spared {
+                writeln!(out, "{id}: not deleted: it is no longer the object the release applied ({why})").ok();
+            }
+            if let Some(timeout) = self.wait {
+                for id in &outcome.deleted {
+                    apply::wait::until_gone(&s.cluster, id, timeout).await?;
+                }
+            }
+            lock.check()?;
+            ledger.finish_uninstall(&mut history, self.keep_history).await?;
+            writeln!(out, "release {name} uninstalled").ok();
+            Ok(0)
+        }
+        .await;
+        unlock(lock, result).await
+    }
+}
+
+/// The objects the records list, looked up under the versions the server serves: one LIST per
+/// kind of what is labelled as the release's, and a GET of each listed object not among them
+/// (to say whose it is now).
+async fn survey(cluster: &Cluster, name: &str, history: &[Release]) -> Result<Survey, Error> {
+    let recorded = Recorded::from_history(history);
+    let mut out = Survey::default();
+    let mut objects = Vec::new();
+    for (stored, body) in recent_objects(history) {
+        match versions::served_id(cluster, &stored).await {
+            Ok(id) => objects.push((id, body)),
+            Err(ClusterError::UnknownKind { .. }) => {
+                out.spared.push((stored, "its kind is not served any more: nothing to delete".into()))
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut kinds: Vec<(&Gvk, &str)> = objects.iter().map(|(id, _)| (&id.gvk, id.namespace.as_str())).collect();
+    kinds.sort();
+    kinds.dedup();
+    let selector = format!("{RELEASE_LABEL}={name}");
+    let lists = futures::future::join_all(kinds.iter().map(|(gvk, ns)| cluster.list(gvk, ns, Some(&selector)))).await;
+    let mut labelled: HashMap<Key, Value> = HashMap::new();
+    for ((gvk, ns), items) in kinds.iter().zip(lists) {
+        for item in items? {
+            let id = ResId::new((*gvk).clone(), ns, item["metadata"]["name"].as_str().unwrap_or(""));
+            labelled.insert(Key::of(&id), item);
+        }
+    }
+    for (id, stored) in objects {
+        let key = Key::of(&id);
+        let live = match labelled.remove(&key) {
+            Some(v) => v,
+            None => match cluster.get(&id).await? {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        if super::keep(&stored) || super::keep(&live) {
+            out.kept.push(id);
+            continue;
+        }
+        match ownership::deletable(&live, &key, &recorded, name, &cluster.namespace) {
+            Ok(uid) => out.doomed.push(Doomed { id, uid: Some(uid) }),
+            Err(why) => out.spared.push((id, why)),
+        }
+    }
+    Ok(out)
+}
