@@ -232,7 +232,7 @@ pub struct ClusterArgs {
     /// Create the namespace if it does not exist
     #[arg(long)]
     pub create_namespace: bool,
-    /// Take over fields another field manager owns instead of failing on the conflict
+    /// Take over fields another field manager owns instead of failing on the conflict (never another release's objects)
     #[arg(long)]
     pub force_conflicts: bool,
     /// Delete and recreate objects whose immutable fields changed (a Job's template)
@@ -276,7 +276,7 @@ pub struct ReleaseFlags {
     /// How long the release lock lasts without renewal (how long a crashed operation blocks others)
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub lock_duration: String,
-    /// Take over existing objects that belong to no release (applied with force)
+    /// Take over existing objects that belong to no release: kubectl apply's fields move to this release (applied with force)
     #[arg(long)]
     pub take_ownership: bool,
     /// Also delete PersistentVolumeClaims the new render no longer has
@@ -290,7 +290,7 @@ pub struct InstallArgs {
     pub common: ClusterArgs,
     #[command(flatten)]
     pub release: ReleaseFlags,
-    /// Take over the objects of the Helm release of the same name (field ownership moves from `helm`)
+    /// Take over the objects of the Helm release of the same name: every field `helm` set moves to this release
     #[arg(long)]
     pub adopt: bool,
     /// With --adopt: also delete Helm's release records (sh.helm.release.v1.NAME.v*)

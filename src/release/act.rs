@@ -94,12 +94,7 @@ impl<'a> ClusterAct<'a> {
     /// was done is learned also when a step fails.
     async fn execute(&mut self, p: &Prepared, cancel: &Cancel) -> Result<Outcome, Error> {
         check_replacements(&p.plan, self.opts.force)?;
-        let ns = &self.cluster.namespace;
-        for (id, d) in &p.takeovers {
-            let still =
-                |live: &serde_json::Value| ownership::disposition(id, live, &p.recorded, &p.name, ns, p.flags.allow);
-            takeover::take_over(self.cluster, id, &p.manager, *d, still).await?;
-        }
+        move_ownership(self.cluster, p).await?;
         let forced: HashSet<&ResId> = p.adopted().collect();
         let (adopt, rest): (Vec<_>, Vec<_>) = p.plan.changes.iter().cloned().partition(|c| forced.contains(&c.id));
         let mut outcome = Outcome::default();
@@ -140,6 +135,19 @@ impl<'a> ClusterAct<'a> {
         }
         Ok(())
     }
+}
+
+/// Moves field ownership of what the plan takes over (`--adopt`, `--take-ownership`) or still
+/// finds under the shared legacy manager, into the release's entry, each checked again on the
+/// live object first.
+pub async fn move_ownership(cluster: &Cluster, p: &Prepared) -> Result<(), Error> {
+    for (id, d) in &p.takeovers {
+        let still = |live: &serde_json::Value| {
+            ownership::disposition(id, live, &p.recorded, &p.name, &cluster.namespace, p.flags.allow)
+        };
+        takeover::take_over(cluster, id, &p.manager, *d, still).await?;
+    }
+    Ok(())
 }
 
 /// Replacements the plan needs, refused before anything is recorded or applied (as

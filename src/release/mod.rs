@@ -1,14 +1,21 @@
 //! Releases: what ties cluster objects to a named release, and its recorded history.
 //!
-//! Modelled on Helm's `pkg/action` + `pkg/storage`, with planning, acting and recording kept
-//! apart: [`record`] is one revision and its Secret, [`store`] keeps records ([`memory`] for
-//! tests), [`lifecycle`] decides their statuses around an operation, [`lock`] lets one operation
-//! run at a time, [`adopt`], [`plan`] and [`drift`] add what history knows to a plan, and
-//! [`show`] prints. `crate::action` wires them to the cluster.
+//! Modelled on Helm's `pkg/action` + `pkg/storage`. Each operation has one home that owns its
+//! sequence (plan, lock, repair, confirm, act, record, wait): [`install`], [`upgrade`],
+//! [`rollback`], [`uninstall`], and [`diff`] (plan only); [`session`] is what they share (the
+//! connection, the lock, confirmation, rendering). `crate::action` only maps flags onto them.
+//! Below them, planning, acting and recording are kept apart: [`prepare`] plans (with [`plan`]
+//! and [`drift`] adding what history knows), [`act`] does the cluster work, [`lifecycle`] decides
+//! the records' statuses around it, [`record`] is one revision and its Secret, [`store`] keeps
+//! records ([`memory`] for tests), [`lock`] lets one operation run at a time, [`show`] prints.
 //!
+//! What a release may touch is decided in one place, [`ownership`] (its module docs state the
+//! rules; [`takeover`] moves field ownership on the server, [`helm`] reads the Helm release
+//! `--adopt` takes over, [`versions`] reads objects stored under a version since removed).
 //! Objects carry the label [`RELEASE_LABEL`] and the annotation [`RELEASE_NAMESPACE_ANNOTATION`]
 //! on `metadata` only (never in selectors or pod templates, which are immutable). Whether a
-//! release exists comes from its records, not from labels.
+//! release exists, and which objects are its own, comes from its records; the label and the
+//! recorded uid confirm it before anything is deleted.
 //!
 //! # Lifecycle
 //!
@@ -23,23 +30,28 @@
 //! |---|---|---|---|
 //! | take the lock | another operation holds it | unchanged | retry when it ends; if its holder died, once the lease expires |
 //! | read history | a `pending-*` revision left by a dead operation | marked `failed` (under the lock) | the operation continues |
-//! | render, plan (dry run) | invalid input, forbidden, not ours to take | unchanged | fix and retry |
+//! | render, plan (dry run) | invalid input, forbidden, not ours to take, a stored version no longer served and not the same schema | unchanged | fix and retry |
 //! | write pending n+1 | write fails, record over 1 MiB | unchanged, no n+1 | retry |
-//! | apply | an object fails, connection lost, Ctrl-C | n+1 `failed`, n still `deployed` | upgrade again, or rollback |
+//! | move field ownership (takeover, migration) | the object changed hands or kept changing | n+1 `failed` (nothing applied), n still `deployed` | run again (ownership is checked again) |
+//! | apply | an object fails, another release's conflict (409), connection lost, Ctrl-C | n+1 `failed`, n still `deployed` | upgrade again, or rollback |
+//! | apply | an object planned as new was made by someone else meanwhile (200, not 201) | let go (left as they made it), not in n+1's manifest, warning; n+1 continues | `--take-ownership` to manage it |
+//! | prune (delete) | the object was deleted and made again meanwhile (uid precondition, 409) | reported and left; n+1 continues | nothing: it is not the release's |
 //! | wait (`--wait`) | timeout, Job failed, Ctrl-C | n+1 `failed`, n still `deployed` | upgrade again, or rollback |
 //! | apply or wait, `--atomic` | as above (not Ctrl-C) | n+1 `failed`; n+2 = rollback to n, `deployed`; n `superseded` | upgrade |
 //! | apply or wait, `--atomic`, first install | as above | 1 `failed`, the objects it created removed | install again |
 //! | mark n+1 deployed | write fails, process dies | n+1 stays `pending-*`, lease expires | next upgrade/rollback marks n+1 `failed` and proceeds |
 //! | mark n superseded | write fails | n and n+1 both `deployed` | next operation supersedes n |
-//! | trim to `--history-max` | delete fails | more revisions than the maximum | trimmed by the next success |
+//! | trim to `--history-max` | delete fails (or the record changed: its resourceVersion precondition) | more revisions than the maximum | trimmed by the next success |
 //! | release the lock | fails, process dies | unchanged | next operation takes over once the lease expires |
 //! | uninstall: mark `uninstalling` | write fails | unchanged | uninstall again |
-//! | uninstall: delete objects | fails midway | latest `uninstalling` | uninstall again (continues) |
+//! | uninstall: delete objects | fails midway; an object is another release's now, or made again by someone (reported, left) | latest `uninstalling` | uninstall again (continues) |
 //! | uninstall: drop records (`--keep-history`: mark `uninstalled`) | fails midway | some records left, latest `uninstalling` | uninstall again |
 //!
 //! `install` is refused while a revision is deployed or pending (use `upgrade`); it is allowed
 //! again when the release was uninstalled with `--keep-history` or never deployed (all failed).
-//! `upgrade` needs a deployed revision (`--install` installs when there is none).
+//! `upgrade` needs a deployed revision (`--install` installs when there is none). An upgrade
+//! with nothing to change records no revision, but still repairs the records and moves objects
+//! off the shared manager.
 
 pub mod act;
 pub mod diff;

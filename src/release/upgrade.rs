@@ -3,7 +3,7 @@
 //! confirmed, then recorded as revision n+1 and applied under the lock. Nothing to change and
 //! nothing new: no revision. With `--install` and nothing deployed, an [`Install`].
 
-use super::act::{check_replacements, ActOptions};
+use super::act::{check_replacements, move_ownership, ActOptions};
 use super::inputs;
 use super::install::Install;
 use super::lifecycle::{as_repaired, current, installs, needs_repair, Draft, Op};
@@ -60,11 +60,19 @@ impl Upgrade {
             stored.overlay == overlay && stored.values == inputs.values.tree && stored.manifest == prepared.manifest;
         if latest_is_current && same && !prepared.plan.has_changes() {
             let revision = stored.revision;
-            if needs_repair(&planned) {
-                // An earlier operation stopped before superseding: fix the records only.
+            if needs_repair(&planned) || !prepared.takeovers.is_empty() {
+                // An earlier operation stopped before superseding, or objects are still under the
+                // shared manager: fix the records, move the ownership; no revision for that.
                 let (lock, mut history) = s.take_lock(&ledger, &planned, &self.record.lock_duration).await?;
-                let repaired = repair(&ledger, &mut history, out).await;
-                unlock(lock, repaired).await?;
+                let fixed = async {
+                    repair(&ledger, &mut history, out).await?;
+                    move_ownership(&s.cluster, &prepared).await
+                };
+                unlock(lock, fixed.await).await?;
+                if !prepared.takeovers.is_empty() {
+                    let n = prepared.takeovers.len();
+                    writeln!(out, "release {name}: {n} object(s) moved to field manager {}", prepared.manager).ok();
+                }
             }
             writeln!(out, "release {name}: nothing to change (revision {revision} stays deployed)").ok();
             return Ok(0);

@@ -230,8 +230,12 @@ fn an_existing_release_moves_to_its_own_field_manager_on_its_next_upgrade() {
     let out = assert_ok(&env.run(&["upgrade", "prod", "--reset-values", "--overlay", "inference", "--yes"]));
     assert!(out.contains("ConfigMap/") && out.contains("deleted"), "{out}");
     assert!(env.get("v1", "ConfigMap", "dimtensor").is_none());
-    // `other` moves on its own next operation.
-    assert_ok(&env.run(&["upgrade", "other", "--set", "image.tag=4.3.0", "--yes"]));
+    // `other` moves on its own next operation, even one with nothing else to change.
+    let out = assert_ok(&env.run(&["upgrade", "other", "--yes"]));
+    assert!(
+        out.contains("moved to field manager kubectl-dimtensor/other") && out.contains("nothing to change"),
+        "{out}"
+    );
     let cron = env.get("batch/v1", "CronJob", "other-dimtensor").unwrap();
     assert!(!managers(&cron).iter().any(|(n, _)| n == "kubectl-dimtensor"), "{:?}", managers(&cron));
 }
