@@ -308,30 +308,42 @@ pub fn remove_path(root: &mut Value, path: &[Pe], ty: Ty) -> bool {
     }
 }
 
+/// Where a path element leads from `cur` (whose shape is `shape`): an object key or a list index.
+enum Slot<'p> {
+    Key(&'p str),
+    Index(usize),
+}
+
+fn slot<'p>(shape: &Shape, pe: &'p Pe, cur: &Value) -> Option<Slot<'p>> {
+    match (pe, cur) {
+        (Pe::Field(f), Value::Object(_)) => Some(Slot::Key(f)),
+        (Pe::Index(i), Value::Array(_)) => Some(Slot::Index(*i)),
+        (pe, Value::Array(a)) => {
+            let kind = match shape {
+                Shape::List(k, _) => k.clone(),
+                _ => ListKind::Atomic,
+            };
+            a.iter().enumerate().position(|(i, v)| item_pe(&kind, v, i) == *pe).map(Slot::Index)
+        }
+        _ => None,
+    }
+}
+
 /// Walks down `path`, returning the node there and its type.
 pub fn descend_mut<'a>(root: &'a mut Value, path: &[Pe], ty: Ty) -> Option<(&'a mut Value, Ty)> {
     let mut cur = root;
     let mut cty = ty;
     for pe in path {
         let shape = schema().shape(cty, Some(cur));
-        match (pe, cur) {
-            (Pe::Field(f), Value::Object(m)) => {
-                cty = shape.child(f);
-                cur = m.get_mut(f)?;
+        match slot(&shape, pe, cur)? {
+            Slot::Key(k) => {
+                cty = shape.child(k);
+                cur = cur.get_mut(k)?;
             }
-            (pe, Value::Array(a)) => {
-                let kind = match &shape {
-                    Shape::List(k, _) => k.clone(),
-                    _ => ListKind::Atomic,
-                };
-                let idx = match pe {
-                    Pe::Index(i) => *i,
-                    _ => a.iter().enumerate().position(|(i, v)| item_pe(&kind, v, i) == *pe)?,
-                };
+            Slot::Index(i) => {
                 cty = shape.elem();
-                cur = a.get_mut(idx)?;
+                cur = cur.get_mut(i)?;
             }
-            _ => return None,
         }
     }
     Some((cur, cty))
@@ -347,27 +359,19 @@ pub fn is_struct_field(root: &Value, path: &[Pe], ty: Ty) -> bool {
     let mut cty = ty;
     for pe in parents {
         let shape = schema().shape(cty, Some(cur));
-        match (pe, cur) {
-            (Pe::Field(f), Value::Object(m)) => {
-                cty = shape.child(f);
-                let Some(next) = m.get(f) else { return false };
-                cur = next;
+        let next = match slot(&shape, pe, cur) {
+            Some(Slot::Key(k)) => {
+                cty = shape.child(k);
+                cur.get(k)
             }
-            (pe, Value::Array(a)) => {
-                let kind = match &shape {
-                    Shape::List(k, _) => k.clone(),
-                    _ => ListKind::Atomic,
-                };
-                let found = match pe {
-                    Pe::Index(i) => a.get(*i),
-                    _ => a.iter().enumerate().find(|(i, v)| item_pe(&kind, v, *i) == *pe).map(|(_, v)| v),
-                };
-                let Some(next) = found else { return false };
+            Some(Slot::Index(i)) => {
                 cty = shape.elem();
-                cur = next;
+                cur.get(i)
             }
-            _ => return false,
-        }
+            None => None,
+        };
+        let Some(next) = next else { return false };
+        cur = next;
     }
     matches!(schema().shape(cty, Some(cur)), Shape::Struct(_))
 }
