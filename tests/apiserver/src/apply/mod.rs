@@ -3,6 +3,7 @@
 //! are fields another manager owns whose value would change.
 
 pub mod fieldpath;
+pub mod locate;
 pub mod managed;
 pub mod schema;
 pub mod walk;
@@ -95,7 +96,7 @@ pub fn apply(live: &Value, config: &Value, ty: Ty, w: &Writer, force: bool) -> R
         // `metadata` itself always stays: its identity fields are owned by no one but there.
         for depth in 2..p.len() {
             let prefix = &p[..depth];
-            if !named.contains(prefix) && walk::is_struct_field(&merged, prefix, ty) {
+            if !named.contains(prefix) && locate::is_struct_field(&merged, prefix, ty) {
                 named.insert(prefix.to_vec());
             }
         }
@@ -109,8 +110,8 @@ pub fn apply(live: &Value, config: &Value, ty: Ty, w: &Writer, force: bool) -> R
         if others.has_at_or_below(p) || cfg_set.has_at_or_below(p) {
             continue;
         }
-        if walk::remove_path(&mut merged, p, ty) {
-            walk::drop_empty_maps_above(&mut merged, p, ty);
+        if locate::remove_path(&mut merged, p, ty) {
+            locate::drop_empty_maps_above(&mut merged, p, ty);
         }
     }
 
