@@ -12,6 +12,8 @@ mod common;
 mod fault_steps;
 #[path = "release/faults.rs"]
 mod faults;
+#[path = "release/guards.rs"]
+mod guards;
 #[path = "release/lifecycle.rs"]
 mod lifecycle;
 #[path = "release/ownership.rs"]

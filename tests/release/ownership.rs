@@ -50,6 +50,18 @@ fn uninstall_of_one_release_leaves_another_releases_objects() {
     assert!(list.lines().any(|l| l.starts_with("b ") && l.contains("deployed")), "{list}");
 }
 
+/// Defect 1, for upgrade: its prune leaves what another release took over since.
+#[test]
+fn an_upgrades_prune_leaves_what_another_release_took() {
+    let env = Env::new("own-prune");
+    assert_ok(&env.run(&["install", "a", "--overlay", "cronjob", "--set", "configMap.enabled=true", "--yes"]));
+    assert!(env.kubectl(&["-n", &env.namespace, "delete", "configmap", "dimtensor"]).status.success());
+    assert_ok(&env.run(&["install", "b", "--overlay", "cronjob", "--set", "configMap.enabled=true", "--yes"]));
+    let out = assert_ok(&env.run(&["upgrade", "a", "--set", "configMap.enabled=false", "--yes"]));
+    assert!(out.contains("ConfigMap/") && out.contains("belongs to release b now"), "{out}");
+    assert_eq!(release_of(&env.get("v1", "ConfigMap", "dimtensor").expect("b's, left alone")), "b");
+}
+
 /// Defect 1: two releases installing the same names at once; the server's conflict on the
 /// release label decides, so exactly one owns every object.
 #[test]
