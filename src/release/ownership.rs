@@ -275,9 +275,14 @@ pub fn deletable(live: &Value, key: &Key, recorded: &Recorded, name: &str, names
 
 /// An apply the plan expected to create (201) found the object (200): whether someone else made
 /// it meanwhile, rather than an earlier attempt of ours whose answer was lost (then the release
-/// is its only owner but for controllers' status and scale entries).
+/// is its only owner but for controllers: their status and scale entries, and the main-resource
+/// writes of Kubernetes' own, such as v1.24's token controller adding a ServiceAccount's secret).
 pub fn made_by_someone_else(obj: &Value, manager: &str) -> bool {
-    entries(obj).any(|e| e["manager"] != manager && e.get("subresource").is_none_or(|s| s == ""))
+    let controller = |m: &str| m.starts_with("kube-") || m == "kubelet";
+    entries(obj).any(|e| {
+        let m = e["manager"].as_str().unwrap_or("");
+        m != manager && !controller(m) && e.get("subresource").is_none_or(|s| s == "")
+    })
 }
 
 fn entries(obj: &Value) -> impl Iterator<Item = &Value> {

@@ -112,6 +112,8 @@ fn an_object_found_by_a_create_was_someone_elses_unless_only_we_and_controllers_
     let ours = json!({"metadata": {"managedFields": [{"manager": "m", "operation": "Apply"},
         {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"}]}});
     assert!(!made_by_someone_else(&ours, "m"));
+    let token = json!({"metadata": {"managedFields": [{"manager": "m"}, {"manager": "kube-controller-manager", "operation": "Update"}]}});
+    assert!(!made_by_someone_else(&token, "m"), "a controller's main-resource write is not a maker");
     let theirs = json!({"metadata": {"managedFields": [{"manager": "m"}, {"manager": "kubectl-create"}]}});
     assert!(made_by_someone_else(&theirs, "m"));
     assert_eq!(field_manager("prod"), "kubectl-dimtensor/prod");
