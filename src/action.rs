@@ -1,21 +1,20 @@
 //! The cluster verbs: each maps its command-line flags onto the operation in `crate::release`
-//! that owns its sequence (`install`, `upgrade`, `rollback`, `uninstall`, `diff`; Helm's
-//! `pkg/action` is the model) and runs it. Input that needs no cluster (the overlay, the release
-//! name, the values) is checked first. The read-only commands (history, status, list, get) are
-//! in [`query`].
+//! that owns its sequence (`install`, `upgrade`, `rollback`, `uninstall`, `diff`, and the
+//! read-only `history`, `status`, `list`, `get`; Helm's `pkg/action` is the model) and runs it.
+//! Input that needs no cluster (the overlay, the release name, the values) is checked first.
 
-mod query;
-
-pub use query::{get_cmd, history_cmd, list_cmd, status_cmd};
-
-use crate::cli::{ClusterArgs, Global, InstallArgs, ReleaseFlags, RollbackArgs, UninstallArgs, UpgradeArgs};
-use crate::cluster::{Cluster, ConnectOptions};
+use crate::cli::{
+    ClusterArgs, GetWhat, Global, HistoryArgs, InstallArgs, ListArgs, ReleaseFlags, RollbackArgs, StatusArgs,
+    UninstallArgs, UpgradeArgs,
+};
+use crate::cluster::ConnectOptions;
 use crate::error::Error;
 use crate::release::act::{ActOptions, Wait};
 use crate::release::diff::Preview;
 use crate::release::install::Install;
 use crate::release::ownership::Allow;
 use crate::release::prepare::Flags;
+use crate::release::query::{self, Part};
 use crate::release::rollback::Rollback;
 use crate::release::session::{duration, Recording, Show};
 use crate::release::uninstall::Uninstall;
@@ -23,7 +22,6 @@ use crate::release::upgrade::Upgrade;
 use crate::values::UserValues;
 use crate::{render, values};
 use std::io::Write;
-use std::sync::Arc;
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Builder::new_multi_thread()
@@ -48,10 +46,6 @@ pub fn connect_options(g: &Global) -> Result<ConnectOptions, Error> {
         as_groups: g.as_group.clone(),
         request_timeout,
     })
-}
-
-async fn connect(global: &Global) -> Result<Arc<Cluster>, Error> {
-    Ok(Arc::new(Cluster::connect(&connect_options(global)?).await?))
 }
 
 fn release_name(args: &ClusterArgs) -> String {
@@ -175,4 +169,35 @@ pub fn uninstall_cmd(args: &UninstallArgs, global: &Global, out: &mut dyn Write)
     };
     let conn = connect_options(global)?;
     runtime()?.block_on(uninstall.run(&conn, out))
+}
+
+fn print(out: &mut dyn Write, text: &str) -> Result<u8, Error> {
+    out.write_all(text.as_bytes()).map_err(|source| Error::Io { context: "writing output".into(), source })?;
+    Ok(0)
+}
+
+pub fn history_cmd(args: &HistoryArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+    let conn = connect_options(global)?;
+    print(out, &runtime()?.block_on(query::history(&conn, &args.name, args.output))?)
+}
+
+pub fn status_cmd(args: &StatusArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+    let conn = connect_options(global)?;
+    print(out, &runtime()?.block_on(query::status(&conn, &args.name, args.revision, args.output))?)
+}
+
+pub fn list_cmd(args: &ListArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+    let conn = connect_options(global)?;
+    print(out, &runtime()?.block_on(query::list(&conn, args.all_namespaces, args.output))?)
+}
+
+pub fn get_cmd(what: &GetWhat, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+    let (args, part) = match what {
+        GetWhat::Values(a) => (a, Part::Values),
+        GetWhat::Manifest(a) => (a, Part::Manifest),
+    };
+    let json = args.output == crate::cli::Output::Json;
+    let conn = connect_options(global)?;
+    let text = runtime()?.block_on(query::get(&conn, &args.name, args.revision, part, args.show_secrets, json))?;
+    print(out, &text)
 }

@@ -2,8 +2,9 @@
 //!
 //! Modelled on Helm's `pkg/action` + `pkg/storage`. Each operation has one home that owns its
 //! sequence (plan, lock, repair, confirm, act, record, wait): [`install`], [`upgrade`],
-//! [`rollback`], [`uninstall`], and [`diff`] (plan only); [`session`] is what they share (the
-//! connection, the lock, confirmation, rendering). `crate::action` only maps flags onto them.
+//! [`rollback`], [`uninstall`], [`diff`] (plan only) and [`query`] (the read-only commands);
+//! [`session`] is what they share (the connection, the lock, confirmation, rendering).
+//! `crate::action` only maps flags onto them.
 //! Below them, planning, acting and recording are kept apart: [`prepare`] plans (with [`plan`]
 //! and [`drift`] adding what history knows), [`act`] does the cluster work, [`lifecycle`] decides
 //! the records' statuses around it, [`record`] is one revision and its Secret, [`store`] keeps
@@ -65,6 +66,7 @@ pub mod memory;
 pub mod ownership;
 pub mod plan;
 pub mod prepare;
+pub mod query;
 pub mod record;
 pub mod rollback;
 pub mod session;
