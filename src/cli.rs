@@ -64,7 +64,7 @@ pub enum Command {
     Diff(ClusterArgs),
     /// Install a release: plan (server dry run), show the diff, confirm, apply
     #[command(
-        after_help = "Examples:\n  kubectl dimtensor install --overlay training -n ml\n  kubectl dimtensor install prod --overlay inference -f values-production.yaml --yes --wait\n  kubectl dimtensor install --overlay batch --dry-run"
+        after_help = "Examples:\n  kubectl dimtensor install --overlay training -n ml\n  kubectl dimtensor install prod --overlay inference -f values-production.yaml --yes --wait\n  kubectl dimtensor install --overlay batch --dry-run\n  kubectl dimtensor install prod --overlay inference --adopt --yes\n\nEach release applies as its own field manager, kubectl-dimtensor/NAME. Existing objects are never taken silently: a Helm release's of the same name needs --adopt, an object of no release --take-ownership, another release's is never taken."
     )]
     Install(InstallArgs),
     /// Upgrade a release to a new render (deleting what it no longer contains)
@@ -96,7 +96,7 @@ pub enum Command {
     },
     /// Delete everything a release made (PersistentVolumeClaims are kept unless --delete-data)
     #[command(
-        after_help = "Examples:\n  kubectl dimtensor uninstall dimtensor -n ml --yes\n  kubectl dimtensor uninstall prod --delete-data --cascade foreground --wait --yes"
+        after_help = "Examples:\n  kubectl dimtensor uninstall dimtensor -n ml --yes\n  kubectl dimtensor uninstall prod --delete-data --cascade foreground --wait --yes\n\nOnly what the release's records list is deleted, and only while it still carries the release's label and is the object the release applied (its uid): another release's objects, or a same-named object someone made since, are left and named."
     )]
     Uninstall(UninstallArgs),
     /// List the built-in overlays and components
