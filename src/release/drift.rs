@@ -51,11 +51,16 @@ pub async fn detect(
         async move {
             let (body, id) = match reuse {
                 Some(_) => (stored.clone(), id),
-                None => {
-                    let (body, _) = versions::served_body(cluster, stored).await?;
-                    let id = id_of(&body);
-                    (body, id)
-                }
+                // Stored under a version removed since, unlike the served one: not comparable
+                // (the plan shows the render at the served version).
+                None => match versions::served_body(cluster, stored).await {
+                    Ok((body, _)) => {
+                        let id = id_of(&body);
+                        (body, id)
+                    }
+                    Err(versions::VersionError::Removed { .. }) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                },
             };
             let body = &body;
             let listed = live.get(&id).cloned();
