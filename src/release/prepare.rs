@@ -95,10 +95,15 @@ pub async fn plan_release(
 
     // Each dry run as the apply will be sent: objects still under the shared manager as it (the
     // fields move to the release's entry unchanged just before), taken-over ones forced.
-    let mut groups: [(Vec<(ResId, Value)>, &str, bool); 3] = [
-        (Vec::new(), &manager, flags.force_conflicts),
-        (Vec::new(), LEGACY_MANAGER, flags.force_conflicts),
-        (Vec::new(), &manager, true),
+    let as_sent = |manager: &str, force_conflicts| PlanOptions {
+        create_namespace: flags.create_namespace,
+        force_conflicts,
+        manager: manager.to_string(),
+    };
+    let mut groups = [
+        (Vec::new(), as_sent(&manager, flags.force_conflicts)),
+        (Vec::new(), as_sent(LEGACY_MANAGER, flags.force_conflicts)),
+        (Vec::new(), as_sent(&manager, true)),
     ];
     for (id, body) in desired {
         let slot = match how.get(&id) {
@@ -109,16 +114,10 @@ pub async fn plan_release(
         groups[slot].0.push((id, body));
     }
     let mut plan = Plan::default();
-    for (objects, as_manager, force) in groups {
-        if objects.is_empty() {
-            continue;
+    for (objects, opts) in groups {
+        if !objects.is_empty() {
+            plan.changes.extend(diff::plan_against(cluster, objects, &live, &opts).await?.changes);
         }
-        let opts = PlanOptions {
-            create_namespace: flags.create_namespace,
-            force_conflicts: force,
-            manager: as_manager.to_string(),
-        };
-        plan.changes.extend(diff::plan_against(cluster, objects, &live, &opts).await?.changes);
     }
     plan.changes.sort_by_key(|c| order.get(&c.id).copied().unwrap_or(usize::MAX));
     let (deletes, spared) = pruned(cluster, name, candidates, &live, &recorded).await?;
