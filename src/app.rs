@@ -48,6 +48,7 @@ fn lint_cmd(args: &crate::cli::LintArgs, namespace: Option<&str>, out: &mut dyn 
         values: values::load(&args.values.input(), &mut std::io::stdin())?,
     };
     let rendered = render::render(&req)?;
+    crate::report::print_warnings(&rendered.warnings);
     let findings = crate::lint::lint(rendered.resources.as_slice());
     let text = match args.output {
         crate::cli::LintOutput::Text => crate::lint::to_text(&findings),
@@ -88,6 +89,7 @@ fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -
         values: user,
     };
     let rendered = render::render(&req)?;
+    crate::report::print_warnings(&rendered.warnings);
     let text = if args.show_values {
         show_values(&rendered, &req.values)
     } else if args.explain {

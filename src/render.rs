@@ -16,7 +16,7 @@ use crate::model::ResourceSet;
 use crate::overlay::{self, OverlayError};
 use crate::values::layers::{self, Effect};
 use crate::values::presets::{self, Workload};
-use crate::values::{self, Source, UserValues, ValuesError};
+use crate::values::{self, rules, Source, UserValues, ValuesError};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -64,6 +64,8 @@ pub struct Request {
 pub struct Rendered {
     pub resources: ResourceSet,
     pub effects: Vec<Effect>,
+    /// Values the cluster decides on (node port range, server version): print them to stderr.
+    pub warnings: Vec<rules::Warning>,
     pub preset: Option<String>,
     pub preset_values: Value,
 }
@@ -102,6 +104,15 @@ pub fn fullname(release: &str, name: &str, full_override: &str) -> String {
     full.chars().take(63).collect::<String>().trim_end_matches('-').to_string()
 }
 
+/// The chart's name (`nameOverride`, else `dimtensor`, cut to 63 characters as the chart cuts
+/// it) and fullname for a release.
+fn chart_names(release: &str, eff: &Value) -> (String, String) {
+    let name = Some(eff["nameOverride"].as_str().unwrap_or("")).filter(|n| !n.is_empty()).unwrap_or(CHART_NAME);
+    let name = name.chars().take(63).collect::<String>().trim_end_matches('-').to_string();
+    let full = fullname(release, &name, eff["fullnameOverride"].as_str().unwrap_or(""));
+    (name, full)
+}
+
 /// Refuses a release name Helm would refuse (and that could not name the objects).
 pub fn check_release_name(name: &str) -> Result<(), RenderError> {
     match valid_release_name(name) {
@@ -125,8 +136,12 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
     let mut fs = Layered { top: builtin::fs(), under: &DiskFs };
     let preset_values = variant.map(presets::preset).unwrap_or_else(|| json!({}));
     let mut effects = Vec::new();
+    let mut warnings = Vec::new();
     let user = &req.values;
     let release = req.release.clone().or_else(|| (!user.is_empty()).then(|| CHART_NAME.to_string()));
+    if let Some(release) = release.as_deref() {
+        check_release_name(release)?;
+    }
 
     let mut preset_values = preset_values;
     if !user.is_empty() {
@@ -166,6 +181,9 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
             values::tree::merge(&mut preset_values, &presets::from_rendered(found.workload.body(), found.kind));
         }
         let eff = values::effective(&preset_values, user);
+        let (name, full) = chart_names(release.as_deref().unwrap_or(CHART_NAME), &eff);
+        let cx = rules::Context { eff: &eff, user, found: &found, fullname: &full, name: &name };
+        warnings = rules::check(&cx)?;
         let layer = layers::build(&found, &eff, user)?;
         if !layer.patches.is_empty() || !layer.components.is_empty() {
             let k = json!({"resources": [dir.display().to_string()], "components": layer.components, "patches": layer.patches});
@@ -174,11 +192,9 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
         effects.extend(layer.explain);
     }
     if let Some(release) = release.as_deref() {
-        check_release_name(release)?;
         let eff = values::effective(&preset_values, user);
-        let name = Some(eff["nameOverride"].as_str().unwrap_or("")).filter(|n| !n.is_empty()).unwrap_or(CHART_NAME);
-        let full = fullname(release, name, eff["fullnameOverride"].as_str().unwrap_or(""));
-        if let Some(mut layer) = release_layer(&dir, release, name, &full) {
+        let (name, full) = chart_names(release, &eff);
+        if let Some(mut layer) = release_layer(&dir, release, &name, &full) {
             if full != CHART_NAME {
                 let component = add_layer(&mut fs.top, "release-names", &rename_component(&full));
                 layer["components"] = json!([component.display().to_string()]);
@@ -190,7 +206,7 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
         dir = add_layer(&mut fs.top, "namespace", &json!({"resources": [dir.display().to_string()], "namespace": ns}));
     }
     let resources = overlay::build(&fs as &dyn Fs, &dir)?;
-    Ok(Rendered { resources, effects, preset: variant.map(str::to_string), preset_values })
+    Ok(Rendered { resources, effects, warnings, preset: variant.map(str::to_string), preset_values })
 }
 
 fn add_layer(mem: &mut MemFs, name: &str, kustomization: &Value) -> PathBuf {

@@ -1,5 +1,5 @@
-//! The one place that turns an error into what the user reads: one paragraph naming the file,
-//! field or resource, then a hint of what to do, and the exit code.
+//! The one place that turns an error (or a warning) into what the user reads: one paragraph
+//! naming the file, field or resource, then a hint of what to do, and the exit code.
 
 use crate::error::Error;
 use crate::overlay::OverlayError;
@@ -50,6 +50,14 @@ fn release_hint(e: &crate::release::ReleaseError) -> Option<String> {
             _ => return None,
         },
     )
+}
+
+/// Prints what the values leave to the cluster (node port range, server version) to stderr,
+/// one `warning: ...` line each.
+pub fn print_warnings(warnings: &[crate::values::rules::Warning]) {
+    for w in warnings {
+        eprintln!("{w}");
+    }
 }
 
 /// Prints the error to stderr as `error: ...` and `hint: ...`.

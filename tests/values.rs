@@ -369,7 +369,7 @@ fn table() -> Vec<Row> {
         row("sidecars", &["--set", "sidecars[0].name=proxy,sidecars[0].image=envoy"], D, "$P/containers/1", eq(json!({"name": "proxy", "image": "envoy"}))),
         row("sidecars", &["--set", "sidecars[0].name=proxy,sidecars[0].image=envoy"], D, "$C/image", eq(json!("docker.io/dimtensor:latest"))),
         row("extraVolumes", &["--set", "extraVolumes[0].name=cache,extraVolumes[0].emptyDir.medium=Memory"], D, "$P/volumes", items_of(json!([{"name": "tmp", "emptyDir": {}}, {"name": "cache", "emptyDir": {"medium": "Memory"}}]))),
-        row("extraVolumeMounts", &["--set", "extraVolumeMounts[0].name=cache,extraVolumeMounts[0].mountPath=/cache"], D, "$C/volumeMounts", items_of(json!([{"name": "tmp", "mountPath": "/tmp"}, {"name": "cache", "mountPath": "/cache"}]))),
+        row("extraVolumeMounts", &["--set", "extraVolumes[0].name=cache,extraVolumes[0].emptyDir.medium=Memory", "--set", "extraVolumeMounts[0].name=cache,extraVolumeMounts[0].mountPath=/cache"], D, "$C/volumeMounts", items_of(json!([{"name": "tmp", "mountPath": "/tmp"}, {"name": "cache", "mountPath": "/cache"}]))),
         // Service account
         row("serviceAccount.create", &["--set", "serviceAccount.create=false"], "ServiceAccount", "", Want::NoResource),
         row("serviceAccount.create", &["--set", "serviceAccount.create=false"], D, "$P/serviceAccountName", eq(json!("default"))),

@@ -84,7 +84,9 @@ impl Session {
             namespace: None,
             values: inputs.values.clone(),
         };
-        let objects = render::render(&req)?
+        let rendered = render::render(&req)?;
+        crate::report::print_warnings(&rendered.warnings);
+        let objects = rendered
             .resources
             .into_iter()
             .map(|r| {

@@ -272,7 +272,7 @@ fn invalid(cx: &Ctx, key: &str, reason: String) -> ValuesError {
     }
 }
 
-/// Combinations the chart cannot mean.
+/// Combinations the chart cannot mean (Kubernetes' own rules are in `rules`).
 fn validate(cx: &Ctx) -> Result<(), ValuesError> {
     let kind = cx.found.kind;
     if cx.user.touched("autoscaling.enabled") && cx.on("autoscaling.enabled") && kind != Workload::Deployment {
@@ -285,82 +285,7 @@ fn validate(cx: &Ctx) -> Result<(), ValuesError> {
             format!("an Ingress needs the deployment's Service; a {} serves nothing", kind.kind()),
         ));
     }
-    let (min, max) = (
-        cx.get("autoscaling.minReplicas").as_i64().unwrap_or(0),
-        cx.get("autoscaling.maxReplicas").as_i64().unwrap_or(0),
-    );
-    if cx.on("autoscaling.enabled")
-        && (cx.user.touched("autoscaling.minReplicas") || cx.user.touched("autoscaling.maxReplicas"))
-        && min > max
-    {
-        let key = if cx.user.touched("autoscaling.minReplicas") {
-            "autoscaling.minReplicas"
-        } else {
-            "autoscaling.maxReplicas"
-        };
-        return Err(invalid(cx, key, format!("minReplicas ({min}) is greater than maxReplicas ({max})")));
-    }
-    for probe in ["livenessProbe", "startupProbe"] {
-        let key = format!("{probe}.successThreshold");
-        if cx.user.touched(&key) && cx.get(&key).as_i64().is_some_and(|n| n != 1) {
-            return Err(invalid(
-                cx,
-                &key,
-                "must be 1 for liveness and startup probes (the API server refuses anything else)".into(),
-            ));
-        }
-    }
-    if cx.user.touched("cronjob.schedule") && !is_cron(cx.str("cronjob.schedule")) {
-        return Err(invalid(
-            cx,
-            "cronjob.schedule",
-            format!(
-                "`{}` is not a cron schedule (five fields, e.g. \"0 2 * * *\", or @daily)",
-                cx.str("cronjob.schedule")
-            ),
-        ));
-    }
-    for (key, min_value) in [
-        ("replicaCount", 0),
-        ("job.parallelism", 0),
-        ("job.completions", 1),
-        ("job.backoffLimit", 0),
-        ("resources.gpu.count", 1),
-        ("container.port", 1),
-        ("service.port", 1),
-        ("terminationGracePeriodSeconds", 0),
-        ("autoscaling.minReplicas", 1),
-    ] {
-        if let Some(n) = cx.get(key).as_i64().filter(|_| cx.user.touched(key)) {
-            if n < min_value || (key.ends_with("port") && n > 65535) {
-                return Err(invalid(cx, key, format!("{n} is out of range")));
-            }
-        }
-    }
-    if cx.user.touched("secret.data") {
-        if let Some(m) = cx.get("secret.data").as_object() {
-            for (k, v) in m {
-                let text: String = v.as_str().unwrap_or("").chars().filter(|c| !c.is_whitespace()).collect();
-                if base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.as_bytes()).is_err() {
-                    return Err(invalid(cx, &format!("secret.data.{k}"), "is not base64 (the chart takes secret.data already encoded; use secret.stringData for plain text)".into()));
-                }
-            }
-        }
-    }
     Ok(())
-}
-
-fn is_cron(s: &str) -> bool {
-    const MACROS: &[&str] = &["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"];
-    if MACROS.contains(&s) {
-        return true;
-    }
-    let fields: Vec<&str> = s.split_whitespace().collect();
-    let field = regex::Regex::new(
-        r"^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?(,(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?)*$",
-    )
-    .expect("static regex");
-    fields.len() == 5 && fields.iter().all(|f| field.is_match(f))
 }
 
 /// The image reference the chart builds: `registry/repository:tag`, where an empty tag means the
@@ -668,7 +593,9 @@ fn deployment(cx: &mut Ctx) {
         let strategy = if cx.str("strategy.type") == "Recreate" {
             json!({"$patch": "replace", "type": "Recreate"})
         } else {
-            json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": cx.get("strategy.rollingUpdate.maxSurge"), "maxUnavailable": cx.get("strategy.rollingUpdate.maxUnavailable")}})
+            let surge = int_or_string(cx.get("strategy.rollingUpdate.maxSurge"));
+            let unavailable = int_or_string(cx.get("strategy.rollingUpdate.maxUnavailable"));
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": unavailable}})
         };
         p.at(&["spec"]).insert("strategy".into(), strategy);
     }
@@ -744,11 +671,18 @@ fn service(cx: &mut Ctx) {
         p.at(&["spec"]).insert("type".into(), v);
     }
     if cx.user.touched("service.port") || cx.user.touched("service.targetPort") || cx.user.touched("service.nodePort") {
-        let mut port = json!({"name": "http", "port": cx.get("service.port"), "targetPort": cx.get("service.targetPort"), "protocol": "TCP"});
-        match cx.get("service.nodePort") {
+        let mut port = json!({"name": "http", "port": cx.get("service.port"), "protocol": "TCP"});
+        // An empty or zero target port means the port itself, as the API server defaults it.
+        match int_or_string(cx.get("service.targetPort")) {
             Value::String(s) if s.is_empty() => {}
             Value::Null => {}
-            np => port["nodePort"] = np.clone(),
+            Value::Number(n) if n.as_i64() == Some(0) => {}
+            target => port["targetPort"] = target,
+        }
+        // A node port only where the type has node ports (the chart: only for NodePort).
+        let ty = service_type(cx.user, cx.eff, cx.found.set);
+        if let (Ok(Some(n)), true) = (node_port_number(cx.get("service.nodePort")), ty != "ClusterIP") {
+            port["nodePort"] = json!(n);
         }
         p.at(&["spec"]).insert("ports".into(), json!([{"$patch": "replace"}, port]));
     }
@@ -769,6 +703,39 @@ fn service(cx: &mut Ctx) {
         p.doc.as_object_mut().expect("patch is a map").remove("spec");
     }
     cx.emit(keys, p);
+}
+
+/// An int-or-string field's value: a string of digits becomes the number it spells, as the
+/// chart's templates render it (`targetPort: "9000"` is port 9000); names (`http`) and
+/// percentages (`25%`) stay strings.
+pub fn int_or_string(v: &Value) -> Value {
+    match v {
+        Value::String(s) if !s.is_empty() && s.len() <= 10 && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse::<i64>().map(Value::from).unwrap_or_else(|_| v.clone())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The node port as a number: a number, or a numeric string; `Ok(None)` for none (`""`, 0).
+pub fn node_port_number(v: &Value) -> Result<Option<i64>, ()> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_i64().map(|n| (n != 0).then_some(n)).ok_or(()),
+        Value::String(t) if t.trim().is_empty() => Ok(None),
+        Value::String(t) => t.trim().parse::<i64>().map(|n| (n != 0).then_some(n)).map_err(|_| ()),
+        _ => Err(()),
+    }
+}
+
+/// The Service's type after the values: the user's, else the rendered Service's.
+pub fn service_type(user: &UserValues, eff: &Value, set: &ResourceSet) -> String {
+    let given = tree::get(eff, &tree::split("service.type")).and_then(Value::as_str);
+    if let (true, Some(t)) = (user.touched("service.type"), given) {
+        return t.to_string();
+    }
+    let rendered = set.iter().find(|r| r.kind() == "Service");
+    rendered.and_then(|s| s.body()["spec"]["type"].as_str()).unwrap_or("ClusterIP").to_string()
 }
 
 fn autoscaling(cx: &mut Ctx) {
@@ -831,7 +798,13 @@ fn ingress(cx: &mut Ctx) {
         })
         .collect();
     let spec = p.at(&["spec"]);
-    spec.insert("ingressClassName".into(), cx.get("ingress.className").clone());
+    // An empty class name means the cluster's default class: the field is left out, as the
+    // chart leaves it out (the API server refuses "").
+    let class = match cx.get("ingress.className") {
+        Value::String(s) if s.is_empty() => Value::Null,
+        other => other.clone(),
+    };
+    spec.insert("ingressClassName".into(), class);
     spec.insert("rules".into(), Value::Array(rules));
     let tls = cx.get("ingress.tls").as_array().cloned().unwrap_or_default();
     spec.insert("tls".into(), if tls.is_empty() { Value::Null } else { Value::Array(tls) });
@@ -970,16 +943,6 @@ mod tests {
         assert_eq!(eff("", "ml", ""), "docker.io/dimtensor:4.2.0-ml");
         assert_eq!(eff("5.0", "latest", ""), "docker.io/dimtensor:5.0");
         assert_eq!(eff("5.0", "cpu-full", "reg.local"), "reg.local/dimtensor:5.0-cpu-full");
-    }
-
-    #[test]
-    fn cron_syntax() {
-        for ok in ["0 0 * * *", "*/5 * * * *", "0 2 * * 1-5", "@daily", "0 0 1,15 * MON"] {
-            assert!(is_cron(ok), "{ok}");
-        }
-        for bad in ["daily", "0 0 * *", "0 0 * * * *", "a b c d e f"] {
-            assert!(!is_cron(bad), "{bad}");
-        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod layers;
 pub mod presets;
+pub mod rules;
 pub mod schema;
 pub mod set_syntax;
 pub mod tree;
