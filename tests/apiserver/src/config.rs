@@ -36,6 +36,8 @@ pub struct Config {
     pub finalizer_delay: Duration,
     /// Also print every request (method, target, types, user, status) to stderr.
     pub log_to_stderr: bool,
+    /// `--service-node-port-range` (default 30000-32767): node ports outside it are refused.
+    pub node_port_range: (i64, i64),
 }
 
 impl Default for Config {
@@ -57,6 +59,7 @@ impl Default for Config {
             prune_unknown_fields: false,
             finalizer_delay: Duration::ZERO,
             log_to_stderr: false,
+            node_port_range: crate::validation::DEFAULT_NODE_PORTS,
         }
     }
 }
@@ -111,6 +114,11 @@ impl Config {
     }
     pub fn prune_unknown_fields(mut self, on: bool) -> Self {
         self.prune_unknown_fields = on;
+        self
+    }
+    /// The server's `--service-node-port-range`, inclusive.
+    pub fn node_port_range(mut self, low: i64, high: i64) -> Self {
+        self.node_port_range = (low, high);
         self
     }
     pub fn log_to_stderr(mut self, on: bool) -> Self {

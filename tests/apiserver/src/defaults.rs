@@ -193,12 +193,14 @@ fn container(c: &mut Map<String, Value>) {
     for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
         if let Some(p) = c.get_mut(probe).and_then(Value::as_object_mut) {
             if let Some(h) = p.get_mut("httpGet").and_then(Value::as_object_mut) {
+                zero_default(h, "path", json!("/"));
                 default_field(h, "scheme", json!("HTTP"));
             }
-            default_field(p, "timeoutSeconds", json!(1));
-            default_field(p, "periodSeconds", json!(10));
-            default_field(p, "successThreshold", json!(1));
-            default_field(p, "failureThreshold", json!(3));
+            // SetDefaults_Probe replaces zero values, not only missing ones.
+            zero_default(p, "timeoutSeconds", json!(1));
+            zero_default(p, "periodSeconds", json!(10));
+            zero_default(p, "successThreshold", json!(1));
+            zero_default(p, "failureThreshold", json!(3));
         }
     }
     default_field(c, "resources", json!({}));
@@ -206,6 +208,20 @@ fn container(c: &mut Map<String, Value>) {
     default_field(c, "terminationMessagePolicy", json!("File"));
     let image = c.get("image").and_then(Value::as_str).unwrap_or("");
     default_field(c, "imagePullPolicy", json!(pull_policy(image)));
+}
+
+/// Like [`default_field`], but a zero value (0 or "") is replaced too, as Go defaulting does
+/// for fields that are not pointers.
+fn zero_default(map: &mut Map<String, Value>, key: &str, value: Value) {
+    let zero = match map.get(key) {
+        None | Some(Value::Null) => true,
+        Some(Value::Number(n)) => n.as_i64() == Some(0),
+        Some(Value::String(s)) => s.is_empty(),
+        _ => false,
+    };
+    if zero {
+        map.insert(key.to_string(), value);
+    }
 }
 
 /// `Always` for `:latest` or untagged images, like SetDefaults_Container.
@@ -227,8 +243,9 @@ fn service(obj: &mut Value) {
     if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
         for p in ports.iter_mut().filter_map(Value::as_object_mut) {
             default_field(p, "protocol", json!("TCP"));
+            // SetDefaults_Service: a zero or empty target port is the port itself.
             if let Some(port) = p.get("port").cloned() {
-                default_field(p, "targetPort", port);
+                zero_default(p, "targetPort", port);
             }
         }
     }

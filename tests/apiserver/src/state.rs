@@ -33,6 +33,8 @@ pub struct State {
     pub log_to_stderr: bool,
     /// Deployment uid → (revision, template) for the revision annotation.
     pub revisions: HashMap<String, (u64, Value)>,
+    /// Server flags validation depends on.
+    pub validation: crate::validation::Options,
 }
 
 impl State {
@@ -53,6 +55,7 @@ impl State {
             finalizer_delay: config.finalizer_delay,
             log_to_stderr: config.log_to_stderr,
             revisions: HashMap::new(),
+            validation: crate::validation::Options { node_ports: config.node_port_range },
         }
     }
 }

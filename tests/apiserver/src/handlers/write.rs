@@ -539,7 +539,7 @@ pub fn finish(
         }
     }
     strategy::normalize_order(&mut new);
-    validation::validate(w.info, &new, old.as_ref())?;
+    validation::validate(w.info, &new, old.as_ref(), &st.validation)?;
     if serde_json::to_vec(&new).map_or(0, |b| b.len()) > MAX_OBJECT_BYTES {
         return Err(ApiError::too_large("etcdserver: request is too large"));
     }

@@ -1,135 +1,181 @@
-//! The validation the real server does that matters to a deploy tool: names, labels,
-//! annotation and data size, workload selectors, and immutable fields.
+//! The validation a real kube-apiserver **v1.24** does on create and update, for every field
+//! the chart renders: object names, labels and annotations; pod templates (containers, env,
+//! probes, resources, volumes, tolerations, affinity, security contexts); Deployments, Jobs,
+//! CronJobs, Services, Ingresses, HPAs, PVCs, ConfigMaps and Secrets; and immutable fields.
+//! Each rule follows the Kubernetes function named beside it (k8s.io/kubernetes
+//! pkg/apis/{core,apps,batch,networking,autoscaling}/validation, apimachinery validation), and
+//! the Status bodies follow the `val-*` captures.
+
+mod cron;
+mod kinds;
+pub mod names;
+mod pod;
+mod quantity;
 
 use crate::resources::ResourceInfo;
 use crate::status::{ApiError, Cause};
 use crate::util::go_string_map;
+use names::q;
 use serde_json::{Map, Value};
 
-const DNS1123_SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
-const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
-const DNS1035_LABEL_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
+pub use names::{DNS1035_LABEL_MSG, DNS1123_LABEL_MSG, DNS1123_SUBDOMAIN_MSG};
 
 /// The largest total of a Secret's or ConfigMap's data.
 pub const MAX_DATA_BYTES: usize = 1024 * 1024;
 /// The largest total of an object's annotations.
 pub const MAX_ANNOTATION_BYTES: usize = 256 * 1024;
 
-fn is_alnum_lower(c: char) -> bool {
-    c.is_ascii_lowercase() || c.is_ascii_digit()
-}
+/// The default `--service-node-port-range`.
+pub const DEFAULT_NODE_PORTS: (i64, i64) = (30000, 32767);
 
 pub fn is_dns1123_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars().all(|c| is_alnum_lower(c) || c == '-')
-        && s.starts_with(is_alnum_lower)
-        && s.ends_with(is_alnum_lower)
+    names::dns1123_label(s).is_empty()
 }
 
 pub fn is_dns1123_subdomain(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns1123_label)
+    names::dns1123_subdomain(s).is_empty()
 }
 
 pub fn is_dns1035_label(s: &str) -> bool {
-    is_dns1123_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
-}
-
-fn is_name_part(s: &str) -> bool {
-    let ok = |c: char| c.is_ascii_alphanumeric();
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars().all(|c| ok(c) || matches!(c, '-' | '_' | '.'))
-        && s.starts_with(ok)
-        && s.ends_with(ok)
+    names::dns1035_label(s).is_empty()
 }
 
 /// Label and annotation keys: optional DNS prefix, '/', name part.
 pub fn is_qualified_name(s: &str) -> bool {
-    match s.split_once('/') {
-        Some((prefix, name)) => is_dns1123_subdomain(prefix) && is_name_part(name),
-        None => is_name_part(s),
-    }
+    names::qualified_name(s).is_empty()
 }
 
 pub fn is_label_value(s: &str) -> bool {
-    s.is_empty() || is_name_part(s)
+    names::label_value(s).is_empty()
 }
 
-/// A name check and the message its failure carries.
-type NameRule = (fn(&str) -> bool, &'static str);
+/// Field errors in the order validation finds them (`field.ErrorList`).
+#[derive(Default)]
+pub(crate) struct Errs(pub Vec<Cause>);
 
-/// Which name rule a resource uses (None: RBAC's path-segment names).
-fn name_rule(info: &ResourceInfo) -> Option<NameRule> {
-    match (info.group.as_str(), info.plural.as_str()) {
-        ("rbac.authorization.k8s.io", _) => None,
-        ("", "namespaces") => Some((is_dns1123_label, DNS1123_LABEL_MSG)),
-        ("", "services") => Some((is_dns1035_label, DNS1035_LABEL_MSG)),
-        _ => Some((is_dns1123_subdomain, DNS1123_SUBDOMAIN_MSG)),
+impl Errs {
+    /// `field.Invalid` with an already Go-formatted value.
+    pub fn invalid(&mut self, field: &str, value: &str, detail: &str) {
+        self.0.push(Cause::invalid(field, value, detail));
+    }
+    /// One `field.Invalid` per message, for a string value.
+    pub fn each(&mut self, field: &str, value: &str, msgs: Vec<String>) {
+        for m in msgs {
+            self.invalid(field, &q(value), &m);
+        }
+    }
+    pub fn required(&mut self, field: &str, detail: &str) {
+        self.0.push(Cause::required(field, detail));
+    }
+    pub fn forbidden(&mut self, field: &str, detail: &str) {
+        self.0.push(Cause::forbidden(field, detail));
+    }
+    pub fn not_supported(&mut self, field: &str, value: &str, supported: &[&str]) {
+        self.0.push(Cause::not_supported(field, &q(value), supported));
+    }
+    pub fn duplicate(&mut self, field: &str, value: &str) {
+        self.0.push(Cause::new("FieldValueDuplicate", format!("Duplicate value: {value}"), field));
+    }
+    pub fn not_found(&mut self, field: &str, value: &str) {
+        self.0.push(Cause::new("FieldValueNotFound", format!("Not found: {}", q(value)), field));
+    }
+    pub fn nonnegative(&mut self, field: &str, v: Option<i64>) {
+        if let Some(n) = v.filter(|n| *n < 0) {
+            self.invalid(field, &n.to_string(), "must be greater than or equal to 0");
+        }
     }
 }
 
-/// Metadata checks every object gets on create and update.
-fn validate_meta(info: &ResourceInfo, obj: &Value, creating: bool, causes: &mut Vec<Cause>) {
+/// A string field of `v` ("" when absent).
+pub(crate) fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// Options of the server that change validation (its flags).
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// `--service-node-port-range`.
+    pub node_ports: (i64, i64),
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { node_ports: DEFAULT_NODE_PORTS }
+    }
+}
+
+/// Which name rule a resource uses (None: RBAC's path-segment names).
+fn name_rule(info: &ResourceInfo) -> Option<fn(&str) -> Vec<String>> {
+    match (info.group.as_str(), info.plural.as_str()) {
+        ("rbac.authorization.k8s.io", _) => None,
+        ("", "namespaces") => Some(names::dns1123_label),
+        ("", "services") => Some(names::dns1035_label),
+        _ => Some(names::dns1123_subdomain),
+    }
+}
+
+/// `ValidateLabels`: keys are qualified names, values label values.
+pub(crate) fn labels(at: &str, m: Option<&Map<String, Value>>, e: &mut Errs) {
+    for (k, v) in m.into_iter().flatten() {
+        e.each(at, k, names::qualified_name(k));
+        e.each(at, v.as_str().unwrap_or(""), names::label_value(v.as_str().unwrap_or("")));
+    }
+}
+
+/// `ValidateAnnotations`: keys are qualified names once lower-cased; 256 KiB in all.
+pub(crate) fn annotations(at: &str, m: Option<&Map<String, Value>>, e: &mut Errs) {
+    let Some(m) = m else { return };
+    for k in m.keys() {
+        e.each(at, k, names::qualified_name(&k.to_lowercase()));
+    }
+    let size: usize = m.iter().map(|(k, v)| k.len() + v.as_str().map_or(0, str::len)).sum();
+    if size > MAX_ANNOTATION_BYTES {
+        e.0.push(Cause::too_long(at, MAX_ANNOTATION_BYTES));
+    }
+}
+
+/// `ValidateObjectMeta`: the name (on create), labels and annotations.
+fn validate_meta(info: &ResourceInfo, obj: &Value, creating: bool, e: &mut Errs) {
     let meta = obj.get("metadata").and_then(Value::as_object);
     let name = meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or("");
     if creating {
         if name.is_empty() {
-            causes.push(Cause::required("metadata.name", "name or generateName is required"));
-        } else if let Some((rule, msg)) = name_rule(info) {
-            if !rule(name) {
-                causes.push(Cause::invalid("metadata.name", &format!("{name:?}"), msg));
-            }
+            e.required("metadata.name", "name or generateName is required");
+        } else if let Some(rule) = name_rule(info) {
+            e.each("metadata.name", name, rule(name));
         } else if name.contains('/') || name.contains('%') || name == "." || name == ".." {
-            causes.push(Cause::invalid("metadata.name", &format!("{name:?}"), "may not contain '/'"));
+            e.invalid("metadata.name", &q(name), "may not contain '/'");
         }
     }
-    if let Some(labels) = meta.and_then(|m| m.get("labels")).and_then(Value::as_object) {
-        for (k, v) in labels {
-            if !is_qualified_name(k) {
-                causes.push(Cause::invalid(
-                    "metadata.labels",
-                    &format!("{k:?}"),
-                    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
-                ));
-            }
-            let v = v.as_str().unwrap_or("");
-            if !is_label_value(v) {
-                causes.push(Cause::invalid(
-                    "metadata.labels",
-                    &format!("{v:?}"),
-                    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
-                ));
-            }
-        }
-    }
-    if let Some(ann) = meta.and_then(|m| m.get("annotations")).and_then(Value::as_object) {
-        let size: usize = ann.iter().map(|(k, v)| k.len() + v.as_str().map_or(0, str::len)).sum();
-        if size > MAX_ANNOTATION_BYTES {
-            causes.push(Cause::too_long("metadata.annotations", MAX_ANNOTATION_BYTES));
-        }
+    labels("metadata.labels", meta.and_then(|m| m.get("labels")).and_then(Value::as_object), e);
+    annotations("metadata.annotations", meta.and_then(|m| m.get("annotations")).and_then(Value::as_object), e);
+}
+
+/// The group a refusal names: v1.24 validates Ingresses as `extensions` (its first registered
+/// group for the internal type), as `val-ingress-class-empty-422.json` shows.
+fn error_group(info: &ResourceInfo) -> &str {
+    match (info.group.as_str(), info.kind.as_str()) {
+        ("networking.k8s.io", "Ingress") => "extensions",
+        (g, _) => g,
     }
 }
 
 /// Validates `obj` (after defaults); `old` is the stored object on update.
-pub fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>) -> Result<(), ApiError> {
-    let mut causes = Vec::new();
-    validate_meta(info, obj, old.is_none(), &mut causes);
-    match (info.group.as_str(), info.kind.as_str()) {
-        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => workload(obj, old, &mut causes),
-        ("batch", "Job") => job(obj, old, &mut causes),
-        ("batch", "CronJob") => cronjob(obj, &mut causes),
-        ("", "Service") => service(obj, old, &mut causes),
-        ("", "Secret") => data_size(obj, &["data"], "data", &mut causes),
-        ("", "ConfigMap") => data_size(obj, &["data", "binaryData"], "", &mut causes),
-        ("", "Pod") => pod_spec(obj.get("spec"), "spec", &mut causes),
-        _ => {}
+pub fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>, opts: &Options) -> Result<(), ApiError> {
+    let mut e = Errs::default();
+    if !info.custom {
+        validate_meta(info, obj, old.is_none(), &mut e);
+        kinds::validate(info, obj, old, &mut e);
     }
-    if causes.is_empty() {
+    if e.0.is_empty() {
+        // The node port allocator runs after validation, with its own range.
+        kinds::node_port_range(info, obj, opts, &mut e);
+    }
+    if e.0.is_empty() {
         return Ok(());
     }
     let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
-    Err(ApiError::invalid(&info.group, &info.kind, name, causes))
+    Err(ApiError::invalid(error_group(info), &info.kind, name, e.0))
 }
 
 fn selector_value(sel: Option<&Value>) -> String {
@@ -173,64 +219,6 @@ fn selector_is_empty(sel: Option<&Value>) -> bool {
     labels && exprs
 }
 
-fn workload(obj: &Value, old: Option<&Value>, causes: &mut Vec<Cause>) {
-    let spec = obj.get("spec");
-    let sel = spec.and_then(|s| s.get("selector"));
-    let template_labels = obj.pointer("/spec/template/metadata/labels").and_then(Value::as_object);
-    if sel.is_none() {
-        causes.push(Cause::required("spec.selector", ""));
-    } else if selector_is_empty(sel) {
-        causes.push(Cause::invalid("spec.selector", &selector_value(sel), "empty selector is invalid for deployment"));
-    } else if let Some(s) = sel {
-        if !selector_matches(s, template_labels) {
-            causes.push(Cause::invalid(
-                "spec.template.metadata.labels",
-                &go_string_map(template_labels),
-                "`selector` does not match template `labels`",
-            ));
-        }
-    }
-    if let Some(r) = spec.and_then(|s| s.get("replicas")).and_then(Value::as_i64) {
-        if r < 0 {
-            causes.push(Cause::invalid("spec.replicas", &r.to_string(), "must be greater than or equal to 0"));
-        }
-    }
-    pod_spec(obj.pointer("/spec/template/spec"), "spec.template.spec", causes);
-    if let Some(old) = old {
-        let old_sel = old.pointer("/spec/selector");
-        if old_sel.is_some() && old_sel != sel {
-            causes.push(Cause::invalid("spec.selector", &selector_value(sel), "field is immutable"));
-        }
-    }
-}
-
-fn job(obj: &Value, old: Option<&Value>, causes: &mut Vec<Cause>) {
-    let policy = obj.pointer("/spec/template/spec/restartPolicy").and_then(Value::as_str).unwrap_or("");
-    if policy != "Never" && policy != "OnFailure" {
-        causes.push(Cause::not_supported(
-            "spec.template.spec.restartPolicy",
-            &format!("{policy:?}"),
-            &["OnFailure", "Never"],
-        ));
-    }
-    pod_spec(obj.pointer("/spec/template/spec"), "spec.template.spec", causes);
-    let Some(old) = old else { return };
-    if old.pointer("/spec/selector") != obj.pointer("/spec/selector") {
-        causes.push(Cause::invalid(
-            "spec.selector",
-            &selector_value(obj.pointer("/spec/selector")),
-            "field is immutable",
-        ));
-    }
-    if old.pointer("/spec/template") != obj.pointer("/spec/template") {
-        causes.push(Cause::invalid("spec.template", &go_template(obj.pointer("/spec/template")), "field is immutable"));
-    }
-    if old.pointer("/spec/completions") != obj.pointer("/spec/completions") {
-        let v = obj.pointer("/spec/completions").map_or("null".to_string(), Value::to_string);
-        causes.push(Cause::invalid("spec.completions", &v, "field is immutable"));
-    }
-}
-
 /// An abbreviated `%#v` of a pod template; the real one dumps every Go field and pointer address.
 fn go_template(t: Option<&Value>) -> String {
     let labels = t.and_then(|t| t.pointer("/metadata/labels")).and_then(Value::as_object);
@@ -239,158 +227,18 @@ fn go_template(t: Option<&Value>) -> String {
         .and_then(Value::as_array)
         .map(|cs| {
             cs.iter()
-                .map(|c| {
-                    let s = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                    format!("core.Container{{Name:{:?}, Image:{:?}, ...}}", s("name"), s("image"))
-                })
+                .map(|c| format!("core.Container{{Name:{}, Image:{}, ...}}", q(s(c, "name")), q(s(c, "image"))))
                 .collect()
         })
         .unwrap_or_default();
     let policy = t.and_then(|t| t.pointer("/spec/restartPolicy")).and_then(Value::as_str).unwrap_or("");
     format!(
-        "core.PodTemplateSpec{{ObjectMeta:v1.ObjectMeta{{Labels:{}, ...}}, Spec:core.PodSpec{{Containers:[]core.Container{{{}}}, RestartPolicy:{policy:?}, ...}}}}",
+        "core.PodTemplateSpec{{ObjectMeta:v1.ObjectMeta{{Labels:{}, ...}}, Spec:core.PodSpec{{Containers:[]core.Container{{{}}}, RestartPolicy:{}, ...}}}}",
         go_string_map(labels),
-        containers.join(", ")
+        containers.join(", "),
+        q(policy)
     )
 }
 
-fn cronjob(obj: &Value, causes: &mut Vec<Cause>) {
-    if obj.pointer("/spec/schedule").and_then(Value::as_str).map_or(true, str::is_empty) {
-        causes.push(Cause::required("spec.schedule", ""));
-    }
-    pod_spec(obj.pointer("/spec/jobTemplate/spec/template/spec"), "spec.jobTemplate.spec.template.spec", causes);
-}
-
-fn pod_spec(spec: Option<&Value>, at: &str, causes: &mut Vec<Cause>) {
-    let containers = spec.and_then(|s| s.get("containers")).and_then(Value::as_array);
-    let Some(containers) = containers.filter(|c| !c.is_empty()) else {
-        causes.push(Cause::required(&format!("{at}.containers"), ""));
-        return;
-    };
-    let mut seen = Vec::new();
-    for (i, c) in containers.iter().enumerate() {
-        let name = c.get("name").and_then(Value::as_str).unwrap_or("");
-        let here = format!("{at}.containers[{i}]");
-        if name.is_empty() {
-            causes.push(Cause::required(&format!("{here}.name"), ""));
-        } else if !is_dns1123_label(name) {
-            causes.push(Cause::invalid(&format!("{here}.name"), &format!("{name:?}"), DNS1123_LABEL_MSG));
-        } else if seen.contains(&name) {
-            causes.push(Cause::new(
-                "FieldValueDuplicate",
-                format!("Duplicate value: {name:?}"),
-                format!("{here}.name"),
-            ));
-        }
-        seen.push(name);
-        if c.get("image").and_then(Value::as_str).map_or(true, str::is_empty) {
-            causes.push(Cause::required(&format!("{here}.image"), ""));
-        }
-    }
-}
-
-fn service(obj: &Value, old: Option<&Value>, causes: &mut Vec<Cause>) {
-    let typ = obj.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP");
-    let ports = obj.pointer("/spec/ports").and_then(Value::as_array);
-    if typ != "ExternalName" && ports.map_or(true, Vec::is_empty) {
-        causes.push(Cause::required("spec.ports", ""));
-    }
-    for (i, p) in ports.into_iter().flatten().enumerate() {
-        let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
-        if !(1..=65535).contains(&port) {
-            causes.push(Cause::invalid(
-                &format!("spec.ports[{i}].port"),
-                &port.to_string(),
-                "must be between 1 and 65535, inclusive",
-            ));
-        }
-    }
-    if let Some(old) = old {
-        let old_ip = old.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("");
-        let new_ip = obj.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("");
-        if !old_ip.is_empty() && old_ip != new_ip && typ != "ExternalName" {
-            causes.push(Cause::invalid(
-                "spec.clusterIPs[0]",
-                &format!("[]string{{{new_ip:?}}}"),
-                "may not change once set",
-            ));
-        }
-    }
-}
-
-fn data_size(obj: &Value, fields: &[&str], at: &str, causes: &mut Vec<Cause>) {
-    let total: usize = fields
-        .iter()
-        .filter_map(|f| obj.get(*f).and_then(Value::as_object))
-        .flat_map(|m| m.iter())
-        .map(|(k, v)| k.len() + decoded_len(v))
-        .sum();
-    if total > MAX_DATA_BYTES {
-        let field = if at.is_empty() { "[]" } else { at };
-        causes.push(Cause::too_long(field, MAX_DATA_BYTES));
-    }
-}
-
-fn decoded_len(v: &Value) -> usize {
-    v.as_str().map_or(0, |s| s.len() * 3 / 4)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::resources::Registry;
-    use serde_json::json;
-
-    fn info(av: &str, kind: &str) -> ResourceInfo {
-        Registry::new(&[]).by_kind(av, kind).unwrap().clone()
-    }
-
-    #[test]
-    fn names() {
-        assert!(is_dns1123_subdomain("a.b-c"));
-        assert!(!is_dns1123_subdomain("Bad_Name"));
-        assert!(!is_dns1035_label("1abc"));
-        assert!(is_qualified_name("app.kubernetes.io/name"));
-        assert!(!is_qualified_name("a b"));
-    }
-
-    #[test]
-    fn selector_mismatch_matches_the_capture() {
-        let d = json!({"metadata": {"name": "bad"}, "spec": {"selector": {"matchLabels": {"app": "other"}},
-            "template": {"metadata": {"labels": {"app.kubernetes.io/name": "web"}}, "spec": {"containers": [{"name": "web", "image": "x"}]}}}});
-        let err = validate(&info("apps/v1", "Deployment"), &d, None).unwrap_err();
-        assert_eq!(err.message, "Deployment.apps \"bad\" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{\"app.kubernetes.io/name\":\"web\"}: `selector` does not match template `labels`");
-    }
-
-    #[test]
-    fn job_template_is_immutable() {
-        let j = |img: &str| {
-            json!({"metadata": {"name": "train"}, "spec": {"selector": {"matchLabels": {"a": "b"}},
-            "template": {"metadata": {"labels": {"a": "b"}}, "spec": {"restartPolicy": "Never", "containers": [{"name": "t", "image": img}]}}}})
-        };
-        let err = validate(&info("batch/v1", "Job"), &j("2"), Some(&j("1"))).unwrap_err();
-        assert_eq!(err.code, 422);
-        assert_eq!(err.body["details"]["causes"][0]["field"], "spec.template");
-        assert!(err.message.ends_with("field is immutable"));
-        assert!(validate(&info("batch/v1", "Job"), &j("1"), Some(&j("1"))).is_ok());
-    }
-
-    #[test]
-    fn names_and_sizes() {
-        let bad = json!({"metadata": {"name": "Bad_Name"}});
-        assert_eq!(
-            validate(&info("v1", "ConfigMap"), &bad, None).unwrap_err().body["details"]["causes"][0]["field"],
-            "metadata.name"
-        );
-        let big = json!({"metadata": {"name": "s"}, "data": {"k": "A".repeat(1_500_000)}});
-        let err = validate(&info("v1", "Secret"), &big, None).unwrap_err();
-        assert_eq!(err.message, "Secret \"s\" is invalid: data: Too long: must have at most 1048576 bytes");
-    }
-
-    #[test]
-    fn service_cluster_ip_is_immutable() {
-        let s = |ip: &str| json!({"metadata": {"name": "svc"}, "spec": {"clusterIP": ip, "ports": [{"port": 80}]}});
-        let err = validate(&info("v1", "Service"), &s("10.96.0.9"), Some(&s("10.96.0.1"))).unwrap_err();
-        assert_eq!(err.body["details"]["causes"][0]["field"], "spec.clusterIPs[0]");
-    }
-}
+mod tests;

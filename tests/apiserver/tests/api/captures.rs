@@ -333,3 +333,55 @@ fn ownership_captures_replay_with_the_same_answers() {
     assert_eq!(listed["apiVersion"], "autoscaling/v2beta2");
     assert_eq!(listed["items"][0]["metadata"]["uid"], created["metadata"]["uid"]);
 }
+
+/// The captured refusals of values a chart render could carry (`val-*`): the same status and
+/// the same Status body, byte for byte; each in its own namespace so nothing else interferes.
+#[test]
+fn validation_refusals_match_the_captures() {
+    let names: Vec<String> = std::fs::read_dir(format!("{}/tests/captures", env!("CARGO_MANIFEST_DIR")))
+        .expect("captures")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("val-"))
+        .collect();
+    assert!(names.len() >= 10, "val-* captures: {names:?}");
+    for name in names {
+        let server = TestServer::start_blocking(Config::new().namespace("capture-demo")).expect("server");
+        let client = Client::new(server.url());
+        check_exact(&name, &send(&client, &name));
+        // The same under dryRun=All, as `diff` and the install plan send it.
+        let c = capture(&name);
+        let path = format!("{}&dryRun=All", c["request"]["path"].as_str().unwrap());
+        let body = req_body(&c).to_string();
+        let r =
+            client.send("PATCH", &path, c["request"]["content_type"].as_str(), None, Some(body.as_bytes())).unwrap();
+        assert_eq!(&r.json(), want_body(&c), "{name} under dryRun=All");
+    }
+}
+
+/// What the captured server refused is accepted once fixed: each refused field, mended.
+#[test]
+fn mended_values_are_accepted() {
+    let server = TestServer::start_blocking(Config::new().namespace("capture-demo")).expect("server");
+    let client = Client::new(server.url());
+    let mend: &[(&str, &str, Value)] = &[
+        ("val-nodeport-on-clusterip-422.json", "/spec/type", json!("NodePort")),
+        ("val-nodeport-out-of-range-422.json", "/spec/ports/0/nodePort", json!(30080)),
+        ("val-lb-source-ranges-on-clusterip-422.json", "/spec/type", json!("LoadBalancer")),
+        ("val-target-port-numeric-string-422.json", "/spec/ports/0/targetPort", json!(9000)),
+        ("val-ingress-class-empty-422.json", "/spec/ingressClassName", json!("nginx")),
+        ("val-cron-minute-61-422.json", "/spec/schedule", json!("59 * * * *")),
+        ("val-surge-and-unavailable-zero-422.json", "/spec/strategy/rollingUpdate/maxSurge", json!(1)),
+        ("val-requests-above-limits-422.json", "/spec/template/spec/containers/0/resources/limits/cpu", json!("2")),
+        ("val-env-name-leading-digit-422.json", "/spec/template/spec/containers/0/env/0/name", json!("GOOD")),
+    ];
+    for (name, pointer, value) in mend {
+        let c = capture(name);
+        let mut body = req_body(&c).clone();
+        *body.pointer_mut(pointer).unwrap_or_else(|| panic!("{name}: {pointer}")) = value.clone();
+        let path = c["request"]["path"].as_str().unwrap();
+        let r = client
+            .send("PATCH", path, c["request"]["content_type"].as_str(), None, Some(body.to_string().as_bytes()))
+            .unwrap();
+        assert!(r.status == 200 || r.status == 201, "{name} mended: {} {}", r.status, String::from_utf8_lossy(&r.body));
+    }
+}
