@@ -559,6 +559,9 @@ fn pod(cx: &mut Ctx) {
             let v = match cx.get(key) {
                 Value::String(s) if s.is_empty() => Value::Null,
                 Value::Array(a) if a.is_empty() => continue,
+                // Extra containers and volumes set to null add nothing; they never remove the
+                // pod's own (its `tmp` volume, which a mount needs).
+                Value::Null if field == "volumes" || field == "initContainers" => continue,
                 other => other.clone(),
             };
             cx.pod(&mut p).insert(field.into(), v);

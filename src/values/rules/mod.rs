@@ -12,9 +12,11 @@
 //! outside 1-65535 are refused), environment variable names that only servers before relaxed
 //! validation (1.34) refuse, and the `ReadWriteOncePod` access mode (a feature gate in v1.24).
 
+mod checks;
 mod cron;
 pub mod k8s;
 pub mod objects;
+mod pod_objects;
 pub mod quantity;
 mod table;
 

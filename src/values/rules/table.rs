@@ -3,8 +3,9 @@
 //! Adding a parameter means adding a row: a range for an integer, a name rule for a string
 //! that names something, a shape for a list or object (see the tests for the list of kinds).
 
+use super::checks::*;
 use super::objects::{self, Pod, Shape};
-use super::{cron, k8s, quantity, Context, Report};
+use super::{k8s, quantity, Context, Report};
 use serde_json::Value;
 
 const I32: i64 = i32::MAX as i64;
@@ -34,6 +35,8 @@ pub enum Check {
     Object(Shape),
     /// A rule across parameters or with its own logic.
     Custom(fn(&Context, &mut Report)),
+    /// A field Kubernetes requires: `null` (which removes it) is refused while `when` renders it.
+    Required { field: &'static str, when: fn(&Context) -> bool },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +53,12 @@ impl Check {
     pub(super) fn run(&self, keys: &[&str], cx: &Context, r: &mut Report) {
         let key = keys[0];
         let v = cx.get(key);
+        if let Check::Required { field, when } = self {
+            if v.is_null() && when(cx) {
+                r.refuse(key, v, field, "Required value: Kubernetes needs this field, so it cannot be removed (set a value instead of null)");
+            }
+            return;
+        }
         if v.is_null() && !matches!(self, Check::Custom(_)) {
             return;
         }
@@ -71,6 +80,7 @@ impl Check {
             },
             Check::Object(shape) => objects::check(key, v, *shape, &pod(cx), r),
             Check::Custom(f) => f(cx, r),
+            Check::Required { .. } => {}
         }
     }
 }
@@ -164,6 +174,16 @@ const PROBE: &str = "core/validation validateProbe: ValidateNonnegativeField";
 const HPA: &str = "autoscaling/validation validateHorizontalPodAutoscalerSpec";
 const BEHAVIOR: &str = "autoscaling/validation validateScalingRules";
 
+macro_rules! required {
+    ($key:literal, $field:literal, $when:expr) => {
+        Rule {
+            keys: &[$key],
+            source: "the field is required (Required value)",
+            check: Check::Required { field: $field, when: $when },
+        }
+    };
+}
+
 /// Every rule, in the order they are checked.
 #[rustfmt::skip]
 pub static RULES: &[Rule] = &[
@@ -186,6 +206,16 @@ pub static RULES: &[Rule] = &[
     Rule { keys: &["secret.data"], source: "core/validation ValidateSecret: IsConfigMapKey, 1 MiB", check: Check::Map(MapRule::DataKeys) },
     Rule { keys: &["secret.stringData"], source: "core/validation ValidateSecret: IsConfigMapKey, 1 MiB", check: Check::Map(MapRule::DataKeys) },
     Rule { keys: &["secret.data"], source: "Secret data decodes as base64 (the API server's JSON decoding of []byte)", check: Check::Custom(secret_base64) },
+    // Fields Kubernetes requires: null (which removes them) is refused.
+    required!("job.restartPolicy", "a Job's spec.template.spec.restartPolicy (Never or OnFailure)", job_pod),
+    required!("cronjob.schedule", "spec.schedule", job_pod),
+    required!("container.port", "containerPort", deployment),
+    required!("service.port", "spec.ports[].port", service_rendered),
+    required!("autoscaling.maxReplicas", "spec.maxReplicas", autoscaled),
+    required!("persistence.size", "spec.resources.requests.storage", claim_rendered),
+    required!("persistence.accessMode", "spec.accessModes", claim_rendered),
+    required!("persistence.mountPath", "volumeMounts[].mountPath", persistence_on),
+    required!("image.repository", "part of an image reference", always),
     // Workload numbers.
     int!("replicaCount", 0, I32, "spec.replicas", "apps/validation ValidateDeploymentSpec"),
     int!("job.parallelism", 0, I32, "spec.parallelism", "batch/validation validateJobSpec"),
@@ -249,6 +279,7 @@ pub static RULES: &[Rule] = &[
     // Ingress.
     object!("ingress.hosts", Shape::IngressHosts, "networking/validation validateIngressRules, validateHTTPIngressPath"),
     object!("ingress.tls", Shape::IngressTls, "networking/validation validateIngressTLS"),
+    Rule { keys: &["ingress.hosts", "ingress.enabled"], source: "networking/validation ValidateIngressSpec (either `defaultBackend` or `rules`)", check: Check::Custom(ingress_rules) },
     // Autoscaling.
     int!("autoscaling.minReplicas", 1, I32, "spec.minReplicas", HPA),
     int!("autoscaling.maxReplicas", 1, I32, "spec.maxReplicas", HPA),
@@ -288,336 +319,3 @@ pub const NO_RULE: &[&str] = &[
     "secret.enabled",
     "serviceAccount.create",
 ];
-
-fn s(v: &str) -> Value {
-    Value::String(v.to_string())
-}
-
-/// The chart's fullname names every object: a DNS-1123 subdomain, a DNS-1035 label for the
-/// Service. A CronJob's name is cut to 52 characters (the controller appends 11), a Job's to 63
-/// (its pods' `job-name` label), both by the release layer.
-fn names(cx: &Context, r: &mut Report) {
-    let key = match cx.touched("fullnameOverride") && !cx.str("fullnameOverride").is_empty() {
-        true => "fullnameOverride",
-        false => "nameOverride",
-    };
-    let full = cx.fullname;
-    if let Some(m) = k8s::dns1123_subdomain(full).into_iter().next() {
-        return r.refuse(key, &s(full), "metadata.name (the chart's fullname names every object)", &m);
-    }
-    if cx.has_service() {
-        if let Some(m) = k8s::dns1035_label(full).into_iter().next() {
-            r.refuse(key, &s(full), "a Service's metadata.name (the fullname)", &m);
-        }
-    }
-}
-
-fn name_label(cx: &Context, r: &mut Report) {
-    if let Some(m) = k8s::label_value(cx.name).into_iter().next() {
-        r.refuse("nameOverride", &s(cx.name), "the label app.kubernetes.io/name", &m);
-    }
-}
-
-fn image(cx: &Context, r: &mut Report) {
-    for key in ["global.imageRegistry", "image.registry", "image.repository", "image.tag"] {
-        let v = cx.get(key);
-        if cx.touched(key) && v.as_str().is_some_and(|t| t.chars().any(char::is_whitespace)) {
-            return r.refuse(key, v, "part of an image reference", "must not contain whitespace");
-        }
-    }
-    if cx.touched("image.repository") && cx.str("image.repository").is_empty() {
-        r.refuse(
-            "image.repository",
-            cx.get("image.repository"),
-            "part of an image reference",
-            "Required value: the image needs a repository",
-        );
-    }
-}
-
-fn secret_base64(cx: &Context, r: &mut Report) {
-    for (k, v) in cx.get("secret.data").as_object().into_iter().flatten() {
-        let text: String = v.as_str().unwrap_or("").chars().filter(|c| !c.is_whitespace()).collect();
-        if base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.as_bytes()).is_err() {
-            return r.refuse(
-                &format!("secret.data.{k}"),
-                v,
-                "Secret data",
-                "is not base64 (the chart takes secret.data already encoded; use secret.stringData for plain text)",
-            );
-        }
-    }
-}
-
-fn indexed_job(cx: &Context, r: &mut Report) {
-    let completions = cx.get("job.completions").as_i64().unwrap_or(1);
-    if cx.is_deployment() || completions <= 1 {
-        return;
-    }
-    for key in ["job.completions", "job.parallelism"] {
-        let v = cx.get(key);
-        if v.as_i64().is_some_and(|n| n > 100_000) {
-            return r.refuse(
-                key,
-                v,
-                &format!("spec.{} of an Indexed Job (completions above 1 make one)", &key[4..]),
-                "must be less than or equal to 100000 when completion mode is Indexed",
-            );
-        }
-    }
-}
-
-fn schedule(cx: &Context, r: &mut Report) {
-    let v = cx.get("cronjob.schedule");
-    match v.as_str() {
-        Some(spec) => {
-            if let Err(m) = cron::parse_standard(spec) {
-                r.refuse(
-                    "cronjob.schedule",
-                    v,
-                    "a CronJob schedule (spec.schedule, standard cron: five fields, e.g. \"0 2 * * *\", or @daily)",
-                    &m,
-                );
-            }
-        }
-        None => r.refuse("cronjob.schedule", v, "spec.schedule", "Required value"),
-    }
-}
-
-fn dns_policy(cx: &Context, r: &mut Report) {
-    if cx.str("dnsPolicy") == "None" {
-        r.refuse(
-            "dnsPolicy",
-            cx.get("dnsPolicy"),
-            "spec.dnsPolicy without spec.dnsConfig",
-            "must provide `dnsConfig` when `dnsPolicy` is None (the chart has no dnsConfig parameter)",
-        );
-    }
-}
-
-/// An int-or-string of a rolling update: an integer, a numeric string (made a number), or a
-/// percentage.
-fn int_or_percent(v: &Value) -> Option<(i64, bool)> {
-    match v {
-        Value::Number(n) => n.as_i64().map(|n| (n, false)),
-        Value::String(t) => match t.strip_suffix('%') {
-            Some(p) => p.parse().ok().filter(|_| k8s::percent(t).is_empty()).map(|p| (p, true)),
-            None => t.parse().ok().map(|n| (n, false)),
-        },
-        _ => None,
-    }
-}
-
-fn rolling_update(cx: &Context, r: &mut Report) {
-    if !cx.is_deployment() || cx.str("strategy.type") == "Recreate" {
-        return;
-    }
-    let (surge_key, unavailable_key) = ("strategy.rollingUpdate.maxSurge", "strategy.rollingUpdate.maxUnavailable");
-    let mut parsed = Vec::new();
-    for key in [surge_key, unavailable_key] {
-        let v = cx.get(key);
-        match int_or_percent(v) {
-            _ if v.is_null() => parsed.push((0, false)),
-            Some((n, _)) if n < 0 => {
-                return r.refuse(key, v, &format!("spec.{}", &key[9..]), "must be greater than or equal to 0")
-            }
-            Some(p) => parsed.push(p),
-            None => return r.refuse(key, v, &format!("spec.{}", &key[9..]), &k8s::percent("").join("")),
-        }
-    }
-    if parsed[0].0 == 0 && parsed[1].0 == 0 {
-        let key = if cx.touched(unavailable_key) { unavailable_key } else { surge_key };
-        return r.refuse(
-            key,
-            cx.get(key),
-            "spec.strategy.rollingUpdate",
-            "maxUnavailable may not be 0 when `maxSurge` is 0 (a rollout could never make progress)",
-        );
-    }
-    if parsed[1].1 && parsed[1].0 > 100 {
-        r.refuse(
-            unavailable_key,
-            cx.get(unavailable_key),
-            "spec.strategy.rollingUpdate.maxUnavailable",
-            "must not be greater than 100%",
-        );
-    }
-}
-
-/// Each request within its limit, the untouched side as the overlay renders it (a limit set
-/// below the default request is refused, naming the limit).
-fn requests_within_limits(cx: &Context, r: &mut Report) {
-    let rendered = cx.container()["resources"].clone();
-    for name in ["cpu", "memory"] {
-        let (req_key, lim_key) = (format!("resources.requests.{name}"), format!("resources.limits.{name}"));
-        let req = cx.rendered_or_set(&req_key, &rendered["requests"][name]);
-        let lim = cx.rendered_or_set(&lim_key, &rendered["limits"][name]);
-        let (Some(rq), Some(lq)) = (quantity::of(req), quantity::of(lim)) else { continue };
-        if rq > lq {
-            let key = if cx.touched(&lim_key) { &lim_key } else { &req_key };
-            let rule = format!(
-                "the request ({}) is above the limit ({}): requests must be less than or equal to the {name} limit",
-                show_q(req),
-                show_q(lim)
-            );
-            return r.refuse(key, cx.get(key), "container resources", &rule);
-        }
-    }
-}
-
-fn show_q(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn success_threshold(cx: &Context, r: &mut Report) {
-    for key in ["livenessProbe.successThreshold", "startupProbe.successThreshold"] {
-        let v = cx.get(key);
-        if cx.touched(key) && v.as_i64().is_some_and(|n| n != 1 && n != 0) {
-            return r.refuse(
-                key,
-                v,
-                &format!("{}", key.replace(".successThreshold", "'s successThreshold")),
-                "must be 1 for liveness and startup probes",
-            );
-        }
-    }
-}
-
-fn mount_path(cx: &Context, r: &mut Report) {
-    if !cx.on("persistence.enabled") {
-        return;
-    }
-    let v = cx.get("persistence.mountPath");
-    let path = v.as_str().unwrap_or("");
-    if path.is_empty() {
-        return r.refuse("persistence.mountPath", v, "volumeMounts[].mountPath", "Required value");
-    }
-    let taken: Vec<String> = cx.container()["volumeMounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["name"] != "data")
-        .filter_map(|m| m["mountPath"].as_str().map(str::to_string))
-        .collect();
-    if taken.iter().any(|p| p == path) {
-        r.refuse(
-            "persistence.mountPath",
-            v,
-            "volumeMounts[].mountPath",
-            "must be unique: the chart's container already mounts a volume there",
-        );
-    }
-}
-
-fn access_mode(cx: &Context, r: &mut Report) {
-    if cx.str("persistence.accessMode") == "ReadWriteOncePod" && cx.on("persistence.enabled") {
-        r.warn("persistence.accessMode", "ReadWriteOncePod needs the ReadWriteOncePod feature gate in Kubernetes v1.24 (alpha, off by default; beta and on from 1.27): the server decides");
-    }
-}
-
-fn target_port(cx: &Context, r: &mut Report) {
-    let v = cx.get("service.targetPort");
-    match v {
-        Value::Number(n) => match n.as_i64() {
-            Some(0) => {}
-            Some(n) => {
-                if let Some(m) = k8s::port_num(n).into_iter().next() {
-                    r.refuse("service.targetPort", v, "spec.ports[].targetPort", &m);
-                }
-            }
-            None => r.refuse(
-                "service.targetPort",
-                v,
-                "spec.ports[].targetPort",
-                "must be a whole port number or a port name",
-            ),
-        },
-        Value::String(t) if t.is_empty() => {}
-        Value::String(t) => {
-            let errs = match t.parse::<i64>() {
-                Ok(n) if t.bytes().all(|b| b.is_ascii_digit()) => k8s::port_num(n),
-                _ => k8s::port_name(t),
-            };
-            if let Some(m) = errs.into_iter().next() {
-                r.refuse(
-                    "service.targetPort",
-                    v,
-                    "spec.ports[].targetPort (a port number or the container's port name)",
-                    &m,
-                );
-            }
-        }
-        _ => {}
-    }
-}
-
-fn node_port(cx: &Context, r: &mut Report) {
-    if !cx.touched("service.nodePort") || !cx.has_service() {
-        return;
-    }
-    let v = cx.get("service.nodePort");
-    let n = match super::super::layers::node_port_number(v) {
-        Ok(Some(n)) => n,
-        Ok(None) => return,
-        Err(()) => return r.refuse("service.nodePort", v, "spec.ports[].nodePort", "must be a port number"),
-    };
-    if let Some(m) = k8s::port_num(n).into_iter().next() {
-        return r.refuse("service.nodePort", v, "spec.ports[].nodePort", &m);
-    }
-    let ty = cx.service_type();
-    if ty == "ClusterIP" {
-        r.warn("service.nodePort", &format!("{n} is not rendered: service.type is ClusterIP, and node ports need NodePort or LoadBalancer (as the chart, which renders it only for NodePort)"));
-    } else if !(30000..=32767).contains(&n) {
-        r.warn("service.nodePort", &format!("{n} is outside the default node port range 30000-32767; the API server's --service-node-port-range decides"));
-    }
-}
-
-fn source_ranges_type(cx: &Context, r: &mut Report) {
-    let v = cx.get("service.loadBalancerSourceRanges");
-    if !cx.has_service() || v.as_array().map_or(true, Vec::is_empty) {
-        return;
-    }
-    let ty = cx.service_type();
-    if ty != "LoadBalancer" {
-        let key = if cx.touched("service.loadBalancerSourceRanges") {
-            "service.loadBalancerSourceRanges"
-        } else {
-            "service.type"
-        };
-        r.refuse(
-            key,
-            cx.get(key),
-            &format!("spec.loadBalancerSourceRanges of a {ty} Service"),
-            "Forbidden: may only be used when `type` is 'LoadBalancer'",
-        );
-    }
-}
-
-fn load_balancer_ip(cx: &Context, r: &mut Report) {
-    let v = cx.get("service.loadBalancerIP");
-    if let Some(t) = v.as_str().filter(|t| !t.is_empty()) {
-        if t.parse::<std::net::IpAddr>().is_err() {
-            r.refuse("service.loadBalancerIP", v, "spec.loadBalancerIP", "must be a valid IP address");
-        }
-    }
-}
-
-fn min_max_replicas(cx: &Context, r: &mut Report) {
-    let (min, max) = (cx.get("autoscaling.minReplicas").as_i64(), cx.get("autoscaling.maxReplicas").as_i64());
-    if !cx.on("autoscaling.enabled") || !cx.is_deployment() {
-        return;
-    }
-    if let (Some(min), Some(max)) = (min, max) {
-        if min > max {
-            let key = if cx.touched("autoscaling.minReplicas") {
-                "autoscaling.minReplicas"
-            } else {
-                "autoscaling.maxReplicas"
-            };
-            r.refuse(key, cx.get(key), "spec.maxReplicas", &format!("minReplicas ({min}) is greater than maxReplicas ({max}): maxReplicas must be greater than or equal to `minReplicas`"));
-        }
-    }
-}

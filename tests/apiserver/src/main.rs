@@ -17,6 +17,7 @@ const USAGE: &str = "usage: test-apiserver [options]
   --controller MODE        ready | never | deadline | off (default: ready)
   --controller-delay-ms N  delay before workloads get their status (default: 0)
   --aggregated-discovery   answer aggregated discovery like a 1.30+ server
+  --service-node-port-range LOW-HIGH   node ports the server takes (default: 30000-32767)
   --log                    print every request to stderr
   --crd G/V/KIND/PLURAL[/cluster]  serve a custom resource (repeatable)
 Prints the server URL on the first line of stdout, then serves until SIGINT or SIGTERM.";
@@ -83,6 +84,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 o.config.controller.delay = Duration::from_millis(ms);
             }
             "--aggregated-discovery" => o.config.aggregated_discovery = true,
+            "--service-node-port-range" => {
+                let v = value()?;
+                let range = v.split_once('-').and_then(|(lo, hi)| Some((lo.parse().ok()?, hi.parse().ok()?)));
+                let (lo, hi) = range
+                    .filter(|(lo, hi)| lo <= hi)
+                    .ok_or(format!("--service-node-port-range wants LOW-HIGH, got {v:?}"))?;
+                o.config.node_port_range = (lo, hi);
+            }
             "--log" => o.config.log_to_stderr = true,
             "--crd" => o.config.custom_resources.push(custom_resource(&value()?)?),
             "-h" | "--help" => return Err(USAGE.to_string()),

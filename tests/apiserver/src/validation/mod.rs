@@ -9,8 +9,10 @@
 mod cron;
 mod kinds;
 pub mod names;
+mod network;
 mod pod;
 mod quantity;
+mod scheduling;
 
 use crate::resources::ResourceInfo;
 use crate::status::{ApiError, Cause};
@@ -169,7 +171,7 @@ pub fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>, opts: &Op
     }
     if e.0.is_empty() {
         // The node port allocator runs after validation, with its own range.
-        kinds::node_port_range(info, obj, opts, &mut e);
+        network::node_port_range(info, obj, opts, &mut e);
     }
     if e.0.is_empty() {
         return Ok(());
