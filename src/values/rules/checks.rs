@@ -256,42 +256,6 @@ pub(super) fn access_mode(cx: &Context, r: &mut Report) {
     }
 }
 
-pub(super) fn target_port(cx: &Context, r: &mut Report) {
-    let v = cx.get("service.targetPort");
-    match v {
-        Value::Number(n) => match n.as_i64() {
-            Some(0) => {}
-            Some(n) => {
-                if let Some(m) = k8s::port_num(n).into_iter().next() {
-                    r.refuse("service.targetPort", v, "spec.ports[].targetPort", &m);
-                }
-            }
-            None => r.refuse(
-                "service.targetPort",
-                v,
-                "spec.ports[].targetPort",
-                "must be a whole port number or a port name",
-            ),
-        },
-        Value::String(t) if t.is_empty() => {}
-        Value::String(t) => {
-            let errs = match t.parse::<i64>() {
-                Ok(n) if t.bytes().all(|b| b.is_ascii_digit()) => k8s::port_num(n),
-                _ => k8s::port_name(t),
-            };
-            if let Some(m) = errs.into_iter().next() {
-                r.refuse(
-                    "service.targetPort",
-                    v,
-                    "spec.ports[].targetPort (a port number or the container's port name)",
-                    &m,
-                );
-            }
-        }
-        _ => {}
-    }
-}
-
 pub(super) fn node_port(cx: &Context, r: &mut Report) {
     if !cx.touched("service.nodePort") || !cx.has_service() {
         return;

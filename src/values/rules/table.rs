@@ -1,7 +1,10 @@
 //! The table of rules: one row per check, naming the parameters it reads and where
 //! Kubernetes v1.24 has the rule (package and function in k8s.io/kubernetes or apimachinery).
-//! Adding a parameter means adding a row: a range for an integer, a name rule for a string
-//! that names something, a shape for a list or object (see the tests for the list of kinds).
+//! Adding a parameter means adding a row: `int!` for an integer (its range), `Check::Name` for a
+//! string that names an object, `Check::PortOrName` for a port field (`httpGet.port`),
+//! `Check::Map` for a map, `object!` with a `Shape` for a list or object (`volumes` is
+//! `Shape::Volumes`), `required!` when null must not remove it; or `NO_RULE` for enums, booleans
+//! and free text. The tests list every parameter that has neither.
 
 use super::checks::*;
 use super::objects::{self, Pod, Shape};
@@ -29,6 +32,10 @@ pub enum Check {
     Name { rule: fn(&str) -> Vec<String>, field: &'static str },
     /// A map whose keys (and values) become labels, annotations or data keys.
     Map(MapRule),
+    /// A port number (1-65535) or a port name (`http`), as an int-or-string port field takes
+    /// it; a numeric string is the number (`layers::int_or_string`). `empty_ok`: 0 and "" mean
+    /// the default (a Service's target port is its port).
+    PortOrName { field: &'static str, empty_ok: bool },
     /// A quantity: not negative (`positive`: above zero).
     Quantity { positive: bool, field: &'static str },
     /// A list or object passed through as the Kubernetes type it becomes.
@@ -72,6 +79,7 @@ impl Check {
                 }
             }
             Check::Map(rule) => map(key, v, *rule, r),
+            Check::PortOrName { field, empty_ok } => port_or_name(key, v, field, *empty_ok, r),
             Check::Quantity { positive, field } => match quantity::of(v) {
                 Some(q) if q.is_negative() => r.refuse(key, v, field, "must be greater than or equal to 0"),
                 Some(q) if *positive && q.is_zero() => r.refuse(key, v, field, "must be greater than zero"),
@@ -95,6 +103,22 @@ fn int(key: &str, v: &Value, min: i64, max: i64, field: &str, r: &mut Report) {
         r.refuse(key, v, field, "must fit in a 32-bit integer (at most 2147483647)");
     } else if n > max {
         r.refuse(key, v, field, &format!("must be less than or equal to {max}"));
+    }
+}
+
+fn port_or_name(key: &str, v: &Value, field: &str, empty_ok: bool, r: &mut Report) {
+    let errs = match super::super::layers::int_or_string(v) {
+        Value::Number(n) if empty_ok && n.as_i64() == Some(0) => return,
+        Value::String(t) if empty_ok && t.is_empty() => return,
+        Value::Number(n) => match n.as_i64() {
+            Some(n) => k8s::port_num(n),
+            None => vec!["must be a whole port number or a port name".into()],
+        },
+        Value::String(t) => k8s::port_name(&t),
+        _ => vec!["must be a port number or a port name".into()],
+    };
+    if let Some(m) = errs.into_iter().next() {
+        r.refuse(key, v, field, &m);
     }
 }
 
@@ -271,7 +295,7 @@ pub static RULES: &[Rule] = &[
     Rule { keys: &["persistence.accessMode"], source: "core/validation ValidatePersistentVolumeClaimSpec (ReadWriteOncePod: feature gate, alpha in v1.24)", check: Check::Custom(access_mode) },
     // Service.
     int!("service.port", 1, 65535, "spec.ports[].port", "core/validation validateServicePort: IsValidPortNum"),
-    Rule { keys: &["service.targetPort"], source: "core/validation validateServicePort: ValidatePortNumOrName", check: Check::Custom(target_port) },
+    Rule { keys: &["service.targetPort"], source: "core/validation validateServicePort: ValidatePortNumOrName", check: Check::PortOrName { field: "spec.ports[].targetPort (a port number or the container's port name)", empty_ok: true } },
     Rule { keys: &["service.nodePort", "service.type"], source: "core/validation ValidateService (nodePort not with ClusterIP); registry/core/service/portallocator (--service-node-port-range)", check: Check::Custom(node_port) },
     Rule { keys: &["service.loadBalancerSourceRanges", "service.type"], source: "core/validation ValidateService: LoadBalancerSourceRanges only with type LoadBalancer", check: Check::Custom(source_ranges_type) },
     object!("service.loadBalancerSourceRanges", Shape::Cidrs, "core/validation ValidateService: GetLoadBalancerSourceRanges"),
