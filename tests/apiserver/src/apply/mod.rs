@@ -53,6 +53,17 @@ pub fn conflict_message(conflicts: &[Conflict]) -> String {
     format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n"))
 }
 
+/// A key field of an associative-list item (`k:{"name":"x"}` then `f:name`): it stays as long
+/// as the item stays, and goes with it.
+fn is_key_field(p: &Path) -> bool {
+    match p.as_slice() {
+        [.., fieldpath::Pe::Key(k), fieldpath::Pe::Field(f)] => {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(k).is_ok_and(|m| m.contains_key(f))
+        }
+        _ => false,
+    }
+}
+
 fn status_reset(scope: Scope) -> bool {
     matches!(scope, Scope::Main { status_reset: true })
 }
@@ -107,7 +118,9 @@ pub fn apply(live: &Value, config: &Value, ty: Ty, w: &Writer, force: bool) -> R
         // As structured-merge-diff's prune: an item goes only if nobody owns it or anything below
         // it, the new config included (a map merged in by a takeover stays while the config has
         // some of its keys).
-        if others.has_at_or_below(p) || cfg_set.has_at_or_below(p) {
+        // A key field of a list item goes with its item, never alone (removing `name` first
+        // would leave an item no key finds).
+        if others.has_at_or_below(p) || cfg_set.has_at_or_below(p) || is_key_field(p) {
             continue;
         }
         if locate::remove_path(&mut merged, p, ty) {

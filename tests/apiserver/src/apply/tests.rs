@@ -107,3 +107,15 @@ fn update_manager_conflicts_name_the_api_version() {
         "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using apps/v1: .spec.replicas"
     );
 }
+
+/// An applier that drops a list item it owned removes the whole item, key field included.
+#[test]
+fn a_dropped_list_item_goes_whole() {
+    let cfg = |vols: Value| json!({"spec": {"template": {"spec": {"volumes": vols}}}});
+    let data = json!({"name": "data", "persistentVolumeClaim": {"claimName": "c"}});
+    let tmp = json!({"name": "tmp", "emptyDir": {}});
+    let first =
+        apply(&json!({"metadata": {}, "spec": {}}), &cfg(json!([data, tmp])), ty(), &writer("m"), false).unwrap();
+    let second = apply(&first, &cfg(json!([tmp])), ty(), &writer("m"), false).unwrap();
+    assert_eq!(second["spec"]["template"]["spec"]["volumes"], json!([tmp]));
+}
