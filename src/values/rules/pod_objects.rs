@@ -65,20 +65,32 @@ fn weight(at: &str, w: i32, r: &mut Report) {
 
 fn node_selector_term(at: &str, t: &core::NodeSelectorTerm, r: &mut Report) {
     for (i, e) in t.match_expressions.iter().flatten().enumerate() {
-        let at = format!("{at}.matchExpressions[{i}]");
-        first(&format!("{at}.key"), &e.key, "matchExpressions[].key", k8s::qualified_name(&e.key), r);
-        let values = e.values.as_deref().unwrap_or_default();
-        let why = match e.operator.as_str() {
-            "In" | "NotIn" if values.is_empty() => Some("must be specified when `operator` is 'In' or 'NotIn'"),
-            "Exists" | "DoesNotExist" if !values.is_empty() => {
-                Some("may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
-            }
-            "Gt" | "Lt" if values.len() != 1 => Some("must be specified single value when `operator` is 'Lt' or 'Gt'"),
-            "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt" => None,
-            _ => Some("not a valid selector operator"),
-        };
-        if let Some(why) = why {
-            r.refuse(&format!("{at}.operator"), &Value::String(e.operator.clone()), "matchExpressions[].operator", why);
+        requirement(&format!("{at}.matchExpressions[{i}]"), &e.key, &e.operator, e.values.as_deref(), true, r);
+    }
+}
+
+/// A selector requirement (`key`, `operator`, `values`); node selectors also take `Gt`/`Lt`.
+fn requirement(at: &str, key: &str, op: &str, values: Option<&[String]>, node: bool, r: &mut Report) {
+    first(&format!("{at}.key"), key, "matchExpressions[].key", k8s::qualified_name(key), r);
+    let values = values.unwrap_or_default();
+    let why = match op {
+        "In" | "NotIn" if values.is_empty() => Some("must be specified when `operator` is 'In' or 'NotIn'"),
+        "Exists" | "DoesNotExist" if !values.is_empty() => {
+            Some("may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
+        }
+        "Gt" | "Lt" if node && values.len() != 1 => {
+            Some("must be specified single value when `operator` is 'Lt' or 'Gt'")
+        }
+        "In" | "NotIn" | "Exists" | "DoesNotExist" => None,
+        "Gt" | "Lt" if node => None,
+        _ => Some("not a valid selector operator"),
+    };
+    if let Some(why) = why {
+        r.refuse(&format!("{at}.operator"), &Value::String(op.to_string()), "matchExpressions[].operator", why);
+    }
+    if !node {
+        for (j, v) in values.iter().enumerate() {
+            first(&format!("{at}.values[{j}]"), v, "matchExpressions[].values", k8s::label_value(v), r);
         }
     }
 }
@@ -100,23 +112,7 @@ fn label_selector(at: &str, sel: &k8s_openapi::apimachinery::pkg::apis::meta::v1
         first(&format!("{at}.matchLabels.{k}"), v, "matchLabels", k8s::label_value(v), r);
     }
     for (i, e) in sel.match_expressions.iter().flatten().enumerate() {
-        let at = format!("{at}.matchExpressions[{i}]");
-        first(&format!("{at}.key"), &e.key, "matchExpressions[].key", k8s::qualified_name(&e.key), r);
-        let values = e.values.as_deref().unwrap_or_default();
-        let why = match e.operator.as_str() {
-            "In" | "NotIn" if values.is_empty() => Some("must be specified when `operator` is 'In' or 'NotIn'"),
-            "Exists" | "DoesNotExist" if !values.is_empty() => {
-                Some("may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
-            }
-            "In" | "NotIn" | "Exists" | "DoesNotExist" => None,
-            _ => Some("not a valid selector operator"),
-        };
-        if let Some(why) = why {
-            r.refuse(&format!("{at}.operator"), &Value::String(e.operator.clone()), "matchExpressions[].operator", why);
-        }
-        for (j, v) in values.iter().enumerate() {
-            first(&format!("{at}.values[{j}]"), v, "matchExpressions[].values", k8s::label_value(v), r);
-        }
+        requirement(&format!("{at}.matchExpressions[{i}]"), &e.key, &e.operator, e.values.as_deref(), false, r);
     }
 }
 

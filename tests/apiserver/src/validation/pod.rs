@@ -122,19 +122,11 @@ fn volumes(vols: &[Value], at: &str, e: &mut Errs) -> Vec<String> {
                 }
             }
         }
-        if let Some(cm) = v.get("configMap").filter(|c| !c.is_null()) {
-            if s(cm, "name").is_empty() {
-                e.required(&format!("{here}.configMap.name"), "");
-            }
-        }
-        if let Some(sec) = v.get("secret").filter(|c| !c.is_null()) {
-            if s(sec, "secretName").is_empty() {
-                e.required(&format!("{here}.secret.secretName"), "");
-            }
-        }
-        if let Some(pvc) = v.get("persistentVolumeClaim").filter(|c| !c.is_null()) {
-            if s(pvc, "claimName").is_empty() {
-                e.required(&format!("{here}.persistentVolumeClaim.claimName"), "");
+        // The name each of these sources refers to is required.
+        for (source, name) in [("configMap", "name"), ("secret", "secretName"), ("persistentVolumeClaim", "claimName")]
+        {
+            if v.get(source).is_some_and(|src| !src.is_null() && s(src, name).is_empty()) {
+                e.required(&format!("{here}.{source}.{name}"), "");
             }
         }
         if !name.is_empty() && seen.iter().any(|n| n == name) {

@@ -86,25 +86,31 @@ fn weight(w: &Value, at: &str, e: &mut Errs) {
 
 fn node_selector_term(t: &Value, at: &str, e: &mut Errs) {
     for (i, r) in arr(t, "matchExpressions").iter().enumerate() {
-        let here = format!("{at}.matchExpressions[{i}]");
-        let values = arr(r, "values");
-        match s(r, "operator") {
-            "In" | "NotIn" if values.is_empty() => {
-                e.required(&format!("{here}.values"), "must be specified when `operator` is 'In' or 'NotIn'")
-            }
-            "Exists" | "DoesNotExist" if !values.is_empty() => e.forbidden(
-                &format!("{here}.values"),
-                "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-            ),
-            "Gt" | "Lt" if values.len() != 1 => {
-                e.required(&format!("{here}.values"), "must be specified single value when `operator` is 'Lt' or 'Gt'")
-            }
-            "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt" => {}
-            other => e.invalid(&format!("{here}.operator"), &q(other), "not a valid selector operator"),
-        }
-        let key = s(r, "key");
-        e.each(&format!("{here}.key"), key, names::qualified_name(key));
+        requirement(r, &format!("{at}.matchExpressions[{i}]"), true, e);
     }
+}
+
+/// `validateNodeSelectorRequirement` (`node`: `Gt`/`Lt` allowed) or
+/// `ValidateLabelSelectorRequirement`.
+fn requirement(r: &Value, at: &str, node: bool, e: &mut Errs) {
+    let values = arr(r, "values");
+    match s(r, "operator") {
+        "In" | "NotIn" if values.is_empty() => {
+            e.required(&format!("{at}.values"), "must be specified when `operator` is 'In' or 'NotIn'")
+        }
+        "Exists" | "DoesNotExist" if !values.is_empty() => {
+            e.forbidden(&format!("{at}.values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'")
+        }
+        "Gt" | "Lt" if node && values.len() != 1 => {
+            e.required(&format!("{at}.values"), "must be specified single value when `operator` is 'Lt' or 'Gt'")
+        }
+        "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
+        "Gt" | "Lt" if node => {}
+        other if node => e.invalid(&format!("{at}.operator"), &q(other), "not a valid selector operator"),
+        other => e.invalid(&format!("{at}.operator"), &q(other), "not a valid pod selector operator"),
+    }
+    let key = s(r, "key");
+    e.each(&format!("{at}.key"), key, names::qualified_name(key));
 }
 
 fn pod_affinity_term(t: &Value, at: &str, e: &mut Errs) {
@@ -112,21 +118,7 @@ fn pod_affinity_term(t: &Value, at: &str, e: &mut Errs) {
         let here = format!("{at}.labelSelector");
         labels(&format!("{here}.matchLabels"), sel.get("matchLabels").and_then(Value::as_object), e);
         for (i, r) in arr(sel, "matchExpressions").iter().enumerate() {
-            let rat = format!("{here}.matchExpressions[{i}]");
-            let values = arr(r, "values");
-            match s(r, "operator") {
-                "In" | "NotIn" if values.is_empty() => {
-                    e.required(&format!("{rat}.values"), "must be specified when `operator` is 'In' or 'NotIn'")
-                }
-                "Exists" | "DoesNotExist" if !values.is_empty() => e.forbidden(
-                    &format!("{rat}.values"),
-                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-                ),
-                "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-                other => e.invalid(&format!("{rat}.operator"), &q(other), "not a valid pod selector operator"),
-            }
-            let key = s(r, "key");
-            e.each(&format!("{rat}.key"), key, names::qualified_name(key));
+            requirement(r, &format!("{here}.matchExpressions[{i}]"), false, e);
         }
     }
     let key = s(t, "topologyKey");
