@@ -46,6 +46,7 @@ fn lint_cmd(args: &crate::cli::LintArgs, namespace: Option<&str>, out: &mut dyn 
         release: None,
         namespace: namespace.map(str::to_string),
         values: values::load(&args.values.input(), &mut std::io::stdin())?,
+        checksum_key: None,
     };
     let rendered = render::render(&req)?;
     crate::report::print_warnings(&rendered.warnings);
@@ -87,6 +88,7 @@ fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -
         release: args.name.clone(),
         namespace: namespace.map(str::to_string),
         values: user,
+        checksum_key: values::checksum::Key::offline(args.checksum_key_file.as_deref())?,
     };
     let rendered = render::render(&req)?;
     crate::report::print_warnings(&rendered.warnings);

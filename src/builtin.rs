@@ -19,6 +19,11 @@ pub fn fs() -> MemFs {
     fs
 }
 
+/// The text of a built-in file (`overlays/batch/configmap.yaml`).
+pub fn file(rel: &str) -> Option<&'static str> {
+    BUILTIN_FILES.iter().find(|(p, _)| *p == rel).map(|(_, text)| *text)
+}
+
 /// The four workload presets.
 pub fn variants() -> Vec<&'static str> {
     dirs_under("overlays/").into_iter().filter(|d| *d != "components").collect()

@@ -175,6 +175,9 @@ pub struct RenderArgs {
     /// Print, for each values key you set, its source and the patch it produced, instead of the manifests
     #[arg(long)]
     pub explain: bool,
+    /// File holding the key of the checksum/secret pod annotation (else $DIMTENSOR_CHECKSUM_KEY; with neither, the annotation is left out)
+    #[arg(long, value_name = "FILE")]
+    pub checksum_key_file: Option<PathBuf>,
 }
 
 /// Chart values, spelled as Helm spells them.

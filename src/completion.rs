@@ -266,7 +266,7 @@ fn values_for(arg: &Arg, current: &str, prefix: &str, scope: &Scope, releases: &
         }
         "set" | "set_string" | "set_file" => (values_keys(), directive::NO_SPACE | nothing),
         "dir" => (Vec::new(), directive::FILTER_DIRS),
-        "kubeconfig" => (Vec::new(), directive::DEFAULT),
+        "kubeconfig" | "checksum_key_file" => (Vec::new(), directive::DEFAULT),
         "name" => (releases.releases(scope).into_iter().map(plain).collect(), nothing),
         _ => {
             let possible = arg.get_possible_values();

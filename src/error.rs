@@ -12,6 +12,8 @@ pub enum Error {
     Overlay(#[from] OverlayError),
     #[error(transparent)]
     Values(#[from] crate::values::ValuesError),
+    #[error(transparent)]
+    ChecksumKey(#[from] crate::values::checksum::KeyError),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
     #[error(transparent)]

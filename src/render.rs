@@ -26,10 +26,11 @@ const GENERATED: &str = "/generated";
 /// The chart's name: resources of the base are called this before the release layer.
 pub const CHART_NAME: &str = "dimtensor";
 
-/// Kinds the release layer renames to the chart's fullname (a regular expression). ConfigMap and
-/// Secret keep the chart's fixed name: users' manifests refer to `dimtensor` by name.
-const RENAMED_KINDS: &str =
-    "ServiceAccount|Service|Deployment|Job|HorizontalPodAutoscaler|Ingress|PersistentVolumeClaim|PodDisruptionBudget|NetworkPolicy";
+/// Kinds the release layer renames to the chart's fullname (a regular expression), as the
+/// chart names every object it makes. References to them (a ConfigMap volume, a Secret's
+/// `envFrom` or `secretKeyRef`) follow through the engine's name references, and only when the
+/// release renders the object: a reference to an external Secret named `dimtensor` stays.
+const RENAMED_KINDS: &str = "ConfigMap|Secret|Service|Deployment|Job|HorizontalPodAutoscaler|Ingress|PersistentVolumeClaim|PodDisruptionBudget|NetworkPolicy";
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -58,6 +59,8 @@ pub struct Request {
     pub namespace: Option<String>,
     /// The keys the user set (`-f`, `--set`, ...).
     pub values: UserValues,
+    /// The key of the `checksum/secret` annotation (a release's, or `--checksum-key-file`).
+    pub checksum_key: Option<values::checksum::Key>,
 }
 
 /// The rendered resources, and what the values did (for `--explain` and `--show-values`).
@@ -66,6 +69,7 @@ pub struct Rendered {
     pub effects: Vec<Effect>,
     /// Values the cluster decides on (node port range, server version): print them to stderr.
     pub warnings: Vec<rules::Warning>,
+    /// The overlay the preset values come from: a built-in name, `base`, or the directory.
     pub preset: Option<String>,
     pub preset_values: Value,
 }
@@ -184,7 +188,7 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
         let (name, full) = chart_names(release.as_deref().unwrap_or(CHART_NAME), &eff);
         let cx = rules::Context { eff: &eff, user, found: &found, fullname: &full, name: &name };
         warnings = rules::check(&cx)?;
-        let layer = layers::build(&found, &eff, user)?;
+        let layer = layers::build(&found, &eff, user, req.checksum_key.as_ref())?;
         if !layer.patches.is_empty() || !layer.components.is_empty() {
             let k = json!({"resources": [dir.display().to_string()], "components": layer.components, "patches": layer.patches});
             dir = add_layer(&mut fs.top, "values", &k);
@@ -196,7 +200,9 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
         let (name, full) = chart_names(release, &eff);
         if let Some(mut layer) = release_layer(&dir, release, &name, &full) {
             if full != CHART_NAME {
-                let component = add_layer(&mut fs.top, "release-names", &rename_component(&full));
+                // `serviceAccount.name` names the ServiceAccount under any release name.
+                let sa_named = !eff["serviceAccount"]["name"].as_str().unwrap_or("").is_empty();
+                let component = add_layer(&mut fs.top, "release-names", &rename_component(&full, sa_named));
                 layer["components"] = json!([component.display().to_string()]);
             }
             dir = add_layer(&mut fs.top, "release", &layer);
@@ -206,7 +212,7 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
         dir = add_layer(&mut fs.top, "namespace", &json!({"resources": [dir.display().to_string()], "namespace": ns}));
     }
     let resources = overlay::build(&fs as &dyn Fs, &dir)?;
-    Ok(Rendered { resources, effects, warnings, preset: variant.map(str::to_string), preset_values })
+    Ok(Rendered { resources, effects, warnings, preset: Some(overlay_label), preset_values })
 }
 
 fn add_layer(mem: &mut MemFs, name: &str, kustomization: &Value) -> PathBuf {
@@ -230,16 +236,18 @@ fn release_layer(below: &Path, release: &str, name: &str, full: &str) -> Option<
 
 /// The renames of the release layer, as a Component: each patch fits only some renders (a
 /// CronJob exists in one variant), and a component's patch may match nothing.
-fn rename_component(full: &str) -> Value {
+/// `sa_named`: the values named the ServiceAccount, which then keeps that name.
+fn rename_component(full: &str, sa_named: bool) -> Value {
     let rename =
         |name: &str| crate::yaml::to_yaml(&json!([{"op": "replace", "path": "/metadata/name", "value": name}]));
     // A CronJob's name may be 52 characters at most: its Jobs get an 11-character suffix.
     let cron: String = full.chars().take(52).collect::<String>().trim_end_matches('-').to_string();
+    let kinds = if sa_named { RENAMED_KINDS.to_string() } else { format!("ServiceAccount|{RENAMED_KINDS}") };
     json!({
         "apiVersion": "kustomize.config.k8s.io/v1alpha1",
         "kind": "Component",
         "patches": [
-            {"target": {"name": CHART_NAME, "kind": RENAMED_KINDS}, "patch": rename(full)},
+            {"target": {"name": CHART_NAME, "kind": kinds}, "patch": rename(full)},
             {"target": {"name": CHART_NAME, "kind": "CronJob"}, "patch": rename(&cron)},
         ],
     })

@@ -289,6 +289,45 @@ fn probes_take_no_negative_numbers_and_liveness_succeeds_once() {
     Cluster::new("probes").accepts(&ok);
 }
 
+/// The chart's `*.httpGet.port` keys (issue 15) take what `ValidatePortNumOrName` takes; a numeric
+/// string is the port it spells, a name stays a name.
+#[test]
+fn probe_ports_are_port_numbers_or_names() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let f = dir.path().join("v.yaml");
+    std::fs::write(
+        &f,
+        "livenessProbe:\n  httpGet:\n    port: \"8080\"\nreadinessProbe:\n  httpGet:\n    port: http\nstartupProbe:\n  initialDelaySeconds: 5\n  httpGet:\n    port: 8080\n",
+    )
+    .expect("values file");
+    let file = f.to_str().expect("utf-8");
+    let (items, _) = rendered(&["-f", file]);
+    let c = &find(&items, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["livenessProbe"]["httpGet"]["port"], 8080, "{c}");
+    assert_eq!(c["readinessProbe"]["httpGet"]["port"], "http", "{c}");
+    assert_eq!(
+        (&c["startupProbe"]["httpGet"]["port"], &c["startupProbe"]["initialDelaySeconds"]),
+        (&8080.into(), &5.into())
+    );
+    refused(
+        &["--set", "livenessProbe.httpGet.port=70000"],
+        &["livenessProbe.httpGet.port", "70000", "between 1 and 65535"],
+    );
+    refused(
+        &["--set-string", "readinessProbe.httpGet.port=0"],
+        &["readinessProbe.httpGet.port", "between 1 and 65535"],
+    );
+    refused(
+        &["--set", "startupProbe.httpGet.port=not_a_port"],
+        &["startupProbe.httpGet.port", "not_a_port", "alpha-numeric"],
+    );
+    refused(
+        &["--set", "startupProbe.initialDelaySeconds=-1"],
+        &["startupProbe.initialDelaySeconds", "greater than or equal to 0"],
+    );
+    Cluster::new("probeports").accepts(&["-f", file]);
+}
+
 #[test]
 fn dns_policy_none_needs_a_dns_config() {
     refused(&["--set", "dnsPolicy=None"], &["dnsPolicy", "None", "dnsConfig"]);
@@ -340,12 +379,12 @@ fn pass_through_lists_are_read_as_their_kubernetes_types() {
     );
     refused(&["--set", "tolerations[0].key=a b,tolerations[0].operator=Exists"], &["tolerations[0].key", "a b"]);
     refused(
-        &["--set", "extraVolumes[0].name=tmp,extraVolumes[0].emptyDir.medium=Memory"],
-        &["extraVolumes[0].name", "tmp", "already has this volume"],
+        &["--set", "volumes[0].name=tmp,volumes[0].emptyDir.medium=Memory"],
+        &["volumes[0].name", "tmp", "already has this volume"],
     );
     refused(
-        &["--set", "extraVolumeMounts[0].name=nope,extraVolumeMounts[0].mountPath=/x"],
-        &["extraVolumeMounts[0].name", "nope", "Not found"],
+        &["--set", "volumeMounts[0].name=nope,volumeMounts[0].mountPath=/x"],
+        &["volumeMounts[0].name", "nope", "Not found"],
     );
     refused(
         &["--set", "initContainers[0].name=dimtensor,initContainers[0].image=busybox"],

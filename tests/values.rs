@@ -35,6 +35,7 @@ fn fixture(name: &str) -> String {
 fn run(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
+        .env_remove("DIMTENSOR_CHECKSUM_KEY")
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -249,6 +250,8 @@ fn table() -> Vec<Row> {
         // Liveness probe
         row("livenessProbe.enabled", &["--set", "livenessProbe.enabled=false"], D, "$C/livenessProbe", Want::Absent),
         row("livenessProbe.httpGet.path", &["--set", "livenessProbe.httpGet.path=/livez"], D, "$C/livenessProbe/httpGet", eq(json!({"path": "/livez", "port": "http"}))),
+        row("livenessProbe.httpGet.port", &["--set", "livenessProbe.httpGet.port=9000"], D, "$C/livenessProbe/httpGet", eq(json!({"path": "/health", "port": 9000}))),
+        row("livenessProbe.httpGet.port", &["--set-string", "livenessProbe.httpGet.port=metrics"], D, "$C/livenessProbe/httpGet/port", eq(json!("metrics"))),
         row("livenessProbe.initialDelaySeconds", &["--set", "livenessProbe.initialDelaySeconds=20"], D, "$C/livenessProbe/initialDelaySeconds", eq(json!(20))),
         row("livenessProbe.periodSeconds", &["--set", "livenessProbe.periodSeconds=15"], D, "$C/livenessProbe/periodSeconds", eq(json!(15))),
         row("livenessProbe.periodSeconds", &["--set", "livenessProbe.periodSeconds=15"], D, "$C/livenessProbe/initialDelaySeconds", eq(json!(10))),
@@ -261,6 +264,7 @@ fn table() -> Vec<Row> {
         row("readinessProbe.enabled", &["--set", "readinessProbe.enabled=false"], D, "$C/readinessProbe", Want::Absent),
         row("readinessProbe.enabled", &["--set", "readinessProbe.enabled=false"], D, "$C/livenessProbe/httpGet/path", eq(json!("/health"))),
         row("readinessProbe.httpGet.path", &["--set", "readinessProbe.httpGet.path=/readyz"], D, "$C/readinessProbe/httpGet/path", eq(json!("/readyz"))),
+        row("readinessProbe.httpGet.port", &["--set", "readinessProbe.httpGet.port=8081"], D, "$C/readinessProbe/httpGet", eq(json!({"path": "/ready", "port": 8081}))),
         row("readinessProbe.initialDelaySeconds", &["--set", "readinessProbe.initialDelaySeconds=8"], D, "$C/readinessProbe/initialDelaySeconds", eq(json!(8))),
         row("readinessProbe.periodSeconds", &["--set", "readinessProbe.periodSeconds=4"], D, "$C/readinessProbe/periodSeconds", eq(json!(4))),
         row("readinessProbe.timeoutSeconds", &["--set", "readinessProbe.timeoutSeconds=2"], D, "$C/readinessProbe/timeoutSeconds", eq(json!(2))),
@@ -269,6 +273,10 @@ fn table() -> Vec<Row> {
         // Startup probe
         row("startupProbe.enabled", &["--set", "startupProbe.enabled=false"], D, "$C/startupProbe", Want::Absent),
         row("startupProbe.httpGet.path", &["--set", "startupProbe.httpGet.path=/started"], D, "$C/startupProbe/httpGet/path", eq(json!("/started"))),
+        row("startupProbe.httpGet.port", &["--set", "startupProbe.httpGet.port=8082"], D, "$C/startupProbe/httpGet/port", eq(json!(8082))),
+        row("startupProbe.initialDelaySeconds", &["--set", "startupProbe.initialDelaySeconds=15"], D, "$C/startupProbe/initialDelaySeconds", eq(json!(15))),
+        // 0 is the API server's default: stating it leaves the probe as rendered.
+        row("startupProbe.initialDelaySeconds", &["--set", "startupProbe.initialDelaySeconds=0"], D, "$C/startupProbe/initialDelaySeconds", Want::Absent),
         row("startupProbe.periodSeconds", &["--set", "startupProbe.periodSeconds=10"], D, "$C/startupProbe/periodSeconds", eq(json!(10))),
         row("startupProbe.timeoutSeconds", &["--set", "startupProbe.timeoutSeconds=4"], D, "$C/startupProbe/timeoutSeconds", eq(json!(4))),
         row("startupProbe.successThreshold", &["--set", "startupProbe.successThreshold=1"], D, "$C/startupProbe/successThreshold", Want::Absent),
@@ -285,7 +293,7 @@ fn table() -> Vec<Row> {
         row("service.loadBalancerSourceRanges", &["--set", "service.type=LoadBalancer,service.loadBalancerSourceRanges={10.0.0.0/8}"], "Service", "/spec/loadBalancerSourceRanges", eq(json!(["10.0.0.0/8"]))),
         row("service.annotations", &["--set", r"service.annotations.service\.beta\.kubernetes\.io/aws-load-balancer-type=nlb"], "Service", "/metadata/annotations/service.beta.kubernetes.io~1aws-load-balancer-type", eq(json!("nlb"))),
         // Ingress
-        row("ingress.enabled", &["--set", "ingress.enabled=true"], "Ingress", "/spec/rules/0/host", eq(json!("dimtensor.local"))),
+        row("ingress.enabled", &["--set", "ingress.enabled=true"], "Ingress", "/spec/rules/0/host", eq(json!("dimtensor.example.com"))),
         row("ingress.enabled", &["--set", "ingress.enabled=true"], "Ingress", "/spec/rules/0/http/paths/0/backend/service/name", eq(json!("dimtensor"))),
         row("ingress.enabled", &["--set", "ingress.enabled=true"], "Ingress", "/spec/tls", Want::Absent),
         row("ingress.enabled", &[], "Ingress", "", Want::NoResource),
@@ -350,7 +358,8 @@ fn table() -> Vec<Row> {
         row("configMap.data", &["--set", "configMap.enabled=true,configMap.data.LOG_LEVEL=debug"], "ConfigMap", "/metadata/name", eq(json!("dimtensor"))),
         row("secret.enabled", &["--set", "secret.enabled=true"], D, "$C/envFrom", eq(json!([{"secretRef": {"name": "dimtensor"}}]))),
         row("secret.enabled", &["--set", "secret.enabled=true"], "Secret", "/data/DIMTENSOR_PLACEHOLDER", Want::Absent),
-        row("secret.enabled", &["--set", "secret.enabled=true"], D, "/spec/template/metadata/annotations/checksum~1secret", Want::Hex64),
+        // Offline, without a checksum key, the Secret's (keyed) checksum is left out: tests/chart.rs.
+        row("secret.enabled", &["--set", "secret.enabled=true"], D, "/spec/template/metadata/annotations/checksum~1secret", Want::Absent),
         row("secret.data", &["--set", "secret.enabled=true,secret.data.token=c2VjcmV0"], "Secret", "/data", eq(json!({"token": "c2VjcmV0"}))),
         row("secret.stringData", &["--set", "secret.enabled=true,secret.stringData.pw=plain-text"], "Secret", "/stringData", eq(json!({"pw": "plain-text"}))),
         row("secret.stringData", &["--set", "secret.enabled=true,secret.stringData.pw=plain-text"], "Secret", "/metadata/name", eq(json!("dimtensor"))),
@@ -368,8 +377,8 @@ fn table() -> Vec<Row> {
         row("initContainers", &["--set", "initContainers[0].name=init,initContainers[0].image=busybox"], D, "$P/initContainers", eq(json!([{"name": "init", "image": "busybox"}]))),
         row("sidecars", &["--set", "sidecars[0].name=proxy,sidecars[0].image=envoy"], D, "$P/containers/1", eq(json!({"name": "proxy", "image": "envoy"}))),
         row("sidecars", &["--set", "sidecars[0].name=proxy,sidecars[0].image=envoy"], D, "$C/image", eq(json!("docker.io/dimtensor:latest"))),
-        row("extraVolumes", &["--set", "extraVolumes[0].name=cache,extraVolumes[0].emptyDir.medium=Memory"], D, "$P/volumes", items_of(json!([{"name": "tmp", "emptyDir": {}}, {"name": "cache", "emptyDir": {"medium": "Memory"}}]))),
-        row("extraVolumeMounts", &["--set", "extraVolumes[0].name=cache,extraVolumes[0].emptyDir.medium=Memory", "--set", "extraVolumeMounts[0].name=cache,extraVolumeMounts[0].mountPath=/cache"], D, "$C/volumeMounts", items_of(json!([{"name": "tmp", "mountPath": "/tmp"}, {"name": "cache", "mountPath": "/cache"}]))),
+        row("volumes", &["--set", "volumes[0].name=cache,volumes[0].emptyDir.medium=Memory"], D, "$P/volumes", items_of(json!([{"name": "tmp", "emptyDir": {}}, {"name": "cache", "emptyDir": {"medium": "Memory"}}]))),
+        row("volumeMounts", &["--set", "volumes[0].name=cache,volumes[0].emptyDir.medium=Memory", "--set", "volumeMounts[0].name=cache,volumeMounts[0].mountPath=/cache"], D, "$C/volumeMounts", items_of(json!([{"name": "tmp", "mountPath": "/tmp"}, {"name": "cache", "mountPath": "/cache"}]))),
         // Service account
         row("serviceAccount.create", &["--set", "serviceAccount.create=false"], "ServiceAccount", "", Want::NoResource),
         row("serviceAccount.create", &["--set", "serviceAccount.create=false"], D, "$P/serviceAccountName", eq(json!("default"))),
@@ -385,7 +394,7 @@ fn table() -> Vec<Row> {
         orow("job.completions", "batch", &["--set", "job.completions=1"], J, "/spec/completionMode", Want::Absent),
         orow("job.parallelism", "batch", &["--set", "job.parallelism=20"], J, "/spec/completions", eq(json!(100))),
         orow("cronjob.schedule", "cronjob", &["--set", "cronjob.schedule=0 3 * * *"], CJ, "/spec/schedule", eq(json!("0 3 * * *"))),
-        orow("resources.gpu.count", "training", &["--set", "resources.gpu.count=2"], J, "$C/resources", eq(json!({"requests": {"cpu": "500m", "memory": "2Gi", "nvidia.com/gpu": 2}, "limits": {"cpu": "4000m", "memory": "16Gi", "nvidia.com/gpu": 2}}))),
+        orow("resources.gpu.count", "training", &["--set", "resources.gpu.count=2"], J, "$C/resources", eq(json!({"requests": {"cpu": "2000m", "memory": "8Gi", "nvidia.com/gpu": 2}, "limits": {"cpu": "4000m", "memory": "16Gi", "nvidia.com/gpu": 2}}))),
         orow("resources.limits.memory", "training", &["--set", "resources.limits.memory=64Gi"], J, "$C/resources/limits", eq(json!({"cpu": "4000m", "memory": "64Gi", "nvidia.com/gpu": 1}))),
         orow("autoscaling.minReplicas", "inference", &["--set", "autoscaling.minReplicas=4"], HPA, "/spec/minReplicas", eq(json!(4))),
         orow("autoscaling.enabled", "inference", &["--set", "autoscaling.enabled=false"], D, "/spec/replicas", eq(json!(3))),
@@ -396,7 +405,7 @@ fn table() -> Vec<Row> {
         orow("tolerations", "training", &["--set", "tolerations[0].key=dedicated,tolerations[0].operator=Exists,tolerations[0].effect=NoSchedule"], J, "$P/tolerations", eq(json!([
             {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
             {"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}]))),
-        orow("resources.gpu.enabled", "training", &["--set", "resources.gpu.enabled=false"], J, "$C/resources", eq(json!({"requests": {"cpu": "500m", "memory": "2Gi"}, "limits": {"cpu": "4000m", "memory": "16Gi"}}))),
+        orow("resources.gpu.enabled", "training", &["--set", "resources.gpu.enabled=false"], J, "$C/resources", eq(json!({"requests": {"cpu": "2000m", "memory": "8Gi"}, "limits": {"cpu": "4000m", "memory": "16Gi"}}))),
         orow("resources.gpu.enabled", "training", &["--set", "resources.gpu.enabled=false"], J, "$P/nodeSelector", Want::Absent),
         orow("resources.gpu.enabled", "training", &["--set", "resources.gpu.enabled=false"], J, "$P/tolerations", Want::Absent),
         orow("configMap.data", "batch", &["--set", "configMap.data.extra=1"], "ConfigMap", "/data/extra", eq(json!("1"))),
@@ -636,9 +645,10 @@ fn workload_type_switches_kind_with_the_chart_job_defaults() {
     let j = one(&items, J);
     assert_eq!(at_eq(j, "/spec/backoffLimit"), json!(3));
     assert_eq!(at_eq(j, "/spec/ttlSecondsAfterFinished"), json!(86400));
-    assert_eq!(at_eq(j, "/spec/parallelism"), json!(1));
-    assert_eq!(at_eq(j, "/spec/completions"), json!(1));
-    assert!(at(j, "/spec/completionMode").is_none());
+    // As the chart: parallelism and completions of 1 are left to the API server's default.
+    for absent in ["/spec/parallelism", "/spec/completions", "/spec/completionMode"] {
+        assert!(at(j, absent).is_none(), "{absent}");
+    }
     assert_eq!(at_eq(j, "$P/restartPolicy"), json!("Never"));
     assert_eq!(at_eq(j, "$C/image"), json!("docker.io/dimtensor:latest"));
     for probe in ["livenessProbe", "readinessProbe", "startupProbe", "ports"] {
@@ -676,14 +686,14 @@ fn image_reference_rules() {
 }
 
 #[test]
-fn config_and_secret_keep_the_fixed_name_under_a_release() {
+fn config_and_secret_are_named_like_the_charts_fullname_under_a_release() {
     let items = render(&["prod", "--set", "configMap.enabled=true,secret.enabled=true,persistence.enabled=true"]);
     let d = one(&items, D);
     assert_eq!(d["metadata"]["name"], "prod-dimtensor");
-    assert_eq!(one(&items, "ConfigMap")["metadata"]["name"], "dimtensor");
-    assert_eq!(one(&items, "Secret")["metadata"]["name"], "dimtensor");
+    assert_eq!(one(&items, "ConfigMap")["metadata"]["name"], "prod-dimtensor");
+    assert_eq!(one(&items, "Secret")["metadata"]["name"], "prod-dimtensor");
     let volumes = at_eq(d, "$P/volumes");
-    assert!(volumes.as_array().into_iter().flatten().any(|v| v["configMap"]["name"] == "dimtensor"), "{volumes}");
+    assert!(volumes.as_array().into_iter().flatten().any(|v| v["configMap"]["name"] == "prod-dimtensor"), "{volumes}");
     // Renamed resources are followed by their references.
     let pvc = one(&items, "PersistentVolumeClaim")["metadata"]["name"].clone();
     assert_eq!(pvc, "prod-dimtensor");
@@ -692,7 +702,7 @@ fn config_and_secret_keep_the_fixed_name_under_a_release() {
         "{volumes}"
     );
     assert_eq!(at_eq(d, "$P/serviceAccountName"), one(&items, "ServiceAccount")["metadata"]["name"]);
-    assert_eq!(at_eq(d, "$C/envFrom"), json!([{"secretRef": {"name": "dimtensor"}}]));
+    assert_eq!(at_eq(d, "$C/envFrom"), json!([{"secretRef": {"name": "prod-dimtensor"}}]));
 }
 
 #[test]
@@ -793,7 +803,8 @@ fn example_gpu_training_values() {
         ])
     );
     assert_eq!(at_eq(j, "$C/envFrom"), json!([{"secretRef": {"name": "dimtensor"}}]));
-    assert!(at(j, "/spec/template/metadata/annotations/checksum~1secret").is_some());
+    // The Secret's checksum is keyed: offline, without a key, it is left out (tests/chart.rs).
+    assert!(at(j, "/spec/template/metadata/annotations/checksum~1secret").is_none());
 }
 
 #[test]
@@ -890,7 +901,7 @@ fn training_preset_survives_values() {
     assert_eq!(at_eq(j, "$P/restartPolicy"), json!("Never"));
     assert_eq!(
         at_eq(j, "$C/resources"),
-        json!({"requests": {"cpu": "500m", "memory": "2Gi", "nvidia.com/gpu": 1}, "limits": {"cpu": "4000m", "memory": "16Gi", "nvidia.com/gpu": 1}})
+        json!({"requests": {"cpu": "2000m", "memory": "8Gi", "nvidia.com/gpu": 1}, "limits": {"cpu": "4000m", "memory": "16Gi", "nvidia.com/gpu": 1}})
     );
     assert_eq!(at_eq(j, "$P/nodeSelector"), json!({"accelerator": "nvidia-gpu"}));
     assert_eq!(
@@ -1000,7 +1011,7 @@ fn batch_preset_survives_values() {
     assert_eq!(at_eq(j, "/spec/completionMode"), json!("Indexed"));
     assert_eq!(at_eq(j, "$P/restartPolicy"), json!("OnFailure"));
     let cm = one(&items, "ConfigMap");
-    assert!(cm["data"]["config.json"].as_str().unwrap_or("").contains("\"units\": \"SI\""), "{cm}");
+    assert!(cm["data"]["physics_params.json"].as_str().unwrap_or("").contains("\"gravity\": 9.81"), "{cm}");
 
     // With a values file the file's job settings win, the preset's ConfigMap is replaced by the file's.
     let items = render(&["--overlay", "batch", "-f", &fixture("values-batch.yaml")]);

@@ -171,6 +171,7 @@ async fn run_case(case: &Case, dir: &Path, client: &kube::Client, namespace: &st
             release: Some(case.release.clone()),
             namespace: None,
             values: user,
+            checksum_key: None,
         })
     });
     let rendered = match rendered {

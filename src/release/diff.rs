@@ -33,7 +33,7 @@ impl Preview {
         let s = Session::open(conn, &self.name, true).await?;
         let history = s.store().history(&self.name).await?;
         let stored = if installable(&history) { None } else { current(&history).or(history.last()) };
-        let inputs = inputs::resolve(self.overlay.clone(), self.values.clone(), stored, false)?;
+        let inputs = inputs::resolve(self.overlay.clone(), self.values.clone(), stored, false, &history)?;
         let desired = s.desired(&inputs).await?;
         // What install and upgrade would do with the flags that allow the most: the plan shows
         // what they would take over (and `install` says which flag it needs).

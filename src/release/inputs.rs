@@ -1,31 +1,47 @@
 //! What an upgrade renders from: the stored overlay and values, the new ones given over them,
-//! or (`--reset-values`) only the new ones; and masking of stored values and manifests.
+//! or (`--reset-values`) only the new ones, and the release's checksum key; and masking of
+//! stored values and manifests.
 
+use super::lifecycle;
 use super::record::Release;
 use super::ReleaseError;
+use crate::error::Error;
+use crate::values::checksum::{Key, KeyError};
 use crate::values::{self, Source, UserValues, ValuesError};
 use serde_json::{Map, Value};
 
-/// What an operation renders from: the overlay and the values.
+/// What an operation renders from: the overlay, the values, and the release's checksum key.
 #[derive(Debug, Clone)]
 pub struct Inputs {
     pub overlay: Option<String>,
     pub values: UserValues,
+    pub checksum_key: Key,
+}
+
+/// The release's checksum key: the one its records carry, or a new random one.
+pub fn release_key(history: &[Release]) -> Result<Key, KeyError> {
+    match lifecycle::checksum_key(history).as_deref().and_then(Key::from_record) {
+        Some(k) => Ok(k),
+        None => Key::random(),
+    }
 }
 
 /// The inputs given, or (`stored`, an upgrade) the stored ones with the given over them:
 /// `overlay` replaces the stored overlay, `given` values merge over the stored ones unless
-/// `reset` (`--reset-values`: the overlay's defaults and `given` only).
+/// `reset` (`--reset-values`: the overlay's defaults and `given` only). The checksum key is the
+/// one `history` carries.
 pub fn resolve(
     overlay: Option<String>,
     given: UserValues,
     stored: Option<&Release>,
     reset: bool,
-) -> Result<Inputs, ReleaseError> {
-    let Some(stored) = stored else { return Ok(Inputs { overlay, values: given }) };
+    history: &[Release],
+) -> Result<Inputs, Error> {
+    let checksum_key = release_key(history)?;
+    let Some(stored) = stored else { return Ok(Inputs { overlay, values: given, checksum_key }) };
     let overlay = overlay.or_else(|| stored.overlay.clone());
     if reset {
-        return Ok(Inputs { overlay, values: given });
+        return Ok(Inputs { overlay, values: given, checksum_key });
     }
     let origin = format!("release {} revision {}", stored.name, stored.revision);
     let base = load_stored(&stored.values, &origin).map_err(|source| ReleaseError::StoredValues {
@@ -33,7 +49,7 @@ pub fn resolve(
         revision: stored.revision,
         source,
     })?;
-    Ok(Inputs { overlay, values: combine(&base, &given) })
+    Ok(Inputs { overlay, values: combine(&base, &given), checksum_key })
 }
 
 /// Stored values back into [`UserValues`], checked against today's schema like a values file.
@@ -76,7 +92,9 @@ pub fn combine(stored: &UserValues, given: &UserValues) -> UserValues {
         sources.retain(|old, _| old != k && !old.starts_with(&prefix) && !k.starts_with(&format!("{old}.")));
         sources.insert(k.clone(), s.clone());
     }
-    UserValues { tree, sources }
+    let mut entry_sources = stored.entry_sources.clone();
+    entry_sources.extend(given.entry_sources.clone());
+    UserValues { tree, sources, entry_sources }
 }
 
 /// `--overlay` as stored: a directory absolute (the next upgrade may run elsewhere).

@@ -6,7 +6,7 @@
 
 use super::act::{check_replacements, ActOptions};
 use super::helm;
-use super::inputs::{self, Inputs};
+use super::inputs;
 use super::lifecycle::{as_repaired, installs, Draft, Ledger, Op};
 use super::prepare::{self, Flags};
 use super::record::Release;
@@ -51,7 +51,7 @@ impl Install {
         planned: &[Release],
         out: &mut dyn Write,
     ) -> Result<u8, Error> {
-        let inputs = Inputs { overlay: self.overlay.clone(), values: self.values.clone() };
+        let inputs = inputs::resolve(self.overlay.clone(), self.values.clone(), None, false, planned)?;
         let desired = s.desired(&inputs).await?;
         let rendered: Vec<ResId> = desired.iter().map(|(id, _)| id.clone()).collect();
         let mut prepared = prepare::prepare(&s.cluster, &self.name, desired, planned, &self.plan).await?;
@@ -82,6 +82,7 @@ impl Install {
             overlay: inputs::overlay_for_record(inputs.overlay.as_deref()),
             values: inputs.values.tree.clone(),
             manifest: prepared.manifest.clone(),
+            checksum_key: Some(inputs.checksum_key.to_record()),
         };
         let rel = s.deploy(ledger, planned, &self.record, draft, &prepared, self.act.clone(), out).await?;
         writeln!(out, "release {} installed (revision {})", self.name, rel.revision).ok();

@@ -47,6 +47,8 @@ pub struct Draft {
     pub overlay: Option<String>,
     pub values: Value,
     pub manifest: Vec<Value>,
+    /// The checksum key the manifest was rendered with; `None` keeps the release's.
+    pub checksum_key: Option<String>,
 }
 
 impl Draft {
@@ -57,8 +59,14 @@ impl Draft {
             overlay: target.overlay.clone(),
             values: target.values.clone(),
             manifest: target.manifest.clone(),
+            checksum_key: None,
         }
     }
+}
+
+/// The release's checksum key: the newest revision's (keys are carried from one to the next).
+pub fn checksum_key(history: &[Release]) -> Option<String> {
+    history.iter().rev().find_map(|r| r.checksum_key.clone())
 }
 
 /// The latest deployed revision: what the cluster is meant to look like now.
@@ -186,6 +194,7 @@ impl<S: Store> Ledger<'_, S> {
             description: format!("{} in progress", draft.op.word()),
             version: env!("CARGO_PKG_VERSION").to_string(),
             uids: Default::default(),
+            checksum_key: draft.checksum_key.or_else(|| checksum_key(history)),
             resource_version: None,
         };
         self.store.create(&mut rel).await?;

@@ -13,7 +13,13 @@ fn cm(n: &str) -> Value {
 }
 
 fn draft(op: Op, n: &str) -> Draft {
-    Draft { op, overlay: Some("inference".into()), values: json!({"image": {"tag": n}}), manifest: vec![cm(n)] }
+    Draft {
+        op,
+        overlay: Some("inference".into()),
+        values: json!({"image": {"tag": n}}),
+        manifest: vec![cm(n)],
+        checksum_key: None,
+    }
 }
 
 fn ledger(store: &MemoryStore) -> Ledger<'_, MemoryStore> {

@@ -81,6 +81,9 @@ pub struct Release {
     /// same-named object made by someone else since is never taken for the release's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub uids: BTreeMap<String, String>,
+    /// The key of the `checksum/secret` annotation (base64), carried to every later revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_key: Option<String>,
     /// The stored Secret's resourceVersion, so an update cannot overwrite a newer write.
     #[serde(skip)]
     pub resource_version: Option<String>,
@@ -190,6 +193,7 @@ pub(crate) fn sample(name: &str, revision: u32, status: Status) -> Release {
         description: String::new(),
         version: env!("CARGO_PKG_VERSION").into(),
         uids: BTreeMap::new(),
+        checksum_key: None,
         resource_version: None,
     }
 }

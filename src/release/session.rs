@@ -83,6 +83,7 @@ impl Session {
             release: Some(self.name.clone()),
             namespace: None,
             values: inputs.values.clone(),
+            checksum_key: Some(inputs.checksum_key.clone()),
         };
         let rendered = render::render(&req)?;
         crate::report::print_warnings(&rendered.warnings);

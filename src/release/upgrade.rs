@@ -47,7 +47,8 @@ impl Upgrade {
             let latest = planned.last().map(|l| format!("latest: revision {} {}", l.revision, l.status));
             return Err(ReleaseError::NotDeployed { name, namespace, latest: latest.unwrap_or_default() }.into());
         };
-        let inputs = inputs::resolve(self.overlay.clone(), self.values.clone(), Some(stored), self.reset_values)?;
+        let inputs =
+            inputs::resolve(self.overlay.clone(), self.values.clone(), Some(stored), self.reset_values, &planned)?;
         let desired = s.desired(&inputs).await?;
         let prepared = prepare::prepare(&s.cluster, &self.name, desired, &planned, &self.plan).await?;
         if let Some(code) = s.show(&prepared, &self.show, out)? {
@@ -90,7 +91,8 @@ impl Upgrade {
             eprintln!("created namespace {namespace}");
         }
         let manifest = prepared.manifest.clone();
-        let draft = Draft { op: Op::Upgrade, overlay, values: inputs.values.tree.clone(), manifest };
+        let checksum_key = Some(inputs.checksum_key.to_record());
+        let draft = Draft { op: Op::Upgrade, overlay, values: inputs.values.tree.clone(), manifest, checksum_key };
         let rel = s.deploy(&ledger, &planned, &self.record, draft, &prepared, self.act.clone(), out).await?;
         writeln!(out, "release {name} upgraded (revision {})", rel.revision).ok();
         Ok(0)

@@ -5,11 +5,11 @@
 //! resources exactly, and lists that strategic merge would replace (tolerations) are merged here
 //! with what the overlay already has.
 
+use super::checksum::{self, Key};
 use super::presets::Workload;
 use super::{tree, UserValues, ValuesError};
 use crate::model::{Resource, ResourceSet};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 /// The generated layer, and for `--explain` what each group of keys produced.
 pub struct Layer {
@@ -112,6 +112,8 @@ struct Ctx<'a> {
     eff: &'a Value,
     user: &'a UserValues,
     found: &'a Found<'a>,
+    /// The key of `checksum/secret`; without one the annotation is left out.
+    key: Option<&'a Key>,
     out: Layer,
 }
 
@@ -242,9 +244,10 @@ impl Ctx<'_> {
 }
 
 /// Builds the values layer. `eff` is defaults, preset and user merged; only `user`'s keys act.
-pub fn build(found: &Found, eff: &Value, user: &UserValues) -> Result<Layer, ValuesError> {
-    let mut cx =
-        Ctx { eff, user, found, out: Layer { components: Vec::new(), patches: Vec::new(), explain: Vec::new() } };
+/// `key` keys the `checksum/secret` annotation ([`super::checksum`]).
+pub fn build(found: &Found, eff: &Value, user: &UserValues, key: Option<&Key>) -> Result<Layer, ValuesError> {
+    let out = Layer { components: Vec::new(), patches: Vec::new(), explain: Vec::new() };
+    let mut cx = Ctx { eff, user, found, key, out };
     validate(&cx)?;
     image(&mut cx);
     container(&mut cx);
@@ -265,11 +268,7 @@ pub fn build(found: &Found, eff: &Value, user: &UserValues) -> Result<Layer, Val
 }
 
 fn invalid(cx: &Ctx, key: &str, reason: String) -> ValuesError {
-    ValuesError::Invalid {
-        key: key.to_string(),
-        reason,
-        origin: cx.user.source(key).cloned().unwrap_or(super::Source::Default),
-    }
+    ValuesError::Invalid { key: key.to_string(), reason, origin: cx.user.origin(key) }
 }
 
 /// Combinations the chart cannot mean (Kubernetes' own rules are in `rules`).
@@ -346,7 +345,7 @@ fn container(cx: &mut Ctx) {
         "container.env",
         "container.envFrom",
         "securityContext",
-        "extraVolumeMounts",
+        "volumeMounts",
     ]);
     let mut p = cx.workload_patch();
     // Lists the user leaves empty change nothing (restating a default is a no-op).
@@ -354,7 +353,7 @@ fn container(cx: &mut Ctx) {
         ("container.command", "command"),
         ("container.args", "args"),
         ("container.env", "env"),
-        ("extraVolumeMounts", "volumeMounts"),
+        ("volumeMounts", "volumeMounts"),
     ] {
         if cx.user.touched(key) && cx.get(key).as_array().is_some_and(|a| !a.is_empty()) {
             let v = cx.get(key).clone();
@@ -440,7 +439,11 @@ fn resources_and_scheduling(cx: &mut Ctx) {
         }
         if gpu {
             sel.insert("accelerator".into(), json!("nvidia-gpu"));
-        } else if gpu_touched && sel.get("accelerator") == Some(&json!("nvidia-gpu")) {
+        } else if gpu_touched
+            && sel.get("accelerator") == Some(&json!("nvidia-gpu"))
+            && !cx.user_map("nodeSelector").contains_key("accelerator")
+        {
+            // The GPU's selector goes with the GPU; a user's own accelerator key stays.
             sel.remove("accelerator");
         }
         let value = if sel.is_empty() {
@@ -463,7 +466,9 @@ fn resources_and_scheduling(cx: &mut Ctx) {
         if gpu {
             list.push(GPU_TOLERATION());
         }
-        list.extend(cx.get("tolerations").as_array().cloned().unwrap_or_default());
+        // The user's own list: the overlay's (a preset's) tolerations are already rendered.
+        let own = tree::get(&cx.user.tree, &["tolerations".to_string()]).and_then(Value::as_array).cloned();
+        list.extend(own.unwrap_or_default());
         let mut unique: Vec<Value> = Vec::new();
         for t in list {
             if !unique.contains(&t) {
@@ -476,34 +481,39 @@ fn resources_and_scheduling(cx: &mut Ctx) {
     cx.emit(keys, p);
 }
 
+/// What the API server fills in for a probe field left out: stating it changes nothing.
+fn probe_default(field: &str) -> Value {
+    match field {
+        "initialDelaySeconds" => json!(0),
+        "timeoutSeconds" => json!(1),
+        "periodSeconds" => json!(10),
+        "successThreshold" => json!(1),
+        _ => json!(3),
+    }
+}
+
 fn probes(cx: &mut Ctx) {
     if cx.found.kind != Workload::Deployment {
         return;
     }
-    for (probe, has_delay) in [("livenessProbe", true), ("readinessProbe", true), ("startupProbe", false)] {
+    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
         let keys = cx.touched(&[probe]);
         if keys.is_empty() {
             continue;
         }
         let mut p = cx.workload_patch();
         let value = if cx.on(&format!("{probe}.enabled")) {
-            let mut m = json!({"httpGet": {"path": cx.str(&format!("{probe}.httpGet.path")), "port": "http"}});
-            let mut fields = vec!["periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"];
-            if has_delay {
-                fields.insert(0, "initialDelaySeconds");
-            }
-            // Thresholds the probe does not have stay unset unless the user set them, so
-            // restating the defaults leaves the rendered probe as it was.
+            // A numeric string is the port it spells; null is the container's port, `http`.
+            let port = int_or_string(cx.get(&format!("{probe}.httpGet.port")));
+            let port = if port.is_null() { json!("http") } else { port };
+            let mut m = json!({"httpGet": {"path": cx.str(&format!("{probe}.httpGet.path")), "port": port}});
+            // A field the rendered probe leaves to the API server stays out while its value is the
+            // server's default, so restating the chart's defaults leaves the probe as rendered.
             let rendered = cx.rendered_container()[probe].clone();
-            for f in fields {
-                let key = format!("{probe}.{f}");
-                let v = cx.get(&key).clone();
-                // The API server defaults successThreshold to 1 and failureThreshold to 3.
-                let api_default = json!(if f == "successThreshold" { 1 } else { 3 });
-                let optional = f.ends_with("Threshold")
-                    && rendered.get(f).is_none()
-                    && (!cx.user.touched(&key) || v == api_default);
-                if !v.is_null() && !optional {
+            for f in ["initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold", "failureThreshold"]
+            {
+                let v = cx.get(&format!("{probe}.{f}")).clone();
+                if !v.is_null() && (rendered.get(f).is_some() || v != probe_default(f)) {
                     m[f] = v;
                 }
             }
@@ -526,7 +536,7 @@ fn pod(cx: &mut Ctx) {
         "dnsPolicy",
         "initContainers",
         "sidecars",
-        "extraVolumes",
+        "volumes",
     ]);
     let mut p = cx.workload_patch();
     if cx.user.touched("podAnnotations") {
@@ -553,7 +563,7 @@ fn pod(cx: &mut Ctx) {
         ("priorityClassName", "priorityClassName"),
         ("dnsPolicy", "dnsPolicy"),
         ("initContainers", "initContainers"),
-        ("extraVolumes", "volumes"),
+        ("volumes", "volumes"),
     ] {
         if cx.user.touched(key) {
             let v = match cx.get(key) {
@@ -612,20 +622,27 @@ fn job(cx: &mut Ctx) {
     let keys = cx.touched(&["job"]);
     let mut p = cx.workload_patch();
     let path = cx.job_spec_path();
-    for (key, field) in [
-        ("job.backoffLimit", "backoffLimit"),
-        ("job.ttlSecondsAfterFinished", "ttlSecondsAfterFinished"),
-        ("job.parallelism", "parallelism"),
-        ("job.completions", "completions"),
-    ] {
+    // ttlSecondsAfterFinished 0 is emitted (delete at once), unlike the chart's `with`, which
+    // drops it and keeps the Job forever.
+    for (key, field) in
+        [("job.backoffLimit", "backoffLimit"), ("job.ttlSecondsAfterFinished", "ttlSecondsAfterFinished")]
+    {
         if cx.user.touched(key) {
             let v = cx.get(key).clone();
             p.at(&path).insert(field.into(), v);
         }
     }
+    // As the chart: parallelism and completions only when they say more than the API server's
+    // default of 1, so parallelism alone is a work queue, not one pod at a time.
+    if cx.user.touched("job.parallelism") {
+        let v = cx.get("job.parallelism").clone();
+        p.at(&path).insert("parallelism".into(), if v == json!(1) { Value::Null } else { v });
+    }
     if cx.user.touched("job.completions") {
         // More than one completion is an Indexed Job, so each pod gets JOB_COMPLETION_INDEX.
-        let indexed = cx.get("job.completions").as_i64().unwrap_or(1) > 1;
+        let v = cx.get("job.completions").clone();
+        let indexed = v.as_i64().unwrap_or(1) > 1;
+        p.at(&path).insert("completions".into(), if indexed { v } else { Value::Null });
         p.at(&path).insert("completionMode".into(), if indexed { json!("Indexed") } else { Value::Null });
     }
     if cx.user.touched("job.restartPolicy") {
@@ -851,10 +868,6 @@ fn persistence(cx: &mut Ctx) {
     }
 }
 
-fn checksum(data: &Value) -> String {
-    format!("{:x}", Sha256::digest(serde_json::to_string(data).unwrap_or_default().as_bytes()))
-}
-
 fn config_and_secret(cx: &mut Ctx) -> Result<(), ValuesError> {
     for (group, kind, component, fields) in [
         ("configMap", "ConfigMap", "config", &["configMap.data"][..]),
@@ -883,12 +896,18 @@ fn config_and_secret(cx: &mut Ctx) -> Result<(), ValuesError> {
             };
         }
         cx.emit(keys.clone(), p);
-        // A checksum of the data on the pod template rolls the pods when the data changes.
+        // A checksum of the data on the pod template rolls the pods when the data changes; the
+        // Secret's is keyed, and left out without a key.
+        let all = Value::Object(all);
+        let sum = match (kind, cx.key) {
+            ("ConfigMap", _) => ("checksum/config", checksum::of_config(&all)),
+            (_, Some(key)) => ("checksum/secret", checksum::of_secret(key, &all)),
+            (_, None) => continue,
+        };
         let mut w = cx.workload_patch();
         let mut path = cx.template_path();
         path.extend(["metadata", "annotations"]);
-        let which = if kind == "ConfigMap" { "config" } else { "secret" };
-        w.at(&path).insert(format!("checksum/{which}"), json!(checksum(&Value::Object(all))));
+        w.at(&path).insert(sum.0.to_string(), json!(sum.1));
         cx.emit(keys, w);
     }
     Ok(())

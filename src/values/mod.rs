@@ -4,6 +4,7 @@
 //! Only the keys the user set become patches: defaults never overwrite a preset (training's
 //! `backoffLimit: 2` stays unless the user sets `job.backoffLimit`).
 
+pub mod checksum;
 pub mod layers;
 pub mod presets;
 pub mod rules;
@@ -75,6 +76,9 @@ impl Input {
 pub struct UserValues {
     pub tree: Value,
     pub sources: BTreeMap<String, Source>,
+    /// Where each entry of a map parameter came from (`secret.data.token`), for errors that
+    /// name one entry.
+    pub entry_sources: BTreeMap<String, Source>,
 }
 
 impl UserValues {
@@ -88,6 +92,11 @@ impl UserValues {
         self.sources.get(path)
     }
 
+    /// Where `path` (a parameter, or an entry of a map parameter) came from, for an error.
+    pub fn origin(&self, path: &str) -> Source {
+        self.entry_sources.get(path).or_else(|| self.sources.get(path)).cloned().unwrap_or(Source::Default)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.sources.is_empty()
     }
@@ -96,7 +105,7 @@ impl UserValues {
 /// Reads and checks the user's values: files in order (later wins; `-` is stdin), then `--set`,
 /// `--set-string` and `--set-file`, as Helm orders them.
 pub fn load(input: &Input, stdin: &mut dyn Read) -> Result<UserValues, ValuesError> {
-    let mut user = UserValues { tree: Value::Object(Map::new()), sources: BTreeMap::new() };
+    let mut user = UserValues { tree: Value::Object(Map::new()), ..Default::default() };
     for path in &input.files {
         let text = if path == "-" {
             let mut s = String::new();
@@ -182,6 +191,12 @@ fn check(
         check_type(path, value, source_of)?;
         let key = tree::join(path);
         user.sources.insert(key.clone(), source_of(&key));
+        if let (Some(schema::Type::StrMap), Value::Object(m)) = (schema::param(&key).map(|p| p.ty), value) {
+            for k in m.keys() {
+                let entry = tree::join(&[path.clone(), vec![k.clone()]].concat());
+                user.entry_sources.insert(entry.clone(), source_of(&entry));
+            }
+        }
     }
     Ok(leaves)
 }

@@ -128,6 +128,7 @@ pub fn params() -> &'static [Param] {
             "resources.gpu.count": Int, 1, "Number of GPUs";
             "livenessProbe.enabled": Bool, true, "Enable the liveness probe (deployment only)";
             "livenessProbe.httpGet.path": Str, "/health", "Liveness probe path";
+            "livenessProbe.httpGet.port": IntOrStr, "http", "Liveness probe port (number or port name)";
             "livenessProbe.initialDelaySeconds": Int, 10, "Liveness initial delay";
             "livenessProbe.periodSeconds": Int, 30, "Liveness period";
             "livenessProbe.timeoutSeconds": Int, 5, "Liveness timeout";
@@ -135,6 +136,7 @@ pub fn params() -> &'static [Param] {
             "livenessProbe.failureThreshold": Int, 3, "Liveness failure threshold";
             "readinessProbe.enabled": Bool, true, "Enable the readiness probe (deployment only)";
             "readinessProbe.httpGet.path": Str, "/ready", "Readiness probe path";
+            "readinessProbe.httpGet.port": IntOrStr, "http", "Readiness probe port (number or port name)";
             "readinessProbe.initialDelaySeconds": Int, 5, "Readiness initial delay";
             "readinessProbe.periodSeconds": Int, 10, "Readiness period";
             "readinessProbe.timeoutSeconds": Int, 3, "Readiness timeout";
@@ -142,6 +144,8 @@ pub fn params() -> &'static [Param] {
             "readinessProbe.failureThreshold": Int, 3, "Readiness failure threshold";
             "startupProbe.enabled": Bool, true, "Enable the startup probe (deployment only)";
             "startupProbe.httpGet.path": Str, "/health", "Startup probe path";
+            "startupProbe.httpGet.port": IntOrStr, "http", "Startup probe port (number or port name)";
+            "startupProbe.initialDelaySeconds": Int, 0, "Startup initial delay";
             "startupProbe.periodSeconds": Int, 5, "Startup period";
             "startupProbe.timeoutSeconds": Int, 3, "Startup timeout";
             "startupProbe.successThreshold": Int, 1, "Startup success threshold (must be 1)";
@@ -157,7 +161,7 @@ pub fn params() -> &'static [Param] {
             "ingress.enabled": Bool, false, "Create an Ingress (deployment only)";
             "ingress.className": Str, "nginx", "Ingress class name";
             "ingress.annotations": StrMap, {}, "Ingress annotations";
-            "ingress.hosts": List, [{"host": "dimtensor.local", "paths": [{"path": "/", "pathType": "Prefix"}]}], "Ingress hosts and paths";
+            "ingress.hosts": List, [{"host": "dimtensor.example.com", "paths": [{"path": "/", "pathType": "Prefix"}]}], "Ingress hosts and paths";
             "ingress.tls": List, [], "Ingress TLS (secretName + hosts)";
             "autoscaling.enabled": Bool, false, "Create a HorizontalPodAutoscaler (deployment only)";
             "autoscaling.minReplicas": Int, 2, "Minimum replicas";
@@ -171,9 +175,9 @@ pub fn params() -> &'static [Param] {
             "autoscaling.behavior.scaleUp.policies": List, [{"type": "Percent", "value": 100, "periodSeconds": 30}, {"type": "Pods", "value": 4, "periodSeconds": 30}], "Scale-up policies";
             "autoscaling.behavior.scaleUp.selectPolicy": Enum(&["Max", "Min", "Disabled"]), "Max", "Scale-up policy selection";
             "job.backoffLimit": Int, 3, "Retries before the Job fails";
-            "job.ttlSecondsAfterFinished": Int, 86400, "Delete the finished Job after this many seconds";
-            "job.parallelism": Int, 1, "Pods running at once";
-            "job.completions": Int, 1, "Required completions (more than 1 makes an Indexed Job)";
+            "job.ttlSecondsAfterFinished": Int, 86400, "Delete the finished Job after this many seconds (0: at once; null: never)";
+            "job.parallelism": Int, 1, "Pods running at once (alone, without completions: a work queue)";
+            "job.completions": Int, 1, "Required completions (emitted above 1, as an Indexed Job)";
             "job.restartPolicy": Enum(&["Never", "OnFailure"]), "Never", "Pod restart policy";
             "cronjob.schedule": Str, "0 0 * * *", "Cron schedule";
             "cronjob.concurrencyPolicy": Enum(&["Allow", "Forbid", "Replace"]), "Forbid", "Concurrency policy";
@@ -187,9 +191,9 @@ pub fn params() -> &'static [Param] {
             "persistence.size": Quantity, "10Gi", "Storage size";
             "persistence.mountPath": Str, "/data", "Mount path";
             "persistence.existingClaim": Str, "", "Use this existing PVC instead of creating one";
-            "configMap.enabled": Bool, false, "Create ConfigMap dimtensor, mounted at /config";
+            "configMap.enabled": Bool, false, "Create the ConfigMap <fullname>, mounted at /config";
             "configMap.data": StrMap, {}, "ConfigMap data";
-            "secret.enabled": Bool, false, "Create Secret dimtensor, exposed as environment";
+            "secret.enabled": Bool, false, "Create the Secret <fullname>, exposed as environment";
             "secret.data": StrMap, {}, "Secret data, already base64-encoded";
             "secret.stringData": StrMap, {}, "Secret data as plain text";
             "nodeSelector": StrMap, {}, "Node selector";
@@ -203,8 +207,8 @@ pub fn params() -> &'static [Param] {
             "dnsPolicy": Enum(&["", "ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"]), "", "DNS policy (empty: the cluster's default)";
             "initContainers": List, [], "Extra init containers";
             "sidecars": List, [], "Extra containers beside dimtensor";
-            "extraVolumes": List, [], "Extra pod volumes";
-            "extraVolumeMounts": List, [], "Extra volume mounts for the dimtensor container";
+            "volumeMounts": List, [], "Extra volume mounts for the dimtensor container";
+            "volumes": List, [], "Extra pod volumes";
             "serviceAccount.create": Bool, true, "Create a ServiceAccount";
             "serviceAccount.annotations": StrMap, {}, "ServiceAccount annotations";
             "serviceAccount.name": Str, "", "ServiceAccount name (empty: the full name)";

@@ -135,8 +135,8 @@ const UPGRADE: Op = Op {
         step(
             "prune delete ConfigMap",
             "DELETE",
-            "/configmaps/dimtensor$",
-            "delete ConfigMap/{ns}/dimtensor",
+            "/configmaps/prod-dimtensor$",
+            "delete ConfigMap/{ns}/prod-dimtensor",
             &[(1, "deployed"), (2, "failed")],
         ),
         step(
@@ -187,8 +187,8 @@ const ROLLBACK: Op = Op {
         step(
             "prune delete ConfigMap",
             "DELETE",
-            "/configmaps/dimtensor$",
-            "delete ConfigMap/{ns}/dimtensor",
+            "/configmaps/prod-dimtensor$",
+            "delete ConfigMap/{ns}/prod-dimtensor",
             &[(1, "superseded"), (2, "deployed"), (3, "failed")],
         ),
         step(

@@ -54,12 +54,16 @@ fn uninstall_of_one_release_leaves_another_releases_objects() {
 #[test]
 fn an_upgrades_prune_leaves_what_another_release_took() {
     let env = Env::new("own-prune");
-    assert_ok(&env.run(&["install", "a", "--overlay", "cronjob", "--set", "configMap.enabled=true", "--yes"]));
-    assert!(env.kubectl(&["-n", &env.namespace, "delete", "configmap", "dimtensor"]).status.success());
-    assert_ok(&env.run(&["install", "b", "--overlay", "cronjob", "--set", "configMap.enabled=true", "--yes"]));
-    let out = assert_ok(&env.run(&["upgrade", "a", "--set", "configMap.enabled=false", "--yes"]));
+    let shared = ["--overlay", "cronjob", "--set", "fullnameOverride=shared,configMap.enabled=true", "--yes"];
+    assert_ok(&env.run(&[&["install", "a"][..], &shared].concat()));
+    let deleted = env.kubectl(&["-n", &env.namespace, "delete", "cronjob,configmap,sa", "shared"]);
+    assert!(deleted.status.success(), "{}", text(&deleted.stderr));
+    assert_ok(&env.run(&[&["install", "b"][..], &shared].concat()));
+    // `a` moves to names of its own: what it had under the old ones is b's now.
+    let out = assert_ok(&env.run(&["upgrade", "a", "--set", "fullnameOverride=a-own", "--yes"]));
     assert!(out.contains("ConfigMap/") && out.contains("belongs to release b now"), "{out}");
-    assert_eq!(release_of(&env.get("v1", "ConfigMap", "dimtensor").expect("b's, left alone")), "b");
+    assert_eq!(release_of(&env.get("v1", "ConfigMap", "shared").expect("b's, left alone")), "b");
+    assert_eq!(release_of(&env.get("batch/v1", "CronJob", "shared").expect("b's, left alone")), "b");
 }
 
 /// Defect 1: two releases installing the same names at once; the server's conflict on the
@@ -113,9 +117,9 @@ fn uninstall_deletes_only_what_the_release_applied() {
     let made = env.kubectl_with(&["-n", &env.namespace, "create", "-f", "-"], Some(&user_cm.to_string()));
     assert!(made.status.success(), "{}", text(&made.stderr));
     // The release's ConfigMap, deleted and made again by someone else under the same name and label.
-    let cm = env.get("v1", "ConfigMap", "dimtensor").unwrap();
-    assert!(env.kubectl(&["-n", &env.namespace, "delete", "configmap", "dimtensor"]).status.success());
-    let mut newcomer = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dimtensor",
+    let cm = env.get("v1", "ConfigMap", "s-dimtensor").unwrap();
+    assert!(env.kubectl(&["-n", &env.namespace, "delete", "configmap", "s-dimtensor"]).status.success());
+    let mut newcomer = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s-dimtensor",
         "labels": {"dimtensor.io/release": "s"}}, "data": {"mine": "1"}});
     newcomer["metadata"]["annotations"] = cm["metadata"]["annotations"].clone();
     let made = env.kubectl_with(&["-n", &env.namespace, "create", "-f", "-"], Some(&newcomer.to_string()));
@@ -124,7 +128,7 @@ fn uninstall_deletes_only_what_the_release_applied() {
     let out = assert_ok(&env.run(&["uninstall", "s", "--yes"]));
     assert!(env.get("batch/v1", "CronJob", "s-dimtensor").is_none(), "its own objects go: {out}");
     assert!(env.get("v1", "ConfigMap", "users-own").is_some(), "never applied by the release: {out}");
-    let kept = env.get("v1", "ConfigMap", "dimtensor").expect("a same-named newcomer is never hit");
+    let kept = env.get("v1", "ConfigMap", "s-dimtensor").expect("a same-named newcomer is never hit");
     assert_eq!(kept["data"], json!({"mine": "1"}));
     assert!(out.contains("ConfigMap/") && out.contains("not the object release s applied"), "{out}");
 }
@@ -161,29 +165,29 @@ fn an_object_that_appears_meanwhile_is_reported_and_not_owned() {
     let Some(server) = env.server_only("needs a slow apply (fault delay) to create an object meanwhile") else {
         return;
     };
-    server
-        .add_fault(env.fault("PATCH", r"/configmaps/dimtensor\?&fieldManager").always().delay(Duration::from_secs(2)));
+    server.add_fault(
+        env.fault("PATCH", r"/configmaps/prod-dimtensor\?&fieldManager").always().delay(Duration::from_secs(2)),
+    );
     let child = env.spawn(&["install", "prod", "--overlay", "cronjob", "--set", "configMap.enabled=true", "--yes"]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !server.requests().iter().any(|r| r.method == "POST" && r.path.ends_with("/secrets")) {
         assert!(Instant::now() < deadline, "the install never recorded its revision");
         std::thread::sleep(Duration::from_millis(20));
     }
-    let theirs =
-        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dimtensor"}, "data": {"theirs": "1"}});
+    let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "prod-dimtensor"}, "data": {"theirs": "1"}});
     let made = env.kubectl_with(&["-n", &env.namespace, "create", "-f", "-"], Some(&theirs.to_string()));
     assert!(made.status.success(), "{}", text(&made.stderr));
     let out = child.wait_with_output().unwrap();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(stderr.contains("ConfigMap/") && stderr.contains("appeared while"), "{stdout}{stderr}");
-    let live = env.get("v1", "ConfigMap", "dimtensor").unwrap();
+    let live = env.get("v1", "ConfigMap", "prod-dimtensor").unwrap();
     assert_eq!(live["data"], json!({"theirs": "1"}), "left as it was");
     assert_eq!(release_of(&live), "", "not labelled as the release's");
     assert!(!managers(&live).iter().any(|(m, _)| m.starts_with("kubectl-dimtensor")), "{live}");
     let manifest = assert_ok(&env.run(&["get", "manifest", "prod"]));
     assert!(!manifest.contains("kind: ConfigMap"), "not recorded: {manifest}");
     assert_ok(&env.run(&["uninstall", "prod", "--yes"]));
-    assert!(env.get("v1", "ConfigMap", "dimtensor").is_some(), "not the release's to delete");
+    assert!(env.get("v1", "ConfigMap", "prod-dimtensor").is_some(), "not the release's to delete");
 }
 
 /// Releases installed before per-release managers applied as the shared `kubectl-dimtensor`.
@@ -197,7 +201,7 @@ fn an_existing_release_moves_to_its_own_field_manager_on_its_next_upgrade() {
     // As an earlier version left them: every release's entry named `kubectl-dimtensor`.
     for (release, kind, name) in [
         ("prod", "deployment", "prod-dimtensor"),
-        ("prod", "configmap", "dimtensor"),
+        ("prod", "configmap", "prod-dimtensor"),
         ("prod", "service", "prod-dimtensor"),
         ("other", "cronjob", "other-dimtensor"),
     ] {
@@ -226,10 +230,10 @@ fn an_existing_release_moves_to_its_own_field_manager_on_its_next_upgrade() {
         "--yes",
     ]));
     assert!(out.contains("upgraded (revision 2)"), "{out}");
-    assert_eq!(env.get("v1", "ConfigMap", "dimtensor").unwrap()["data"], json!({"keep": "1"}));
+    assert_eq!(env.get("v1", "ConfigMap", "prod-dimtensor").unwrap()["data"], json!({"keep": "1"}));
     let deploy = env.get("apps/v1", "Deployment", "prod-dimtensor").unwrap();
     assert_eq!(deploy["spec"]["template"]["spec"]["containers"][0]["image"], "docker.io/dimtensor:4.3.0-cpu-full");
-    for obj in [deploy, env.get("v1", "ConfigMap", "dimtensor").unwrap()] {
+    for obj in [deploy, env.get("v1", "ConfigMap", "prod-dimtensor").unwrap()] {
         let m = managers(&obj);
         assert!(m.contains(&("kubectl-dimtensor/prod".into(), "Apply".into())), "{m:?}");
         assert!(!m.iter().any(|(n, _)| n == "kubectl-dimtensor"), "migrated: {m:?}");
@@ -241,7 +245,7 @@ fn an_existing_release_moves_to_its_own_field_manager_on_its_next_upgrade() {
     );
     let out = assert_ok(&env.run(&["upgrade", "prod", "--reset-values", "--overlay", "inference", "--yes"]));
     assert!(out.contains("ConfigMap/") && out.contains("deleted"), "{out}");
-    assert!(env.get("v1", "ConfigMap", "dimtensor").is_none());
+    assert!(env.get("v1", "ConfigMap", "prod-dimtensor").is_none());
     // `other` moves on its own next operation, even one with nothing else to change.
     let out = assert_ok(&env.run(&["upgrade", "other", "--yes"]));
     assert!(

@@ -162,7 +162,8 @@ impl<'c> Report<'c> {
         let Some(cx) = self.cx else { return Source::Default };
         let mut k = key;
         loop {
-            if let Some(s) = cx.user.source(k) {
+            // An entry of a map parameter (`secret.data.token`) has its own line.
+            if let Some(s) = cx.user.entry_sources.get(k).or_else(|| cx.user.source(k)) {
                 return s.clone();
             }
             match k.rfind(['.', '[']) {

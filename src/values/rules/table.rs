@@ -174,7 +174,7 @@ fn pod(cx: &Context) -> Pod {
         }
     }
     let mut volumes = chart_volumes.clone();
-    volumes.extend(names(cx.get("extraVolumes")));
+    volumes.extend(names(cx.get("volumes")));
     let mut containers = names(&rendered["containers"]);
     containers.extend(names(cx.get("sidecars")));
     let mut init_containers = names(&rendered["initContainers"]);
@@ -195,6 +195,7 @@ macro_rules! object {
 }
 
 const PROBE: &str = "core/validation validateProbe: ValidateNonnegativeField";
+const PROBE_PORT: &str = "core/validation validateHTTPGetAction: ValidatePortNumOrName";
 const HPA: &str = "autoscaling/validation validateHorizontalPodAutoscalerSpec";
 const BEHAVIOR: &str = "autoscaling/validation validateScalingRules";
 
@@ -262,16 +263,20 @@ pub static RULES: &[Rule] = &[
     Rule { keys: &["resources.limits.cpu"], source: "core/validation ValidateResourceQuantityValue", check: Check::Quantity { positive: false, field: "resources.limits.cpu" } },
     Rule { keys: &["resources.limits.memory"], source: "core/validation ValidateResourceQuantityValue", check: Check::Quantity { positive: false, field: "resources.limits.memory" } },
     Rule { keys: &["resources.requests.cpu", "resources.requests.memory", "resources.limits.cpu", "resources.limits.memory"], source: "core/validation ValidateResourceRequirements (request <= limit; the GPU request and limit are the same count by construction)", check: Check::Custom(requests_within_limits) },
+    Rule { keys: &["livenessProbe.httpGet.port"], source: PROBE_PORT, check: Check::PortOrName { field: "livenessProbe.httpGet.port (a port number or the container's port name)", empty_ok: false } },
     int!("livenessProbe.initialDelaySeconds", 0, I32, "livenessProbe.initialDelaySeconds", PROBE),
     int!("livenessProbe.periodSeconds", 0, I32, "livenessProbe.periodSeconds", PROBE),
     int!("livenessProbe.timeoutSeconds", 0, I32, "livenessProbe.timeoutSeconds", PROBE),
     int!("livenessProbe.failureThreshold", 0, I32, "livenessProbe.failureThreshold", PROBE),
     Rule { keys: &["livenessProbe.successThreshold"], source: "core/validation validateContainers: livenessProbe.successThreshold must be 1", check: Check::Custom(success_threshold) },
+    Rule { keys: &["readinessProbe.httpGet.port"], source: PROBE_PORT, check: Check::PortOrName { field: "readinessProbe.httpGet.port (a port number or the container's port name)", empty_ok: false } },
     int!("readinessProbe.initialDelaySeconds", 0, I32, "readinessProbe.initialDelaySeconds", PROBE),
     int!("readinessProbe.periodSeconds", 0, I32, "readinessProbe.periodSeconds", PROBE),
     int!("readinessProbe.timeoutSeconds", 0, I32, "readinessProbe.timeoutSeconds", PROBE),
     int!("readinessProbe.successThreshold", 0, I32, "readinessProbe.successThreshold", PROBE),
     int!("readinessProbe.failureThreshold", 0, I32, "readinessProbe.failureThreshold", PROBE),
+    Rule { keys: &["startupProbe.httpGet.port"], source: PROBE_PORT, check: Check::PortOrName { field: "startupProbe.httpGet.port (a port number or the container's port name)", empty_ok: false } },
+    int!("startupProbe.initialDelaySeconds", 0, I32, "startupProbe.initialDelaySeconds", PROBE),
     int!("startupProbe.periodSeconds", 0, I32, "startupProbe.periodSeconds", PROBE),
     int!("startupProbe.timeoutSeconds", 0, I32, "startupProbe.timeoutSeconds", PROBE),
     int!("startupProbe.failureThreshold", 0, I32, "startupProbe.failureThreshold", PROBE),
@@ -281,7 +286,7 @@ pub static RULES: &[Rule] = &[
     object!("container.env", Shape::Env, "core/validation ValidateEnv"),
     object!("container.envFrom", Shape::EnvFrom, "core/validation ValidateEnvFrom"),
     object!("securityContext", Shape::SecurityContext, "core/validation ValidateSecurityContext"),
-    object!("extraVolumeMounts", Shape::VolumeMounts, "core/validation ValidateVolumeMounts"),
+    object!("volumeMounts", Shape::VolumeMounts, "core/validation ValidateVolumeMounts"),
     // Pod.
     object!("image.pullSecrets", Shape::PullSecrets, "core/validation validateImagePullSecrets"),
     object!("podSecurityContext", Shape::PodSecurityContext, "core/validation ValidatePodSecurityContext"),
@@ -289,7 +294,7 @@ pub static RULES: &[Rule] = &[
     object!("affinity", Shape::Affinity, "core/validation validateAffinity"),
     object!("initContainers", Shape::Containers { init: true }, "core/validation validateInitContainers"),
     object!("sidecars", Shape::Containers { init: false }, "core/validation validateContainers"),
-    object!("extraVolumes", Shape::Volumes, "core/validation ValidateVolumes"),
+    object!("volumes", Shape::Volumes, "core/validation ValidateVolumes"),
     Rule { keys: &["persistence.mountPath"], source: "core/validation ValidateVolumeMounts (mountPath: Required, unique)", check: Check::Custom(mount_path) },
     Rule { keys: &["persistence.size"], source: "core/validation ValidatePersistentVolumeClaimSpec: ValidatePositiveQuantityValue", check: Check::Quantity { positive: true, field: "spec.resources.requests.storage" } },
     Rule { keys: &["persistence.accessMode"], source: "core/validation ValidatePersistentVolumeClaimSpec (ReadWriteOncePod: feature gate, alpha in v1.24)", check: Check::Custom(access_mode) },

@@ -55,7 +55,7 @@ fn pass_through_values_read_as_their_kubernetes_types() {
     assert!(e.contains("container.env[0]") && e.contains("EnvVar") && e.contains("expected a string"), "{e}");
     let e = refusal("tolerations", json!([{"operator": "Exists", "value": "x", "key": "k"}]), Shape::Tolerations);
     assert!(e.contains("tolerations[0].operator") && e.contains("value must be empty"), "{e}");
-    let e = refusal("extraVolumes", json!([{"name": "v"}]), Shape::Volumes);
+    let e = refusal("volumes", json!([{"name": "v"}]), Shape::Volumes);
     assert!(e.contains("must specify a volume type"), "{e}");
     assert_eq!(refusal("container.env", json!([{"name": "OK", "value": "1"}]), Shape::Env), "");
 }
