@@ -4,7 +4,7 @@
 //! Input that needs no cluster (the overlay, the release name, the values) is checked first.
 
 use crate::cli::{
-    ClusterArgs, GetWhat, Global, HistoryArgs, InstallArgs, ListArgs, ReleaseFlags, RollbackArgs, StatusArgs,
+    ClusterArgs, DiffArgs, GetWhat, Global, HistoryArgs, InstallArgs, ListArgs, ReleaseFlags, RollbackArgs, StatusArgs,
     UninstallArgs, UpgradeArgs,
 };
 use crate::cluster::ConnectOptions;
@@ -87,11 +87,13 @@ fn recording(release: &ReleaseFlags) -> Recording {
 
 /// `diff`: what install/upgrade would change, and drift since the current revision. Exit 0 when
 /// nothing would change, 1 when something would.
-pub fn diff_cmd(args: &ClusterArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn diff_cmd(diff: &DiffArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+    let args = &diff.common;
     let preview = Preview {
         name: release_name(args),
         overlay: args.overlay.clone(),
         values: given_inputs(args)?,
+        reuse: diff.reuse.rule(),
         create_namespace: args.create_namespace,
         force_conflicts: args.force_conflicts,
         format: args.output,
@@ -125,7 +127,7 @@ pub fn upgrade_cmd(args: &UpgradeArgs, global: &Global, out: &mut dyn Write) -> 
         name: release_name(c),
         overlay: c.overlay.clone(),
         values: given_inputs(c)?,
-        reset_values: args.reset_values,
+        reuse: args.reuse.rule(),
         install: args.install,
         plan: plan_flags(c, allow),
         act: act_options(c, &args.release)?,
@@ -192,12 +194,13 @@ pub fn list_cmd(args: &ListArgs, global: &Global, out: &mut dyn Write) -> Result
 }
 
 pub fn get_cmd(what: &GetWhat, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+    let conn = connect_options(global)?;
     let (args, part) = match what {
-        GetWhat::Values(a) => (a, Part::Values),
+        GetWhat::Values(a) => (&a.get, Part::Values { all: a.all }),
         GetWhat::Manifest(a) => (a, Part::Manifest),
+        GetWhat::Notes(a) => return print(out, &runtime()?.block_on(query::notes(&conn, &a.name, a.revision))?),
     };
     let json = args.output == crate::cli::Output::Json;
-    let conn = connect_options(global)?;
     let text = runtime()?.block_on(query::get(&conn, &args.name, args.revision, part, args.show_secrets, json))?;
     print(out, &text)
 }

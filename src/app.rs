@@ -46,7 +46,7 @@ fn lint_cmd(args: &crate::cli::LintArgs, namespace: Option<&str>, out: &mut dyn 
         release: None,
         namespace: namespace.map(str::to_string),
         values: values::load(&args.values.input(), &mut std::io::stdin())?,
-        checksum_key: None,
+        ..Default::default()
     };
     let rendered = render::render(&req)?;
     crate::report::print_warnings(&rendered.warnings);
@@ -89,6 +89,7 @@ fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -
         namespace: namespace.map(str::to_string),
         values: user,
         checksum_key: values::checksum::Key::offline(args.checksum_key_file.as_deref())?,
+        defaults: None,
     };
     let rendered = render::render(&req)?;
     crate::report::print_warnings(&rendered.warnings);

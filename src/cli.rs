@@ -61,7 +61,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  kubectl dimtensor diff --overlay inference -n ml\n  kubectl dimtensor diff prod --overlay inference --set image.tag=4.3.0 --color always\n  kubectl dimtensor diff --overlay training -o markdown > plan.md\n\nExit status: 0 nothing would change, 1 something would, 2 error (as kubectl diff)."
     )]
-    Diff(ClusterArgs),
+    Diff(DiffArgs),
     /// Install a release: plan (server dry run), show the diff, confirm, apply
     #[command(
         after_help = "Examples:\n  kubectl dimtensor install --overlay training -n ml\n  kubectl dimtensor install prod --overlay inference -f values-production.yaml --yes --wait\n  kubectl dimtensor install --overlay batch --dry-run\n  kubectl dimtensor install prod --overlay inference --adopt --yes\n\nEach release applies as its own field manager, kubectl-dimtensor/NAME. Existing objects are never taken silently: a Helm release's of the same name needs --adopt, an object of no release --take-ownership, another release's is never taken."
@@ -69,7 +69,7 @@ pub enum Command {
     Install(InstallArgs),
     /// Upgrade a release to a new render (deleting what it no longer contains)
     #[command(
-        after_help = "Examples:\n  kubectl dimtensor upgrade dimtensor --overlay inference --set image.tag=4.3.0 --yes\n  kubectl dimtensor upgrade prod --install --overlay inference --yes --wait\n  kubectl dimtensor upgrade prod --set image.tag=4.3.0 --atomic --wait --yes\n\nWith no --overlay, -f or --set, the stored overlay and values are used again; values given merge over the stored ones (--reset-values: over the overlay's defaults)."
+        after_help = "Examples:\n  kubectl dimtensor upgrade dimtensor --overlay inference --set image.tag=4.3.0 --yes\n  kubectl dimtensor upgrade prod --install --overlay inference --yes --wait\n  kubectl dimtensor upgrade prod --reuse-values --set image.tag=4.3.0 --atomic --wait --yes\n\nValues as Helm takes them, with the overlay in the chart's part (its preset values are the defaults; the stored overlay is used unless --overlay is given):\n  -f/--set given      the defaults plus what is given (the stored values are not reused)\n  nothing given       the stored values again (an empty -f counts as nothing)\n  --reuse-values      what is given over the stored values, over the defaults the last revision was made with\n  --reset-then-reuse-values  what is given over the stored values, over today's defaults\n  --reset-values      only what is given, over today's defaults (wins over both)"
     )]
     Upgrade(UpgradeArgs),
     /// Re-apply an earlier revision as a new one (default: the previous deployed revision)
@@ -86,9 +86,9 @@ pub enum Command {
     /// List releases (in the namespace, or with -A in all)
     #[command(after_help = "Examples:\n  kubectl dimtensor list\n  kubectl dimtensor list -A -o json")]
     List(ListArgs),
-    /// Print what a revision was made from: its values or its manifest
+    /// Print what a revision was made from (its values, its manifest) and its notes
     #[command(
-        after_help = "Examples:\n  kubectl dimtensor get values prod\n  kubectl dimtensor get manifest prod --revision 2\n\nSecret values are shown as *** unless --show-secrets."
+        after_help = "Examples:\n  kubectl dimtensor get values prod\n  kubectl dimtensor get values prod --all -o json\n  kubectl dimtensor get manifest prod --revision 2\n  kubectl dimtensor get notes prod\n\nSecret values are shown as *** unless --show-secrets."
     )]
     Get {
         #[command(subcommand)]
@@ -310,9 +310,37 @@ pub struct UpgradeArgs {
     pub install: bool,
     #[command(flatten)]
     pub release: ReleaseFlags,
-    /// Start from the overlay's defaults instead of the stored values
+    #[command(flatten)]
+    pub reuse: ReuseFlags,
+}
+
+/// How an upgrade treats the stored values, as Helm's flags do.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ReuseFlags {
+    /// Only the values given, over the overlay's defaults (wins over the reuse flags)
     #[arg(long)]
     pub reset_values: bool,
+    /// The values given over the stored ones, over the defaults the last revision was made with
+    #[arg(long)]
+    pub reuse_values: bool,
+    /// The values given over the stored ones, over today's defaults
+    #[arg(long)]
+    pub reset_then_reuse_values: bool,
+}
+
+impl ReuseFlags {
+    pub fn rule(&self) -> crate::release::inputs::Reuse {
+        crate::release::inputs::Reuse::from_flags(self.reset_values, self.reuse_values, self.reset_then_reuse_values)
+    }
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub common: ClusterArgs,
+    /// For an installed release: how the values given meet the stored ones (as `upgrade`)
+    #[command(flatten)]
+    pub reuse: ReuseFlags,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -395,10 +423,30 @@ pub struct ListArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum GetWhat {
-    /// The values the user gave (not the defaults)
-    Values(GetArgs),
+    /// The values the user gave (with --all: every value, defaults included)
+    Values(GetValuesArgs),
     /// The objects as applied
     Manifest(GetArgs),
+    /// How to reach or follow what the release runs (printed after install)
+    Notes(GetNotesArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GetValuesArgs {
+    #[command(flatten)]
+    pub get: GetArgs,
+    /// Every value, the defaults included (the overlay's preset and the parameters' defaults)
+    #[arg(short = 'a', long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct GetNotesArgs {
+    /// Release name
+    pub name: String,
+    /// Revision (default: the latest)
+    #[arg(long)]
+    pub revision: Option<u32>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -61,6 +61,9 @@ pub struct Request {
     pub values: UserValues,
     /// The key of the `checksum/secret` annotation (a release's, or `--checksum-key-file`).
     pub checksum_key: Option<values::checksum::Key>,
+    /// The values under the user's (defaults and preset) when they are not today's: a revision's,
+    /// for `upgrade --reuse-values`.
+    pub defaults: Option<Value>,
 }
 
 /// The rendered resources, and what the values did (for `--explain` and `--show-values`).
@@ -72,6 +75,8 @@ pub struct Rendered {
     /// The overlay the preset values come from: a built-in name, `base`, or the directory.
     pub preset: Option<String>,
     pub preset_values: Value,
+    /// The values under the user's keys (defaults and preset), as a release records them.
+    pub defaults: Value,
 }
 
 /// Where the overlay lives.
@@ -148,8 +153,9 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
     }
 
     let mut preset_values = preset_values;
+    let under = |preset: &Value| req.defaults.clone().unwrap_or_else(|| values::defaults_with(preset));
     if !user.is_empty() {
-        let eff = values::effective(&preset_values, user);
+        let eff = values::effective_over(&under(&preset_values), user);
         let wanted = eff["workloadType"].as_str().and_then(Workload::from_value);
         if let (Some(w), true, None) = (wanted, user.touched("workloadType"), variant) {
             if matches!(source, OverlaySource::Builtin { .. }) && w != Workload::Deployment {
@@ -184,7 +190,7 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
             // `--set image.registry=...` keeps the tag the user's overlay chose.
             values::tree::merge(&mut preset_values, &presets::from_rendered(found.workload.body(), found.kind));
         }
-        let eff = values::effective(&preset_values, user);
+        let eff = values::effective_over(&under(&preset_values), user);
         let (name, full) = chart_names(release.as_deref().unwrap_or(CHART_NAME), &eff);
         let cx = rules::Context { eff: &eff, user, found: &found, fullname: &full, name: &name };
         warnings = rules::check(&cx)?;
@@ -196,7 +202,7 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
         effects.extend(layer.explain);
     }
     if let Some(release) = release.as_deref() {
-        let eff = values::effective(&preset_values, user);
+        let eff = values::effective_over(&under(&preset_values), user);
         let (name, full) = chart_names(release, &eff);
         if let Some(mut layer) = release_layer(&dir, release, &name, &full) {
             if full != CHART_NAME {
@@ -212,7 +218,8 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
         dir = add_layer(&mut fs.top, "namespace", &json!({"resources": [dir.display().to_string()], "namespace": ns}));
     }
     let resources = overlay::build(&fs as &dyn Fs, &dir)?;
-    Ok(Rendered { resources, effects, warnings, preset: Some(overlay_label), preset_values })
+    let defaults = under(&preset_values);
+    Ok(Rendered { resources, effects, warnings, preset: Some(overlay_label), preset_values, defaults })
 }
 
 fn add_layer(mem: &mut MemFs, name: &str, kustomization: &Value) -> PathBuf {

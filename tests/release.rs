@@ -7,6 +7,8 @@
 
 #[path = "release/adopt.rs"]
 mod adopt;
+#[path = "release/chart.rs"]
+mod chart;
 mod common;
 #[path = "release/fault_steps.rs"]
 mod fault_steps;
@@ -29,7 +31,7 @@ use std::io::Read;
 use support::{assert_fails, assert_ok, pairs, text, Env};
 
 /// The record of a revision, decoded by hand (base64, gzip, JSON) as the README documents it.
-fn record(env: &Env, name: &str, revision: u64) -> Value {
+pub(crate) fn record(env: &Env, name: &str, revision: u64) -> Value {
     let secret = env.get("v1", "Secret", &format!("dimtensor.release.v1.{name}.v{revision}")).expect("record exists");
     assert_eq!(secret["type"], "dimtensor.io/release.v1");
     let labels = &secret["metadata"]["labels"];
@@ -57,7 +59,7 @@ fn install_and_upgrade_write_one_record_per_revision() {
         assert!(r1[key].is_string(), "{key} in {r1}");
     }
 
-    let out = assert_ok(&env.run(&["upgrade", "prod", "--set", "image.tag=4.3.0", "--yes"]));
+    let out = assert_ok(&env.run(&["upgrade", "prod", "--reuse-values", "--set", "image.tag=4.3.0", "--yes"]));
     assert!(out.contains("release prod upgraded (revision 2)"), "{out}");
     let r2 = record(&env, "prod", 2);
     assert_eq!(r2["values"], serde_json::json!({"replicaCount": 2, "image": {"tag": "4.3.0"}}), "merged over stored");
@@ -128,7 +130,7 @@ fn get_values_and_manifest_mask_secrets_unless_asked() {
         &token,
         "--yes",
     ]));
-    assert_ok(&env.run(&["upgrade", "prod", "--set", "image.tag=4.3.0", "--force", "--yes"]));
+    assert_ok(&env.run(&["upgrade", "prod", "--reuse-values", "--set", "image.tag=4.3.0", "--force", "--yes"]));
     let values = assert_ok(&env.run(&["get", "values", "prod"]));
     assert!(values.contains("token: '***'") || values.contains("token: \"***\""), "{values}");
     assert!(!values.contains(canary) && values.contains("4.3.0"), "{values}");

@@ -171,7 +171,7 @@ async fn run_case(case: &Case, dir: &Path, client: &kube::Client, namespace: &st
             release: Some(case.release.clone()),
             namespace: None,
             values: user,
-            checksum_key: None,
+            ..Default::default()
         })
     });
     let rendered = match rendered {

@@ -1,8 +1,9 @@
-//! `diff`: what install or upgrade would change (the release's stored inputs with the given
-//! ones over them, planned exactly as they would plan), and drift since the current revision.
+//! `diff`: what install or upgrade would change (the values as upgrade takes them, with the
+//! same `--reuse-values` family of flags, planned exactly as they would plan), and drift since
+//! the current revision.
 //! Writes nothing: no lock, no record.
 
-use super::inputs;
+use super::inputs::{self, Reuse};
 use super::lifecycle::{current, installable};
 use super::ownership::Allow;
 use super::prepare::{self, Flags};
@@ -21,6 +22,8 @@ pub struct Preview {
     pub name: String,
     pub overlay: Option<String>,
     pub values: UserValues,
+    /// For an installed release: how the values given meet the stored ones (as `upgrade`).
+    pub reuse: Reuse,
     pub create_namespace: bool,
     pub force_conflicts: bool,
     pub format: Format,
@@ -33,8 +36,8 @@ impl Preview {
         let s = Session::open(conn, &self.name, true).await?;
         let history = s.store().history(&self.name).await?;
         let stored = if installable(&history) { None } else { current(&history).or(history.last()) };
-        let inputs = inputs::resolve(self.overlay.clone(), self.values.clone(), stored, false, &history)?;
-        let desired = s.desired(&inputs).await?;
+        let inputs = inputs::resolve(self.overlay.clone(), self.values.clone(), stored, self.reuse, &history)?;
+        let (desired, _) = s.desired(&inputs).await?;
         // What install and upgrade would do with the flags that allow the most: the plan shows
         // what they would take over (and `install` says which flag it needs).
         let mut flags = Flags {
@@ -48,7 +51,7 @@ impl Preview {
         let (prepared, conflict) = match prepare::prepare(&s.cluster, &self.name, desired, &history, &flags).await {
             Err(Error::Plan(PlanError::Cluster(e))) if e.code() == Some(409) && !flags.force_conflicts => {
                 flags.force_conflicts = true;
-                let desired = s.desired(&inputs).await?;
+                let (desired, _) = s.desired(&inputs).await?;
                 (prepare::prepare(&s.cluster, &self.name, desired, &history, &flags).await?, Some(e))
             }
             other => (other?, None),

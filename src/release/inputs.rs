@@ -1,6 +1,6 @@
-//! What an upgrade renders from: the stored overlay and values, the new ones given over them,
-//! or (`--reset-values`) only the new ones, and the release's checksum key; and masking of
-//! stored values and manifests.
+//! What an operation renders from ([`Inputs`]): for an upgrade, the values as Helm decides
+//! them ([`Reuse`]) with the stored overlay unless another is given, and the release's checksum
+//! key; and masking of stored values and manifests.
 
 use super::lifecycle;
 use super::record::Release;
@@ -10,11 +10,13 @@ use crate::values::checksum::{Key, KeyError};
 use crate::values::{self, Source, UserValues, ValuesError};
 use serde_json::{Map, Value};
 
-/// What an operation renders from: the overlay, the values, and the release's checksum key.
+/// What an operation renders from: the overlay, the values, the defaults under them when they
+/// are not today's (`--reuse-values`), and the release's checksum key.
 #[derive(Debug, Clone)]
 pub struct Inputs {
     pub overlay: Option<String>,
     pub values: UserValues,
+    pub defaults: Option<Value>,
     pub checksum_key: Key,
 }
 
@@ -26,30 +28,77 @@ pub fn release_key(history: &[Release]) -> Result<Key, KeyError> {
     }
 }
 
-/// The inputs given, or (`stored`, an upgrade) the stored ones with the given over them:
-/// `overlay` replaces the stored overlay, `given` values merge over the stored ones unless
-/// `reset` (`--reset-values`: the overlay's defaults and `given` only). The checksum key is the
-/// one `history` carries.
+/// The inputs given (an install), or for an installed release (`stored`) the values as Helm's
+/// `rule` picks them, with the stored overlay unless `overlay` is given. The checksum key is
+/// the one `history` carries.
 pub fn resolve(
     overlay: Option<String>,
     given: UserValues,
     stored: Option<&Release>,
-    reset: bool,
+    rule: Reuse,
     history: &[Release],
 ) -> Result<Inputs, Error> {
     let checksum_key = release_key(history)?;
-    let Some(stored) = stored else { return Ok(Inputs { overlay, values: given, checksum_key }) };
+    let Some(stored) = stored else { return Ok(Inputs { overlay, values: given, defaults: None, checksum_key }) };
     let overlay = overlay.or_else(|| stored.overlay.clone());
-    if reset {
-        return Ok(Inputs { overlay, values: given, checksum_key });
-    }
-    let origin = format!("release {} revision {}", stored.name, stored.revision);
-    let base = load_stored(&stored.values, &origin).map_err(|source| ReleaseError::StoredValues {
+    let (values, defaults) = choose(rule, given, stored).map_err(|source| ReleaseError::StoredValues {
         name: stored.name.clone(),
         revision: stored.revision,
         source,
     })?;
-    Ok(Inputs { overlay, values: combine(&base, &given), checksum_key })
+    Ok(Inputs { overlay, values, defaults, checksum_key })
+}
+
+/// How an upgrade treats the stored values: Helm's flags. The overlay plays the chart's part
+/// (its preset values are the chart's defaults) and is reused unless `--overlay` is given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reuse {
+    /// No flag: the values given, over today's defaults; with none given (an empty file counts
+    /// as none), the stored ones.
+    #[default]
+    Given,
+    /// `--reuse-values`: the given over the stored, over the defaults the revision was made with.
+    Reuse,
+    /// `--reset-then-reuse-values`: the given over the stored, over today's defaults.
+    ResetThenReuse,
+    /// `--reset-values`: only the given, over today's defaults. Wins over the other two.
+    Reset,
+}
+
+impl Reuse {
+    /// The rule from the flags, with Helm's precedence.
+    pub fn from_flags(reset: bool, reuse: bool, reset_then_reuse: bool) -> Reuse {
+        match (reset, reuse, reset_then_reuse) {
+            (true, _, _) => Reuse::Reset,
+            (_, true, _) => Reuse::Reuse,
+            (_, _, true) => Reuse::ResetThenReuse,
+            _ => Reuse::Given,
+        }
+    }
+}
+
+/// The values an upgrade of `stored` renders with, and the defaults under them (`None`: today's).
+pub fn choose(rule: Reuse, given: UserValues, stored: &Release) -> Result<(UserValues, Option<Value>), ValuesError> {
+    let origin = format!("release {} revision {}", stored.name, stored.revision);
+    let old = || load_stored(&stored.values, &origin);
+    Ok(match rule {
+        Reuse::Reset => (given, None),
+        Reuse::Given if !given.is_empty() => (given, None),
+        Reuse::Given => (old()?, None),
+        Reuse::ResetThenReuse => (combine(&old()?, &given), None),
+        Reuse::Reuse => (combine(&old()?, &given), Some(stored.defaults.clone()).filter(|d| d.is_object())),
+    })
+}
+
+/// Every value of a revision, defaults included (`get values --all`): the defaults it recorded
+/// (for a record without them, today's for its overlay) with its values over them.
+pub fn all_values(rel: &Release) -> Value {
+    let mut all = match &rel.defaults {
+        d @ Value::Object(_) => d.clone(),
+        _ => values::defaults_with(&values::presets::preset(rel.overlay_label())),
+    };
+    values::tree::merge(&mut all, &rel.values);
+    all
 }
 
 /// Stored values back into [`UserValues`], checked against today's schema like a values file.
@@ -173,6 +222,52 @@ mod tests {
         );
         assert!(matches!(u.source("image.tag"), Some(Source::Flag { .. })));
         assert_eq!(u.source("replicaCount").unwrap().to_string(), "stored");
+    }
+
+    fn stored() -> Release {
+        let mut r = crate::release::record::sample("prod", 1, crate::release::record::Status::Deployed);
+        r.values = json!({"image": {"tag": "4.3.0"}, "replicaCount": 5});
+        r.defaults = json!({"image": {"variant": "ml"}});
+        r
+    }
+
+    #[test]
+    fn each_helm_rule_picks_its_values() {
+        let given = || given(&["replicaCount=2"]);
+        let pick = |rule, g: UserValues| choose(rule, g, &stored()).unwrap();
+        // Something given: only that (the stored image tag is dropped).
+        assert_eq!(pick(Reuse::Given, given()).0.tree, json!({"replicaCount": 2}));
+        // Nothing given: the stored values.
+        assert_eq!(
+            pick(Reuse::Given, UserValues::default()).0.tree,
+            json!({"image": {"tag": "4.3.0"}, "replicaCount": 5})
+        );
+        // Reuse and reset-then-reuse merge; only reuse keeps the revision's defaults.
+        let (v, d) = pick(Reuse::Reuse, given());
+        assert_eq!(
+            (v.tree, d),
+            (json!({"image": {"tag": "4.3.0"}, "replicaCount": 2}), Some(json!({"image": {"variant": "ml"}})))
+        );
+        let (v, d) = pick(Reuse::ResetThenReuse, given());
+        assert_eq!((v.tree, d), (json!({"image": {"tag": "4.3.0"}, "replicaCount": 2}), None));
+        // Reset: only the given, even when nothing is given.
+        assert_eq!(pick(Reuse::Reset, UserValues::default()).0.tree, Value::Null);
+        assert_eq!(Reuse::from_flags(true, true, true), Reuse::Reset, "--reset-values wins");
+        assert_eq!(Reuse::from_flags(false, true, true), Reuse::Reuse);
+    }
+
+    #[test]
+    fn all_values_put_the_recorded_defaults_under_the_values() {
+        let all = all_values(&stored());
+        assert_eq!(all, json!({"image": {"variant": "ml", "tag": "4.3.0"}, "replicaCount": 5}));
+        let mut old = stored();
+        old.defaults = Value::Null;
+        let all = all_values(&old);
+        assert_eq!(
+            (&all["image"]["variant"], &all["replicaCount"]),
+            (&json!("cpu-full"), &json!(5)),
+            "today's for its overlay"
+        );
     }
 
     #[test]

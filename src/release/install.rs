@@ -6,8 +6,9 @@
 
 use super::act::{check_replacements, ActOptions};
 use super::helm;
-use super::inputs;
+use super::inputs::{self, Reuse};
 use super::lifecycle::{as_repaired, installs, Draft, Ledger, Op};
+use super::notes;
 use super::prepare::{self, Flags};
 use super::record::Release;
 use super::session::{confirm, Recording, Session, Show};
@@ -51,8 +52,8 @@ impl Install {
         planned: &[Release],
         out: &mut dyn Write,
     ) -> Result<u8, Error> {
-        let inputs = inputs::resolve(self.overlay.clone(), self.values.clone(), None, false, planned)?;
-        let desired = s.desired(&inputs).await?;
+        let inputs = inputs::resolve(self.overlay.clone(), self.values.clone(), None, Reuse::Given, planned)?;
+        let (desired, defaults) = s.desired(&inputs).await?;
         let rendered: Vec<ResId> = desired.iter().map(|(id, _)| id.clone()).collect();
         let mut prepared = prepare::prepare(&s.cluster, &self.name, desired, planned, &self.plan).await?;
         let leftovers = match self.plan.allow.adopt {
@@ -81,6 +82,7 @@ impl Install {
             op: Op::Install,
             overlay: inputs::overlay_for_record(inputs.overlay.as_deref()),
             values: inputs.values.tree.clone(),
+            defaults,
             manifest: prepared.manifest.clone(),
             checksum_key: Some(inputs.checksum_key.to_record()),
         };
@@ -94,6 +96,7 @@ impl Install {
                 writeln!(out, "Secret/{ns}/{secret} deleted (Helm release history)").ok();
             }
         }
+        writeln!(out, "\n{}", notes::notes(&self.name, &ns, &rel.manifest)).ok();
         Ok(0)
     }
 }

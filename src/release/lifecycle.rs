@@ -46,6 +46,8 @@ pub struct Draft {
     pub op: Op,
     pub overlay: Option<String>,
     pub values: Value,
+    /// The values under `values` (see [`Release::defaults`]).
+    pub defaults: Value,
     pub manifest: Vec<Value>,
     /// The checksum key the manifest was rendered with; `None` keeps the release's.
     pub checksum_key: Option<String>,
@@ -58,6 +60,7 @@ impl Draft {
             op: Op::Rollback { to: target.revision, auto },
             overlay: target.overlay.clone(),
             values: target.values.clone(),
+            defaults: target.defaults.clone(),
             manifest: target.manifest.clone(),
             checksum_key: None,
         }
@@ -188,6 +191,7 @@ impl<S: Store> Ledger<'_, S> {
             status: draft.op.pending(),
             overlay: draft.overlay,
             values: draft.values,
+            defaults: draft.defaults,
             manifest: draft.manifest,
             first_deployed: history.first().map(|r| r.first_deployed.clone()).unwrap_or_else(|| now.clone()),
             last_deployed: now,

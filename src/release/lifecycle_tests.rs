@@ -17,6 +17,7 @@ fn draft(op: Op, n: &str) -> Draft {
         op,
         overlay: Some("inference".into()),
         values: json!({"image": {"tag": n}}),
+        defaults: Value::Null,
         manifest: vec![cm(n)],
         checksum_key: None,
     }

@@ -8,7 +8,9 @@
 //! Below them, planning, acting and recording are kept apart: [`prepare`] plans (with [`plan`]
 //! and [`drift`] adding what history knows), [`act`] does the cluster work, [`lifecycle`] decides
 //! the records' statuses around it, [`record`] is one revision and its Secret, [`store`] keeps
-//! records ([`memory`] for tests), [`lock`] lets one operation run at a time, [`show`] prints.
+//! records ([`memory`] for tests), [`lock`] lets one operation run at a time, [`show`] prints,
+//! [`notes`] says how to reach what was installed, [`inputs`] picks the values an upgrade
+//! renders with (Helm's rules).
 //!
 //! What a release may touch is decided in one place, [`ownership`] (its module docs state the
 //! rules; [`takeover`] moves field ownership on the server, [`helm`] reads the Helm release
@@ -63,6 +65,7 @@ pub mod install;
 pub mod lifecycle;
 pub mod lock;
 pub mod memory;
+pub mod notes;
 pub mod ownership;
 pub mod plan;
 pub mod prepare;

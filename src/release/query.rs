@@ -1,9 +1,9 @@
-//! The read-only release commands: `history`, `status`, `list`, `get values|manifest`. No lock,
+//! The read-only release commands: `history`, `status`, `list`, `get values|manifest|notes`. No lock,
 //! no writes; each returns the text to print.
 
 use super::record::Release;
 use super::store::{self, SecretStore, Store, StoreError};
-use super::{inputs, plan, show, versions};
+use super::{inputs, notes, plan, show, versions};
 use crate::cluster::{Cluster, ClusterError, ConnectOptions};
 use crate::error::Error;
 
@@ -56,7 +56,10 @@ pub async fn list(conn: &ConnectOptions, all_namespaces: bool, format: show::For
 /// What `get` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Part {
-    Values,
+    /// With `all`: every value, defaults included.
+    Values {
+        all: bool,
+    },
     Manifest,
 }
 
@@ -81,8 +84,9 @@ pub async fn get(
                 crate::yaml::to_yaml_stream(objects.iter())
             }
         }
-        Part::Values => {
-            let values = if show_secrets { rel.values.clone() } else { inputs::mask_values(&rel.values) };
+        Part::Values { all } => {
+            let values = if all { inputs::all_values(&rel) } else { rel.values.clone() };
+            let values = if show_secrets { values } else { inputs::mask_values(&values) };
             if json {
                 serde_json::to_string_pretty(&values).unwrap_or_default() + "\n"
             } else {
@@ -90,4 +94,11 @@ pub async fn get(
             }
         }
     })
+}
+
+/// `get notes NAME`: what install printed after the revision (made from its manifest again).
+pub async fn notes(conn: &ConnectOptions, name: &str, revision: Option<u32>) -> Result<String, Error> {
+    let (cluster, h) = history_of(conn, name).await?;
+    let rel = store::revision(&h, name, &cluster.namespace, revision)?;
+    Ok(notes::notes(&rel.name, &rel.namespace, &rel.manifest))
 }

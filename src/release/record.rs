@@ -69,6 +69,10 @@ pub struct Release {
     pub overlay: Option<String>,
     /// The values the user gave, as a sparse tree (not the merged defaults).
     pub values: Value,
+    /// The values under them when the revision was made (the defaults with the overlay's preset):
+    /// Helm's chart values, for `get values --all` and `upgrade --reuse-values`.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub defaults: Value,
     /// Every object as applied, in render order.
     pub manifest: Vec<Value>,
     pub first_deployed: String,
@@ -185,6 +189,7 @@ pub(crate) fn sample(name: &str, revision: u32, status: Status) -> Release {
         status,
         overlay: Some("inference".into()),
         values: json!({"image": {"tag": "4.3.0"}}),
+        defaults: Value::Null,
         manifest: vec![
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("cm-{revision}"), "namespace": "ml"}}),
         ],

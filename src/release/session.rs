@@ -76,14 +76,16 @@ impl Session {
         Ledger { store, name: self.name.clone(), namespace: self.cluster.namespace.clone(), history_max }
     }
 
-    /// The release's objects rendered from `inputs`, stamped as its own, placed in its namespace.
-    pub async fn desired(&self, inputs: &Inputs) -> Result<Vec<(ResId, Value)>, Error> {
+    /// The release's objects rendered from `inputs`, stamped as its own, placed in its namespace;
+    /// and the values under the user's (recorded with the revision).
+    pub async fn desired(&self, inputs: &Inputs) -> Result<(Vec<(ResId, Value)>, Value), Error> {
         let req = render::Request {
             overlay: inputs.overlay.clone(),
             release: Some(self.name.clone()),
             namespace: None,
             values: inputs.values.clone(),
             checksum_key: Some(inputs.checksum_key.clone()),
+            defaults: inputs.defaults.clone(),
         };
         let rendered = render::render(&req)?;
         crate::report::print_warnings(&rendered.warnings);
@@ -96,7 +98,7 @@ impl Session {
                 body
             })
             .collect();
-        Ok(diff::place(&self.cluster, objects).await?)
+        Ok((diff::place(&self.cluster, objects).await?, rendered.defaults))
     }
 
     /// Prints the plan; with `--dry-run` says the exit code to stop with.

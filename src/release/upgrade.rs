@@ -1,12 +1,13 @@
-//! `upgrade`: the stored inputs with the given ones over them, rendered and planned against the
+//! `upgrade`: the values as Helm takes them ([`Reuse`]), rendered and planned against the
 //! deployed revision (prune of what the render lacks, only what is still the release's), shown,
 //! confirmed, then recorded as revision n+1 and applied under the lock. Nothing to change and
 //! nothing new: no revision. With `--install` and nothing deployed, an [`Install`].
 
 use super::act::{check_replacements, move_ownership, ActOptions};
-use super::inputs;
+use super::inputs::{self, Reuse};
 use super::install::Install;
 use super::lifecycle::{as_repaired, current, installs, needs_repair, Draft, Op};
+use super::notes;
 use super::prepare::{self, Flags};
 use super::record::Status;
 use super::session::{confirm, repair, unlock, Recording, Session, Show};
@@ -23,8 +24,8 @@ pub struct Upgrade {
     /// A new overlay (None: the stored one).
     pub overlay: Option<String>,
     pub values: UserValues,
-    /// `--reset-values`: the overlay's defaults and the given values only.
-    pub reset_values: bool,
+    /// How the given values meet the stored ones (`--reuse-values` and the like).
+    pub reuse: Reuse,
     /// `--install`: install when nothing is deployed.
     pub install: bool,
     pub plan: Flags,
@@ -47,9 +48,8 @@ impl Upgrade {
             let latest = planned.last().map(|l| format!("latest: revision {} {}", l.revision, l.status));
             return Err(ReleaseError::NotDeployed { name, namespace, latest: latest.unwrap_or_default() }.into());
         };
-        let inputs =
-            inputs::resolve(self.overlay.clone(), self.values.clone(), Some(stored), self.reset_values, &planned)?;
-        let desired = s.desired(&inputs).await?;
+        let inputs = inputs::resolve(self.overlay.clone(), self.values.clone(), Some(stored), self.reuse, &planned)?;
+        let (desired, defaults) = s.desired(&inputs).await?;
         let prepared = prepare::prepare(&s.cluster, &self.name, desired, &planned, &self.plan).await?;
         if let Some(code) = s.show(&prepared, &self.show, out)? {
             return Ok(code);
@@ -92,9 +92,11 @@ impl Upgrade {
         }
         let manifest = prepared.manifest.clone();
         let checksum_key = Some(inputs.checksum_key.to_record());
-        let draft = Draft { op: Op::Upgrade, overlay, values: inputs.values.tree.clone(), manifest, checksum_key };
+        let values = inputs.values.tree.clone();
+        let draft = Draft { op: Op::Upgrade, overlay, values, defaults, manifest, checksum_key };
         let rel = s.deploy(&ledger, &planned, &self.record, draft, &prepared, self.act.clone(), out).await?;
         writeln!(out, "release {name} upgraded (revision {})", rel.revision).ok();
+        writeln!(out, "\n{}", notes::notes(&name, &namespace, &rel.manifest)).ok();
         Ok(0)
     }
 

@@ -361,8 +361,20 @@ pub fn locate_line(text: &str, path: &str) -> Option<usize> {
 
 /// Defaults, then the preset, then the user's keys.
 pub fn effective(preset: &Value, user: &UserValues) -> Value {
+    effective_over(&defaults_with(preset), user)
+}
+
+/// What lies under the user's keys: the parameters' defaults with a preset's values over them
+/// (Helm's chart values; a release records them, and `--reuse-values` renders over them again).
+pub fn defaults_with(preset: &Value) -> Value {
     let mut v = schema::defaults();
     tree::merge(&mut v, preset);
+    v
+}
+
+/// The user's keys over `defaults` (from [`defaults_with`]).
+pub fn effective_over(defaults: &Value, user: &UserValues) -> Value {
+    let mut v = defaults.clone();
     tree::merge(&mut v, &user.tree);
     v
 }

@@ -223,6 +223,7 @@ fn an_existing_release_moves_to_its_own_field_manager_on_its_next_upgrade() {
     let out = assert_ok(&env.run(&[
         "upgrade",
         "prod",
+        "--reuse-values",
         "--set",
         "image.tag=4.3.0",
         "--set",

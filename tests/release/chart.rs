@@ -1,0 +1,171 @@
+//! What a Helm user expects of a release: values on upgrade as Helm takes them (one test per
+//! flag), `get values --all`, notes after install and `get notes`, two releases of one preset in
+//! one namespace.
+
+use crate::record;
+use crate::support::{assert_ok, text, Env};
+use serde_json::{json, Value};
+
+fn image(env: &Env) -> Value {
+    env.get("apps/v1", "Deployment", "prod-dimtensor").expect("the Deployment")["spec"]["template"]["spec"]
+        ["containers"][0]["image"]
+        .clone()
+}
+
+fn install(env: &Env, overlay: &str, set: &str) {
+    assert_ok(&env.run(&["install", "prod", "--overlay", overlay, "--set", set, "--yes"]));
+}
+
+/// Values given replace the stored ones: a key dropped from the values file is gone.
+#[test]
+fn upgrade_with_values_given_starts_from_the_defaults() {
+    let env = Env::new("v-given");
+    install(&env, "inference", "image.tag=4.3.0");
+    assert_ok(&env.run(&["upgrade", "prod", "--set", "podAnnotations.team=ml", "--yes"]));
+    assert_eq!(record(&env, "prod", 2)["values"], json!({"podAnnotations": {"team": "ml"}}));
+    assert_eq!(image(&env), "docker.io/dimtensor:4.2.0-cpu-full", "the stored image.tag is not reused");
+    assert_eq!(record(&env, "prod", 2)["overlay"], "inference", "the overlay is reused");
+}
+
+/// Nothing given (an empty values file counts as nothing): the stored values again.
+#[test]
+fn upgrade_with_nothing_given_reuses_the_stored_values() {
+    let env = Env::new("v-none");
+    install(&env, "inference", "image.tag=4.3.0");
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.yaml");
+    std::fs::write(&empty, "# nothing\n").unwrap();
+    let out = assert_ok(&env.run(&["upgrade", "prod", "-f", empty.to_str().unwrap(), "--yes"]));
+    assert!(out.contains("nothing to change (revision 1 stays deployed)"), "{out}");
+    assert_eq!(image(&env), "docker.io/dimtensor:4.3.0-cpu-full");
+    let out = assert_ok(&env.run(&["upgrade", "prod", "--overlay", "cronjob", "--yes"]));
+    assert!(out.contains("(revision 2)"), "{out}");
+    assert_eq!(record(&env, "prod", 2)["values"], json!({"image": {"tag": "4.3.0"}}), "reused with a new overlay");
+}
+
+/// `--reuse-values`: the given over the stored, over the defaults the last revision used.
+#[test]
+fn reuse_values_merges_over_the_stored_values_and_their_defaults() {
+    let env = Env::new("v-reuse");
+    install(&env, "training", "image.tag=4.3.0");
+    // A new overlay with the old defaults: training's variant (ml) stays under the values.
+    let out = env.run(&[
+        "upgrade",
+        "prod",
+        "--overlay",
+        "cronjob",
+        "--reuse-values",
+        "--set",
+        "cronjob.suspend=true",
+        "--yes",
+    ]);
+    assert_ok(&out);
+    let r2 = record(&env, "prod", 2);
+    assert_eq!(r2["values"], json!({"image": {"tag": "4.3.0"}, "cronjob": {"suspend": true}}));
+    assert_eq!(r2["defaults"]["image"]["variant"], "ml", "the revision's own defaults carried");
+    let cj = env.get("batch/v1", "CronJob", "prod-dimtensor").expect("CronJob");
+    assert_eq!(cj["spec"]["suspend"], true);
+    assert_eq!(
+        cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
+        "docker.io/dimtensor:4.3.0-ml"
+    );
+}
+
+/// `--reset-then-reuse-values`: the given over the stored, over today's defaults.
+#[test]
+fn reset_then_reuse_values_puts_todays_defaults_under_the_stored_values() {
+    let env = Env::new("v-rtr");
+    install(&env, "training", "image.tag=4.3.0");
+    let out = env.run(&[
+        "upgrade",
+        "prod",
+        "--overlay",
+        "cronjob",
+        "--reset-then-reuse-values",
+        "--set",
+        "cronjob.suspend=true",
+        "--yes",
+    ]);
+    assert_ok(&out);
+    let r2 = record(&env, "prod", 2);
+    assert_eq!(r2["values"], json!({"image": {"tag": "4.3.0"}, "cronjob": {"suspend": true}}));
+    assert_eq!(r2["defaults"]["image"]["variant"], "latest", "today's defaults for the cronjob overlay");
+    let cj = env.get("batch/v1", "CronJob", "prod-dimtensor").expect("CronJob");
+    assert_eq!(
+        cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
+        "docker.io/dimtensor:4.3.0"
+    );
+}
+
+/// `--reset-values` wins over both reuse flags: only what is given.
+#[test]
+fn reset_values_wins_over_the_reuse_flags() {
+    let env = Env::new("v-reset");
+    install(&env, "inference", "image.tag=4.3.0");
+    let out = env.run(&["upgrade", "prod", "--reset-values", "--reuse-values", "--reset-then-reuse-values", "--yes"]);
+    assert_ok(&out);
+    assert_eq!(record(&env, "prod", 2)["values"], json!({}));
+    assert_eq!(image(&env), "docker.io/dimtensor:4.2.0-cpu-full");
+}
+
+#[test]
+fn get_values_all_shows_every_value_with_the_defaults() {
+    let env = Env::new("v-all");
+    install(&env, "inference", "image.tag=4.3.0,secret.enabled=true,secret.data.t=c2VjcmV0");
+    let all: Value =
+        serde_json::from_str(&assert_ok(&env.run(&["get", "values", "prod", "--all", "-o", "json"]))).unwrap();
+    assert_eq!(
+        all["image"],
+        json!({"registry": "docker.io", "repository": "dimtensor", "tag": "4.3.0", "variant": "cpu-full", "pullPolicy": "IfNotPresent", "pullSecrets": []})
+    );
+    assert_eq!((&all["replicaCount"], &all["autoscaling"]["enabled"]), (&json!(3), &json!(true)));
+    assert_eq!(all["secret"]["data"], json!({"t": "***"}), "secrets stay masked");
+    let shown = assert_ok(&env.run(&["get", "values", "prod", "-a", "--show-secrets", "-o", "json"]));
+    assert!(shown.contains("c2VjcmV0"), "{shown}");
+    let given = assert_ok(&env.run(&["get", "values", "prod", "-o", "json"]));
+    assert!(!given.contains("replicaCount"), "without --all only what was given: {given}");
+}
+
+#[test]
+fn install_prints_notes_and_get_notes_prints_them_again() {
+    let env = Env::new("notes");
+    let out = assert_ok(&env.run(&["install", "prod", "--overlay", "inference", "--yes"]));
+    let ns = &env.namespace;
+    assert!(out.contains(&format!("kubectl port-forward -n {ns} svc/prod-dimtensor 8080:80")), "{out}");
+    assert!(out.contains("Autoscaling between 2 and 10 replicas"), "{out}");
+    let again = assert_ok(&env.run(&["get", "notes", "prod"]));
+    assert!(out.contains(again.trim()), "get notes differs from what install printed:\n{again}\n---\n{out}");
+    let out = assert_ok(&env.run(&["install", "batch", "--overlay", "batch", "--yes"]));
+    assert!(out.contains(&format!("kubectl logs -n {ns} -f -l app.kubernetes.io/instance=batch")), "{out}");
+    let out = assert_ok(&env.run(&[
+        "install",
+        "lb",
+        "--overlay",
+        "inference",
+        "--set",
+        "service.type=LoadBalancer",
+        "--yes",
+    ]));
+    assert!(out.contains(&format!("kubectl get svc -n {ns} lb-dimtensor --watch")), "{out}");
+}
+
+/// Two releases of the batch preset in one namespace: each has its own ConfigMap.
+#[test]
+fn two_releases_of_one_preset_share_a_namespace() {
+    let env = Env::new("two");
+    for name in ["sweep-a", "sweep-b"] {
+        assert_ok(&env.run(&["install", name, "--overlay", "batch", "--yes"]));
+    }
+    for name in ["sweep-a", "sweep-b"] {
+        let full = format!("{name}-dimtensor");
+        let cm = env.get("v1", "ConfigMap", &full).unwrap_or_else(|| panic!("ConfigMap {full}"));
+        assert_eq!(cm["metadata"]["labels"]["dimtensor.io/release"], name);
+        let job = env.get("batch/v1", "Job", &full).expect("Job");
+        let volumes = job["spec"]["template"]["spec"]["volumes"].to_string();
+        assert!(volumes.contains(&format!("\"name\":\"{full}\"")), "{volumes}");
+    }
+    assert!(env.get("v1", "ConfigMap", "dimtensor").is_none(), "no shared name");
+    let out = assert_ok(&env.run(&["uninstall", "sweep-a", "--yes"]));
+    assert!(out.contains("uninstalled"), "{}", text(out.as_bytes()));
+    assert!(env.get("v1", "ConfigMap", "sweep-b-dimtensor").is_some(), "the other release keeps its own");
+}
