@@ -77,6 +77,7 @@ fn act_options(args: &ClusterArgs, release: &ReleaseFlags) -> Result<ActOptions,
         force: args.force,
         delete_data: release.delete_data,
         wait: wait(args.wait, args.wait_for_jobs, &args.timeout)?,
+        timeout: duration("--timeout", &args.timeout, 300)?,
         quiet: args.quiet,
     })
 }
@@ -148,6 +149,7 @@ pub fn rollback_cmd(args: &RollbackArgs, global: &Global, out: &mut dyn Write) -
             force: args.force,
             delete_data: args.delete_data,
             wait: wait(args.wait, args.wait_for_jobs, &args.timeout)?,
+            timeout: duration("--timeout", &args.timeout, 300)?,
             quiet: args.quiet,
         },
         show: Show { dry_run: args.dry_run, yes: args.yes, format: args.output, color: args.color },

@@ -16,6 +16,8 @@ mod fault_steps;
 mod faults;
 #[path = "release/guards.rs"]
 mod guards;
+#[path = "release/handover.rs"]
+mod handover;
 #[path = "release/lifecycle.rs"]
 mod lifecycle;
 #[path = "release/ownership.rs"]

@@ -2,6 +2,7 @@
 //! replacements and deletes, stopping cleanly on Ctrl-C. Every call here writes; the plan that
 //! came before authorized each object with a dry run, so a forbidden install writes nothing.
 
+pub mod handover;
 pub mod wait;
 
 use crate::cluster::{ApplyAs, Cluster, ClusterError, Propagation};
@@ -102,6 +103,8 @@ pub struct ApplyOptions {
     pub force: bool,
     pub delete_data: bool,
     pub cascade: Option<Propagation>,
+    /// `spec.replicas` moving to or from an HPA ([`handover`]).
+    pub handover: handover::Handover,
 }
 
 /// What was done.
@@ -128,9 +131,10 @@ pub struct Doomed {
     pub uid: Option<String>,
 }
 
-/// Applies a plan: replacements need `force`; creates and updates in [`ORDER`], one step at a
-/// time with bounded concurrency; deletes (prune) last, in reverse order. What was done goes
-/// into `outcome` as it happens, so a failure midway still says what it did.
+/// Applies a plan: replacements need `force`; an HPA handing `replicas` back is deleted first
+/// (so it cannot scale again meanwhile); creates and updates in [`ORDER`], one step at a time
+/// with bounded concurrency; the other deletes (prune) last, in reverse order. What was done
+/// goes into `outcome` as it happens, so a failure midway still says what it did.
 pub async fn execute(
     cluster: &Cluster,
     plan: &Plan,
@@ -148,6 +152,12 @@ pub async fn execute(
             }
         }
     }
+    let doomed = |first: bool| -> Vec<Doomed> {
+        let deletes = plan.changes.iter().filter(|c| c.action == Action::Delete);
+        let deletes = deletes.filter(|c| opts.handover.goes_first(&c.id) == first);
+        deletes.map(|c| Doomed { id: c.id.clone(), uid: c.uid.clone() }).collect()
+    };
+    delete_all(cluster, &mut doomed(true), opts, cancel, outcome).await?;
     let mut writes: Vec<&crate::diff::Change> = plan
         .changes
         .iter()
@@ -170,7 +180,7 @@ pub async fn execute(
                     wait::until_gone(cluster, &c.id, Duration::from_secs(120)).await?;
                 }
                 let body = c.body.as_ref().expect("creates and updates carry a body");
-                cluster.apply(&c.id, body, how).await
+                opts.handover.apply(cluster, &c.id, body, how).await
             }
             .await;
             (c, Some(res))
@@ -208,13 +218,7 @@ pub async fn execute(
             return Err(ApplyError::Interrupted { done: outcome.applied.clone() });
         }
     }
-    let mut deletes: Vec<Doomed> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action == Action::Delete)
-        .map(|c| Doomed { id: c.id.clone(), uid: c.uid.clone() })
-        .collect();
-    delete_all(cluster, &mut deletes, opts, cancel, outcome).await
+    delete_all(cluster, &mut doomed(false), opts, cancel, outcome).await
 }
 
 /// Deletes in reverse dependency order with an explicit propagation policy, each only while it

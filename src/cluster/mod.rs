@@ -23,6 +23,13 @@ use tokio::sync::Mutex;
 /// the one every release shared before each got its own (`crate::release::ownership`).
 pub const FIELD_MANAGER: &str = "kubectl-dimtensor";
 
+/// Whether a field manager is one of Kubernetes' own controllers (`kube-controller-manager`,
+/// `kube-scheduler`, the kubelet): their entries (status, scale, a token) are never a release's
+/// to take, and a release never counts them as someone else's object.
+pub fn is_controller(manager: &str) -> bool {
+    manager.starts_with("kube-") || manager == "kubelet"
+}
+
 /// How an apply is sent: as which field manager, forced or not, for real or as a dry run.
 #[derive(Debug, Clone, Copy)]
 pub struct ApplyAs<'a> {

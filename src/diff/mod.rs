@@ -159,12 +159,14 @@ fn classify_normalized(live: Option<&Value>, dry_run: Option<&Value>) -> Action 
 }
 
 /// What a plan needs to know beyond the render: the field manager its dry runs apply as (the
-/// one the real apply will use, so conflicts show in the plan) and whether they force.
+/// one the real apply will use, so conflicts show in the plan), whether they force, and
+/// `spec.replicas` moving to or from an HPA (dry-run as the apply will go).
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     pub create_namespace: bool,
     pub force_conflicts: bool,
     pub manager: String,
+    pub handover: crate::apply::handover::Handover,
 }
 
 /// The live objects of the kinds and namespaces `desired` names, as the server has them
@@ -218,10 +220,14 @@ pub async fn plan_against(
                 // Nothing can be dry-run in a namespace that does not exist yet: all are creates.
                 return Ok::<_, PlanError>(change(id, None, Some(body.clone()), Some(body), Action::Create));
             }
-            let planned = match cluster.apply(&id, &body, how).await {
+            let planned = match opts.handover.apply(cluster, &id, &body, how).await {
                 Ok(result) => {
                     let result = normalized(result.object);
-                    let action = classify_normalized(current.as_ref(), Some(&result));
+                    let mut action = classify_normalized(current.as_ref(), Some(&result));
+                    if action == Action::Unchanged && opts.handover.moves(&id) {
+                        // Nothing to see, but `replicas` changes hands: the apply must run.
+                        action = Action::Update;
+                    }
                     change(id, current, Some(result), Some(body), action)
                 }
                 Err(e) if e.is_immutable() => {

@@ -79,9 +79,19 @@ impl ResId {
         }
     }
 
+    /// The same object under any version of its group: identity is group, kind, namespace and
+    /// name (an HPA under `autoscaling/v2beta2` and `autoscaling/v2` is one object).
+    pub fn same_identity(&self, other: &ResId) -> bool {
+        self.gvk.group == other.gvk.group && self.gvk.kind == other.gvk.kind && self.same_place(other)
+    }
+
+    fn same_place(&self, other: &ResId) -> bool {
+        self.name == other.name && self.effective_namespace() == other.effective_namespace()
+    }
+
     /// Same object as far as the API server is concerned.
     pub fn same_object(&self, other: &ResId) -> bool {
-        self.gvk == other.gvk && self.name == other.name && self.effective_namespace() == other.effective_namespace()
+        self.gvk == other.gvk && self.same_place(other)
     }
 }
 

@@ -1,8 +1,13 @@
 //! The cluster work an install, upgrade or rollback records: move ownership of what the release
 //! takes over, apply the prepared plan (taken-over objects with force), let go of what turned out
-//! to be someone else's, wait when asked, and for `--atomic` restore or remove. Stops at the next
-//! step on Ctrl-C or when the lock is lost. What it learns (uids, objects not the release's)
-//! goes into the revision's record ([`Act::settle`]).
+//! to be someone else's, wait when asked, prune after the rollout, and for `--atomic` restore or
+//! remove. Stops at the next step on Ctrl-C or when the lock is lost. What it learns (uids,
+//! objects not the release's) goes into the revision's record ([`Act::settle`]).
+//!
+//! Prunes run after the rollout: the pods of the revision before may still read a ConfigMap or
+//! Secret the new render drops or renames (the chart's old `dimtensor` names). Without `--wait`
+//! the Deployments' rollout is still awaited (at most `--timeout`) before such a delete. An HPA
+//! handing `replicas` back is the exception: it goes first ([`crate::apply::handover`]).
 
 use super::lifecycle::Act;
 use super::lock::Lock;
@@ -13,7 +18,7 @@ use super::record::Release;
 use super::{takeover, ReleaseError};
 use crate::apply::{self, ApplyError, ApplyOptions, Cancel, Doomed, Outcome};
 use crate::cluster::Cluster;
-use crate::diff::{Action, Plan};
+use crate::diff::{Action, Change, Plan};
 use crate::error::Error;
 use crate::model::ResId;
 use std::collections::{BTreeMap, HashSet};
@@ -34,6 +39,8 @@ pub struct ActOptions {
     pub force: bool,
     pub delete_data: bool,
     pub wait: Option<Wait>,
+    /// `--timeout`: also bounds the rollout a deferred prune waits for without `--wait`.
+    pub timeout: Duration,
     pub quiet: bool,
 }
 
@@ -71,13 +78,14 @@ impl<'a> ClusterAct<'a> {
         ClusterAct { cluster, prepared, opts, cancel, lock, out, uids, not_ours: HashSet::new(), created: Vec::new() }
     }
 
-    fn apply_options(&self, force_conflicts: bool) -> ApplyOptions {
+    fn apply_options(&self, p: &Prepared, force_conflicts: bool) -> ApplyOptions {
         ApplyOptions {
-            manager: self.prepared.manager.clone(),
+            manager: p.manager.clone(),
             force_conflicts,
             force: self.opts.force,
             delete_data: self.opts.delete_data,
             cascade: None,
+            handover: p.handover.clone(),
         }
     }
 
@@ -89,19 +97,19 @@ impl<'a> ClusterAct<'a> {
         }
     }
 
-    /// Applies a prepared plan: ownership moved first for what the release takes over (checked
-    /// again on the live object), then the rest, then the taken-over objects with force. What
-    /// was done is learned also when a step fails.
-    async fn execute(&mut self, p: &Prepared, cancel: &Cancel) -> Result<Outcome, Error> {
+    /// Applies `changes` of a prepared plan: ownership moved first for what the release takes
+    /// over (checked again on the live object), then the rest, then the taken-over objects with
+    /// force. What was done is learned also when a step fails.
+    async fn execute(&mut self, p: &Prepared, changes: Vec<Change>, cancel: &Cancel) -> Result<Outcome, Error> {
         check_replacements(&p.plan, self.opts.force)?;
         move_ownership(self.cluster, p).await?;
         let forced: HashSet<&ResId> = p.adopted().collect();
-        let (adopt, rest): (Vec<_>, Vec<_>) = p.plan.changes.iter().cloned().partition(|c| forced.contains(&c.id));
+        let (adopt, rest): (Vec<_>, Vec<_>) = changes.into_iter().partition(|c| forced.contains(&c.id));
         let mut outcome = Outcome::default();
-        let plain = self.apply_options(p.flags.force_conflicts);
+        let plain = self.apply_options(p, p.flags.force_conflicts);
         let mut done = apply::execute(self.cluster, &Plan { changes: rest }, &plain, cancel, &mut outcome).await;
         if done.is_ok() && !adopt.is_empty() {
-            let opts = self.apply_options(true);
+            let opts = self.apply_options(p, true);
             done = apply::execute(self.cluster, &Plan { changes: adopt }, &opts, cancel, &mut outcome).await;
         }
         self.learn(p, &mut outcome).await?;
@@ -219,15 +227,48 @@ pub async fn wait_ready(
     result
 }
 
+/// Whether a change is a prune that waits for the rollout (all but an HPA handing `replicas` back).
+fn deferred(p: &Prepared, c: &Change) -> bool {
+    c.action == Action::Delete && !p.handover.goes_first(&c.id)
+}
+
+impl ClusterAct<'_> {
+    /// What to wait for before the deferred prunes `later`, and how long: with `--wait`, what was
+    /// applied; without it, when a ConfigMap or Secret goes, the Deployments (changed now or by
+    /// an earlier, interrupted attempt) within `--timeout`.
+    fn rollout(&self, outcome: &Outcome, later: &[Change]) -> Option<(Vec<ResId>, Wait)> {
+        if let Some(w) = self.opts.wait {
+            return Some((outcome.applied.iter().chain(&outcome.replaced).cloned().collect(), w));
+        }
+        let data = |c: &Change| matches!(c.id.gvk.kind.as_str(), "ConfigMap" | "Secret");
+        if !later.iter().any(data) {
+            return None;
+        }
+        let changes = self.prepared.plan.changes.iter();
+        let deployments = changes.filter(|c| c.id.gvk.kind == "Deployment" && c.action != Action::Delete);
+        Some((deployments.map(|c| c.id.clone()).collect(), Wait { timeout: self.opts.timeout, jobs: false }))
+    }
+}
+
 impl Act for ClusterAct<'_> {
     async fn forward(&mut self, _rel: &Release) -> Result<(), Error> {
         self.lock.check()?;
         let (prepared, cancel) = (self.prepared, self.cancel);
-        let outcome = self.execute(prepared, cancel).await.map_err(|e| self.explain(e))?;
+        let (later, now): (Vec<Change>, Vec<Change>) =
+            prepared.plan.changes.iter().cloned().partition(|c| deferred(prepared, c));
+        let outcome = self.execute(prepared, now, cancel).await.map_err(|e| self.explain(e))?;
         report(&outcome, self.out);
-        if let Some(w) = self.opts.wait {
-            let ids: Vec<ResId> = outcome.applied.iter().chain(&outcome.replaced).cloned().collect();
-            wait_ready(self.cluster, &ids, w, self.opts.quiet, self.cancel).await.map_err(|e| self.explain(e))?;
+        if let Some((ids, w)) = self.rollout(&outcome, &later).filter(|(ids, _)| !ids.is_empty()) {
+            wait_ready(self.cluster, &ids, w, self.opts.quiet, cancel).await.map_err(|e| self.explain(e))?;
+        }
+        if !later.is_empty() {
+            self.lock.check()?;
+            let mut doomed: Vec<Doomed> = later.into_iter().map(|c| Doomed { id: c.id, uid: c.uid }).collect();
+            let mut pruned = Outcome::default();
+            let opts = self.apply_options(prepared, false);
+            let done = apply::delete_all(self.cluster, &mut doomed, &opts, cancel, &mut pruned).await;
+            report(&pruned, self.out);
+            done.map_err(|e| self.explain(e.into()))?;
         }
         self.lock.check()?;
         Ok(())
@@ -244,9 +285,13 @@ impl Act for ClusterAct<'_> {
         let mut recorded = self.prepared.recorded.clone();
         recorded.add(failed);
         let p = self.prepared;
-        let restore = prepare::plan_release(self.cluster, &p.name, desired, candidates, recorded, &p.flags).await?;
-        // Not interruptible: a half-restored release is worse than a finished restore.
-        let outcome = self.execute(&restore, &Cancel::default()).await?;
+        let running = &failed.manifest;
+        let restore =
+            prepare::plan_release(self.cluster, &p.name, desired, candidates, running, recorded, &p.flags).await?;
+        // Not interruptible (and pruning at once): a half-restored release is worse than a
+        // finished restore.
+        let changes = restore.plan.changes.clone();
+        let outcome = self.execute(&restore, changes, &Cancel::default()).await?;
         report(&outcome, self.out);
         Ok(())
     }
@@ -254,7 +299,7 @@ impl Act for ClusterAct<'_> {
     async fn remove(&mut self, _failed: &Release) -> Result<(), Error> {
         let mut created = self.created.clone();
         let mut outcome = Outcome::default();
-        let opts = self.apply_options(false);
+        let opts = self.apply_options(self.prepared, false);
         apply::delete_all(self.cluster, &mut created, &opts, &Cancel::default(), &mut outcome).await?;
         writeln!(self.out, "--atomic: removed what the failed install created").ok();
         report(&outcome, self.out);

@@ -38,8 +38,9 @@
 //! | move field ownership (takeover, migration) | the object changed hands or kept changing | n+1 `failed` (nothing applied), n still `deployed` | run again (ownership is checked again) |
 //! | apply | an object fails, another release's conflict (409), connection lost, Ctrl-C | n+1 `failed`, n still `deployed` | upgrade again, or rollback |
 //! | apply | an object planned as new was made by someone else meanwhile (200, not 201) | let go (left as they made it), not in n+1's manifest, warning; n+1 continues | `--take-ownership` to manage it |
-//! | prune (delete) | the object was deleted and made again meanwhile (uid precondition, 409) | reported and left; n+1 continues | nothing: it is not the release's |
 //! | wait (`--wait`) | timeout, Job failed, Ctrl-C | n+1 `failed`, n still `deployed` | upgrade again, or rollback |
+//! | rollout before pruning a ConfigMap or Secret (also without `--wait`) | timeout | n+1 `failed`, the object kept | upgrade again (prunes it) |
+//! | prune (delete, after the rollout; an HPA giving `spec.replicas` back before the apply) | the object was deleted and made again meanwhile (uid precondition, 409) | reported and left; n+1 continues | nothing: it is not the release's |
 //! | apply or wait, `--atomic` | as above (not Ctrl-C) | n+1 `failed`; n+2 = rollback to n, `deployed`; n `superseded` | upgrade |
 //! | apply or wait, `--atomic`, first install | as above | 1 `failed`, the objects it created removed | install again |
 //! | mark n+1 deployed | write fails, process dies | n+1 stays `pending-*`, lease expires | next upgrade/rollback marks n+1 `failed` and proceeds |

@@ -278,10 +278,9 @@ pub fn deletable(live: &Value, key: &Key, recorded: &Recorded, name: &str, names
 /// is its only owner but for controllers: their status and scale entries, and the main-resource
 /// writes of Kubernetes' own, such as v1.24's token controller adding a ServiceAccount's secret).
 pub fn made_by_someone_else(obj: &Value, manager: &str) -> bool {
-    let controller = |m: &str| m.starts_with("kube-") || m == "kubelet";
     entries(obj).any(|e| {
         let m = e["manager"].as_str().unwrap_or("");
-        m != manager && !controller(m) && e.get("subresource").is_none_or(|s| s == "")
+        m != manager && !crate::cluster::is_controller(m) && e.get("subresource").is_none_or(|s| s == "")
     })
 }
 

@@ -1,7 +1,7 @@
 //! Planning an operation on a release: whose each existing object is ([`super::ownership`]),
 //! the server-side dry run as the manager and force each apply will use, what the history says
-//! to prune (and whether each of those is still the release's to delete), and printing it all.
-//! Nothing here writes.
+//! to prune (and whether each of those is still the release's to delete), `spec.replicas`
+//! moving to or from an HPA ([`Handover`]), and printing it all. Nothing here writes.
 
 use super::drift::{self, Drift};
 use super::lifecycle::current;
@@ -9,6 +9,7 @@ use super::ownership::{self, Allow, Disposition, Key, Recorded, LEGACY_MANAGER};
 use super::plan::{prune, recent_objects, settle_finished_jobs};
 use super::record::Release;
 use super::versions;
+use crate::apply::handover::Handover;
 use crate::cluster::{Cluster, ClusterError};
 use crate::diff::output::{self, Format};
 use crate::diff::{self, Action, Change, Plan, PlanOptions};
@@ -44,10 +45,12 @@ pub struct Prepared {
     pub settled: Vec<ResId>,
     /// Objects the release had and the render lacks that are no longer its own: left, and why.
     pub spared: Vec<(ResId, String)>,
-    /// Lines printed after the plan (Helm's leftovers, versions).
+    /// Lines printed after the plan (Helm's leftovers, versions, the replicas handover).
     pub notes: Vec<String>,
     /// The live objects of the render's kinds, as listed for the plan (drift reuses them).
     pub live: HashMap<ResId, Value>,
+    /// `spec.replicas` moving to or from an HPA, applied as it was planned.
+    pub handover: Handover,
 }
 
 impl Prepared {
@@ -67,18 +70,21 @@ pub async fn prepare(
     flags: &Flags,
 ) -> Result<Prepared, Error> {
     let candidates = prune(&recent_objects(history), &desired);
-    let mut p = plan_release(cluster, name, desired, candidates, Recorded::from_history(history), flags).await?;
+    let running = current(history).map(|r| r.manifest.as_slice()).unwrap_or_default();
+    let recorded = Recorded::from_history(history);
+    let mut p = plan_release(cluster, name, desired, candidates, running, recorded, flags).await?;
     p.settled = settle_finished_jobs(&mut p.plan, current(history));
     Ok(p)
 }
 
-/// Plans `desired` and the delete of `candidates` (stored objects the release had).
-/// Ownership first: nothing is taken over silently.
+/// Plans `desired` and the delete of `candidates` (stored objects the release had), from
+/// `running` (the manifest the cluster runs). Ownership first: nothing is taken over silently.
 pub async fn plan_release(
     cluster: &Cluster,
     name: &str,
     desired: Vec<(ResId, Value)>,
     candidates: Vec<(ResId, Value)>,
+    running: &[Value],
     recorded: Recorded,
     flags: &Flags,
 ) -> Result<Prepared, Error> {
@@ -92,6 +98,7 @@ pub async fn plan_release(
     let how: HashMap<&ResId, Disposition> = dispositions.iter().map(|(id, d)| (id, *d)).collect();
     let order: HashMap<ResId, usize> = desired.iter().enumerate().map(|(i, (id, _))| (id.clone(), i)).collect();
     let manifest: Vec<Value> = desired.iter().map(|(_, b)| b.clone()).collect();
+    let handover = Handover::plan(&manager, running, &desired, &live);
 
     // Each dry run as the apply will be sent: objects still under the shared manager as it (the
     // fields move to the release's entry unchanged just before), taken-over ones forced.
@@ -99,6 +106,7 @@ pub async fn plan_release(
         create_namespace: flags.create_namespace,
         force_conflicts,
         manager: manager.to_string(),
+        handover: handover.clone(),
     };
     let mut groups = [
         (Vec::new(), as_sent(&manager, flags.force_conflicts)),
@@ -133,8 +141,9 @@ pub async fn plan_release(
         flags: flags.clone(),
         settled: Vec::new(),
         spared,
-        notes: Vec::new(),
+        notes: handover.notes(),
         live,
+        handover,
     })
 }
 

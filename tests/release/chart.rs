@@ -169,3 +169,29 @@ fn two_releases_of_one_preset_share_a_namespace() {
     assert!(out.contains("uninstalled"), "{}", text(out.as_bytes()));
     assert!(env.get("v1", "ConfigMap", "sweep-b-dimtensor").is_some(), "the other release keeps its own");
 }
+
+/// A ConfigMap the old pods read (here dropped; after the chart's rename, the old `dimtensor`
+/// one) is deleted only after the new pods rolled out, even without --wait.
+#[test]
+fn a_config_map_the_old_pods_read_is_pruned_only_after_the_rollout() {
+    use dimtensor_test_apiserver::{Config, ControllerConfig};
+    // Each rollout takes 3 s: longer than the first attempt's --timeout, shorter than the second's.
+    let slow = ControllerConfig::ready_after(std::time::Duration::from_secs(3));
+    let env = Env::with("prune-late", Config::new().controller(slow));
+    let Some(server) = env.server_only("needs a rollout of a known duration") else { return };
+    install(&env, "inference", "configMap.enabled=true");
+    let drop = ["upgrade", "prod", "--set", "configMap.enabled=false", "--timeout", "1s", "--yes"];
+    let out = env.run(&drop);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("timed out"), "{}", text(&out.stderr));
+    assert!(env.get("v1", "ConfigMap", "prod-dimtensor").is_some(), "kept while the rollout is not done");
+
+    server.clear_log();
+    assert_ok(&env.run(&["upgrade", "prod", "--set", "configMap.enabled=false", "--timeout", "60s", "--yes"]));
+    assert!(env.get("v1", "ConfigMap", "prod-dimtensor").is_none());
+    let log = server.requests();
+    let at = |pred: &dyn Fn(&dimtensor_test_apiserver::RequestRecord) -> bool| log.iter().rposition(pred);
+    let last_rollout_check = at(&|r| r.method == "GET" && r.path.ends_with("/deployments/prod-dimtensor"));
+    let delete = at(&|r| r.method == "DELETE" && r.path.ends_with("/configmaps/prod-dimtensor"));
+    assert!(last_rollout_check.is_some() && last_rollout_check < delete, "{last_rollout_check:?} {delete:?}");
+}

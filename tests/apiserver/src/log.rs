@@ -18,9 +18,16 @@ pub struct RequestRecord {
     pub status: u16,
     pub content_type: Option<String>,
     pub user_agent: Option<String>,
+    /// The request body as sent (empty for most reads), so a test can check what each write said.
+    pub body: Vec<u8>,
 }
 
 impl RequestRecord {
+    /// The body as JSON, when it is (server-side apply bodies from kube-rs are).
+    pub fn json_body(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
     /// A decoded query parameter.
     pub fn param(&self, name: &str) -> Option<String> {
         crate::http::parse_query(&self.query).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)

@@ -360,6 +360,7 @@ fn record(shared: &Shared, req: &Request, user: Option<String>, status: u16) {
         status,
         content_type: req.content_type.clone(),
         user_agent: req.user_agent.clone(),
+        body: req.body.to_vec(),
     };
     let mut st = shared.lock();
     if st.log_to_stderr {
