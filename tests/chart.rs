@@ -5,6 +5,7 @@
 //! the chart's naming and Job rules. The chart's own defects and our deliberate differences are
 //! listed in [`template::DEFECTS`] and [`template::DELIBERATE`].
 
+mod common;
 #[path = "chart/template.rs"]
 mod template;
 
@@ -203,35 +204,12 @@ fn normalized(items: Vec<Value>) -> Vec<Value> {
     out
 }
 
-/// The pointers where two documents differ, as `pointer: a -> b` (map key order aside).
-fn differences(a: &Value, b: &Value, at: String, out: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
-                let p = format!("{at}/{}", template::esc(k));
-                match (x.get(k), y.get(k)) {
-                    (Some(u), Some(v)) => differences(u, v, p, out),
-                    (u, v) => out.push(format!("{p}: {:?} -> {:?}", u, v)),
-                }
-            }
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
-            for (i, (u, v)) in x.iter().zip(y).enumerate() {
-                differences(u, v, format!("{at}/{i}"), out);
-            }
-        }
-        _ if a != b => out.push(format!("{at}: {a} -> {b}")),
-        _ => {}
-    }
-}
-
 #[test]
 fn each_preset_overlay_renders_what_its_chart_file_means() {
     for (overlay, file) in PRESETS {
         let by_overlay = normalized(render(&["--overlay", overlay]));
         let by_file = normalized(render(&["-f", &upstream(file)]));
-        let mut diffs = Vec::new();
-        differences(&json!(by_overlay), &json!(by_file), String::new(), &mut diffs);
+        let diffs = common::differences(&json!(by_overlay), &json!(by_file));
         assert!(
             diffs.is_empty(),
             "--overlay {overlay} differs from -f {file} (pointer: overlay -> file):\n{}",

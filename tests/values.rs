@@ -10,6 +10,8 @@
 //! - Every error class exits 2 with nothing on stdout; secret values are never echoed.
 //! - `--show-values` and `--explain` name each key's source.
 
+mod common;
+
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -603,39 +605,12 @@ fn setting_defaults_explicitly_changes_nothing() {
     let out = run(&["show", "values"], None);
     let defaults = text(&out.stdout);
     let all = render_stdin(&["-f", "-"], &defaults);
-    let mut diffs = Vec::new();
-    diff(&json!(base), &json!(all), String::new(), &mut diffs);
+    let diffs = common::differences(&json!(base), &json!(all));
     assert!(
         diffs.is_empty(),
         "rendering `show values` as a values file differs from rendering nothing (item/pointer: without -> with):\n{}",
         diffs.join("\n")
     );
-}
-
-/// The pointers where two JSON documents differ, as `pointer: a -> b`.
-fn diff(a: &Value, b: &Value, at: String, out: &mut Vec<String>) {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
-                let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
-                match (x.get(k), y.get(k)) {
-                    (Some(u), Some(v)) => diff(u, v, p, out),
-                    (u, v) => out.push(format!("{p}: {} -> {}", show(u), show(v))),
-                }
-            }
-        }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
-            for (i, (u, v)) in x.iter().zip(y).enumerate() {
-                diff(u, v, format!("{at}/{i}"), out);
-            }
-        }
-        _ if a != b => out.push(format!("{at}: {a} -> {b}")),
-        _ => {}
-    }
-}
-
-fn show(v: Option<&Value>) -> String {
-    v.map(Value::to_string).unwrap_or_else(|| "(absent)".into())
 }
 
 #[test]

@@ -59,3 +59,33 @@ pub fn assert_ok(out: &Output) -> String {
     );
     text(&out.stdout)
 }
+
+/// The JSON pointers where two documents differ, each as `pointer: a -> b` (map key order aside;
+/// lists of different lengths differ as a whole).
+pub fn differences(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    fn walk(a: &Value, b: &Value, at: String, out: &mut Vec<String>) {
+        let show = |v: Option<&Value>| v.map(Value::to_string).unwrap_or_else(|| "(absent)".into());
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                    let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    match (x.get(k), y.get(k)) {
+                        (Some(u), Some(v)) => walk(u, v, p, out),
+                        (u, v) => out.push(format!("{p}: {} -> {}", show(u), show(v))),
+                    }
+                }
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+                for (i, (u, v)) in x.iter().zip(y).enumerate() {
+                    walk(u, v, format!("{at}/{i}"), out);
+                }
+            }
+            _ if a != b => out.push(format!("{at}: {a} -> {b}")),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(a, b, String::new(), &mut out);
+    out
+}

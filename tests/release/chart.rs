@@ -43,58 +43,32 @@ fn upgrade_with_nothing_given_reuses_the_stored_values() {
     assert_eq!(record(&env, "prod", 2)["values"], json!({"image": {"tag": "4.3.0"}}), "reused with a new overlay");
 }
 
-/// `--reuse-values`: the given over the stored, over the defaults the last revision used.
-#[test]
-fn reuse_values_merges_over_the_stored_values_and_their_defaults() {
-    let env = Env::new("v-reuse");
+/// A training release moved to the cronjob overlay with `flag` and one new key: the stored
+/// values come along; `variant` is the image variant under them, `image` the CronJob's image.
+fn moved_with(flag: &str, name: &str, variant: &str, image: &str) {
+    let env = Env::new(name);
     install(&env, "training", "image.tag=4.3.0");
-    // A new overlay with the old defaults: training's variant (ml) stays under the values.
-    let out = env.run(&[
-        "upgrade",
-        "prod",
-        "--overlay",
-        "cronjob",
-        "--reuse-values",
-        "--set",
-        "cronjob.suspend=true",
-        "--yes",
-    ]);
-    assert_ok(&out);
+    assert_ok(&env.run(&["upgrade", "prod", "--overlay", "cronjob", flag, "--set", "cronjob.suspend=true", "--yes"]));
     let r2 = record(&env, "prod", 2);
-    assert_eq!(r2["values"], json!({"image": {"tag": "4.3.0"}, "cronjob": {"suspend": true}}));
-    assert_eq!(r2["defaults"]["image"]["variant"], "ml", "the revision's own defaults carried");
+    assert_eq!(r2["values"], json!({"image": {"tag": "4.3.0"}, "cronjob": {"suspend": true}}), "{flag}");
+    assert_eq!(r2["defaults"]["image"]["variant"], variant, "{flag}: the defaults under the values");
     let cj = env.get("batch/v1", "CronJob", "prod-dimtensor").expect("CronJob");
     assert_eq!(cj["spec"]["suspend"], true);
-    assert_eq!(
-        cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
-        "docker.io/dimtensor:4.3.0-ml"
-    );
+    assert_eq!(cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"], image, "{flag}");
 }
 
-/// `--reset-then-reuse-values`: the given over the stored, over today's defaults.
+/// `--reuse-values`: the given over the stored, over the defaults the last revision used
+/// (training's `ml` variant, as Helm keeps the old chart's values).
+#[test]
+fn reuse_values_merges_over_the_stored_values_and_their_defaults() {
+    moved_with("--reuse-values", "v-reuse", "ml", "docker.io/dimtensor:4.3.0-ml");
+}
+
+/// `--reset-then-reuse-values`: the given over the stored, over today's defaults (the cronjob
+/// overlay's `latest` variant).
 #[test]
 fn reset_then_reuse_values_puts_todays_defaults_under_the_stored_values() {
-    let env = Env::new("v-rtr");
-    install(&env, "training", "image.tag=4.3.0");
-    let out = env.run(&[
-        "upgrade",
-        "prod",
-        "--overlay",
-        "cronjob",
-        "--reset-then-reuse-values",
-        "--set",
-        "cronjob.suspend=true",
-        "--yes",
-    ]);
-    assert_ok(&out);
-    let r2 = record(&env, "prod", 2);
-    assert_eq!(r2["values"], json!({"image": {"tag": "4.3.0"}, "cronjob": {"suspend": true}}));
-    assert_eq!(r2["defaults"]["image"]["variant"], "latest", "today's defaults for the cronjob overlay");
-    let cj = env.get("batch/v1", "CronJob", "prod-dimtensor").expect("CronJob");
-    assert_eq!(
-        cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"],
-        "docker.io/dimtensor:4.3.0"
-    );
+    moved_with("--reset-then-reuse-values", "v-rtr", "latest", "docker.io/dimtensor:4.3.0");
 }
 
 /// `--reset-values` wins over both reuse flags: only what is given.
