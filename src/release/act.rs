@@ -307,8 +307,8 @@ impl Act for ClusterAct<'_> {
     }
 
     fn settle(&self, rel: &mut Release) {
-        rel.manifest.retain(|b| !self.not_ours.contains(&Key::of(&super::plan::id_of(b))));
-        let keys: HashSet<String> = rel.manifest.iter().map(|b| Key::of(&super::plan::id_of(b)).to_string()).collect();
+        rel.manifest.retain(|b| !self.not_ours.contains(&Key::of(&ResId::of(b))));
+        let keys: HashSet<String> = rel.manifest.iter().map(|b| Key::of(&ResId::of(b)).to_string()).collect();
         rel.uids = self.uids.iter().filter(|(k, _)| keys.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     }
 }

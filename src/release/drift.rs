@@ -4,7 +4,7 @@
 //! canonical forms (`1000m` vs `1`) never count as drift.
 
 use super::ownership::Key;
-use super::plan::{finished_by_ttl, id_of};
+use super::plan::finished_by_ttl;
 use super::record::Release;
 use super::versions;
 use crate::cluster::{ApplyAs, Cluster};
@@ -45,7 +45,7 @@ pub async fn detect(
     let planned: HashMap<Key, &Change> = plan.changes.iter().map(|c| (Key::of(&c.id), c)).collect();
     let how = ApplyAs { manager, force: true, dry_run: true };
     let results = stream::iter(rel.manifest.iter().map(|stored| {
-        let id = id_of(stored);
+        let id = ResId::of(stored);
         let reuse = planned.get(&Key::of(&id)).filter(|c| c.body.as_ref() == Some(stored) && id.gvk.kind != "Secret");
         let reuse = reuse.and_then(|c| Some((c.before.clone(), c.after.clone()?)));
         async move {
@@ -55,7 +55,7 @@ pub async fn detect(
                 // (the plan shows the render at the served version).
                 None => match versions::served_body(cluster, stored).await {
                     Ok((body, _)) => {
-                        let id = id_of(&body);
+                        let id = ResId::of(&body);
                         (body, id)
                     }
                     Err(versions::VersionError::Removed { .. }) => return Ok(None),

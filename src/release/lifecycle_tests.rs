@@ -157,7 +157,7 @@ async fn row_wait_fails_and_ctrl_c_mark_the_revision_failed() {
     let mut h = installed(&store).await;
     let timeout = || {
         Error::Wait(crate::apply::wait::WaitError::Timeout {
-            id: crate::release::plan::id_of(&cm("x")),
+            id: crate::model::ResId::of(&cm("x")),
             secs: 1,
             reason: "0/1 available".into(),
         })

@@ -6,19 +6,12 @@ use super::lifecycle::current;
 use super::ownership::Key;
 use super::record::{Release, Status};
 use crate::diff::{Action, Plan};
-use crate::model::{Gvk, ResId};
+use crate::model::ResId;
 use serde_json::Value;
 use std::collections::HashSet;
 
-/// The identity of a stored (already placed) object.
-pub fn id_of(body: &Value) -> ResId {
-    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-    let gvk = Gvk::from_api_version(&s(&body["apiVersion"]), &s(&body["kind"]));
-    ResId::new(gvk, &s(&body["metadata"]["namespace"]), &s(&body["metadata"]["name"]))
-}
-
 pub fn manifest_ids(manifest: &[Value]) -> Vec<(ResId, Value)> {
-    manifest.iter().map(|b| (id_of(b), b.clone())).collect()
+    manifest.iter().map(|b| (ResId::of(b), b.clone())).collect()
 }
 
 /// Objects the cluster may hold for the release: those of the current revision and of every
@@ -54,7 +47,7 @@ pub fn settle_finished_jobs(plan: &mut Plan, current: Option<&Release>) -> Vec<R
     let mut settled = Vec::new();
     for c in plan.changes.iter_mut().filter(|c| c.action == Action::Create && c.id.gvk.kind == "Job") {
         let key = Key::of(&c.id);
-        let stored = cur.manifest.iter().find(|b| Key::of(&id_of(b)) == key);
+        let stored = cur.manifest.iter().find(|b| Key::of(&ResId::of(b)) == key);
         if stored.is_some_and(|s| finished_by_ttl(s) && Some(s) == c.body.as_ref()) {
             c.action = Action::Unchanged;
             c.before = c.after.clone();
@@ -87,7 +80,7 @@ mod tests {
     fn plan_creating(body: Value) -> Plan {
         Plan {
             changes: vec![Change {
-                id: id_of(&body),
+                id: ResId::of(&body),
                 action: Action::Create,
                 before: None,
                 after: Some(body.clone()),

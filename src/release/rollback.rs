@@ -52,7 +52,7 @@ impl Rollback {
             if let Some((from, to)) = moved {
                 notes.push(format!(
                     "{}: stored as {}, which the server no longer serves: applied as {} (the same schema)",
-                    super::plan::id_of(&body),
+                    crate::model::ResId::of(&body),
                     from.api_version(),
                     to.api_version()
                 ));

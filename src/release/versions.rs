@@ -32,7 +32,7 @@ pub async fn served_id(cluster: &Cluster, id: &ResId) -> Result<ResId, ClusterEr
 /// served version when the two share their schema (with the versions, to say so); refused
 /// otherwise, naming the removed version.
 pub async fn served_body(cluster: &Cluster, body: &Value) -> Result<(Value, Option<(Gvk, Gvk)>), VersionError> {
-    let id = super::plan::id_of(body);
+    let id = ResId::of(body);
     let served = match cluster.served(&id.gvk).await {
         Ok(g) => g,
         Err(ClusterError::UnknownKind { .. }) => {
