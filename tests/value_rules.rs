@@ -328,6 +328,15 @@ fn probe_ports_are_port_numbers_or_names() {
     Cluster::new("probeports").accepts(&["-f", file]);
 }
 
+/// `volumes: null` (and its deprecated spelling) keeps the pod's own volumes, which its mounts
+/// need: the server accepts the render.
+#[test]
+fn null_volumes_keep_the_volumes_the_mounts_need() {
+    let c = Cluster::new("nullvolumes");
+    c.accepts(&["--set", "volumes=null"]);
+    c.accepts(&["--set", "extraVolumes=null,volumeMounts=null"]);
+}
+
 #[test]
 fn dns_policy_none_needs_a_dns_config() {
     refused(&["--set", "dnsPolicy=None"], &["dnsPolicy", "None", "dnsConfig"]);

@@ -1036,6 +1036,64 @@ fn set_escaped_dots_in_keys() {
     );
 }
 
+/// `extraVolumes` and `extraVolumeMounts`, the keys before the chart's `volumes` and
+/// `volumeMounts` were adopted, still read as those, with a warning naming the new key.
+#[test]
+fn deprecated_volume_keys_read_as_the_charts_with_a_warning() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let new = write_temp(
+        &dir,
+        "new.yaml",
+        "volumes:\n  - name: s\n    emptyDir: {}\nvolumeMounts:\n  - name: s\n    mountPath: /s\n",
+    );
+    let old = write_temp(
+        &dir,
+        "old.yaml",
+        "extraVolumes:\n  - name: s\n    emptyDir: {}\nextraVolumeMounts:\n  - name: s\n    mountPath: /s\n",
+    );
+    let out = run(&["render", "-f", &old, "-o", "json"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(&format!("warning: {old}:1: `extraVolumes` is deprecated, use `volumes`")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("warning: {old}:4: `extraVolumeMounts` is deprecated, use `volumeMounts`")),
+        "{stderr}"
+    );
+    assert_eq!(render(&["-f", &old]), render(&["-f", &new]));
+    // The mount names a volume the pod has (the API server refuses any other).
+    let old_set = "extraVolumes[0].name=s,extraVolumes[0].emptyDir.medium=Memory,extraVolumeMounts[0].name=s,extraVolumeMounts[0].mountPath=/s";
+    let set = run(&["render", "--set", old_set, "-o", "json"], None);
+    assert!(
+        text(&set.stderr).contains("`extraVolumeMounts` is deprecated, use `volumeMounts`"),
+        "{}",
+        text(&set.stderr)
+    );
+    let items = render(&["--set", old_set]);
+    let mounts = at_eq(one(&items, D), "$C/volumeMounts");
+    assert!(mounts.as_array().is_some_and(|m| m.contains(&json!({"name": "s", "mountPath": "/s"}))), "{mounts}");
+    // An error in the old key names its line.
+    let bad = write_temp(&dir, "bad.yaml", "image:\n  tag: x\nextraVolumes: 5\n");
+    let out = run(&["render", "-f", &bad], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains(&format!("{bad}:3: `volumes` must be list")), "{}", text(&out.stderr));
+}
+
+/// `volumes: null` (or its old spelling) adds no volume and removes none of the pod's own: the
+/// `tmp` volume the container mounts stays, so the render is one the API server accepts.
+#[test]
+fn null_volumes_keep_the_pods_own_under_either_spelling() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tmp_only = json!([{"name": "tmp", "emptyDir": {}}]);
+    for doc in ["volumes: null\n", "extraVolumes: null\n", "volumes: null\nvolumeMounts: null\n"] {
+        let f = write_temp(&dir, "null.yaml", doc);
+        let items = render(&["-f", &f]);
+        assert_eq!(at_eq(one(&items, D), "$P/volumes"), tmp_only, "{doc}");
+        assert_eq!(at_eq(one(&items, D), "$C/volumeMounts"), json!([{"name": "tmp", "mountPath": "/tmp"}]), "{doc}");
+    }
+    let items = render(&["--set", "volumes=null"]);
+    assert_eq!(at_eq(one(&items, D), "$P/volumes"), tmp_only);
+}
+
 #[test]
 fn set_null_removes_a_default() {
     let items = render(&["--set", "resources.limits.cpu=null"]);

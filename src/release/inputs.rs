@@ -104,9 +104,8 @@ pub fn all_values(rel: &Release) -> Value {
 /// Stored values back into [`UserValues`], checked against today's schema like a values file.
 pub fn load_stored(tree: &Value, origin: &str) -> Result<UserValues, ValuesError> {
     let text = serde_json::to_string(tree).unwrap_or_else(|_| "{}".into());
-    let input = values::Input { files: vec!["-".into()], ..Default::default() };
-    let mut user = values::load(&input, &mut text.as_bytes())?;
-    for source in user.sources.values_mut() {
+    let mut user = values::load_text(&text, origin)?;
+    for source in user.sources.values_mut().chain(user.entry_sources.values_mut()) {
         *source = Source::File { path: origin.to_string(), line: None };
     }
     Ok(user)

@@ -4,6 +4,7 @@
 //! Only the keys the user set become patches: defaults never overwrite a preset (training's
 //! `backoffLimit: 2` stays unless the user sets `job.backoffLimit`).
 
+pub mod aliases;
 pub mod checksum;
 pub mod layers;
 pub mod presets;
@@ -115,14 +116,7 @@ pub fn load(input: &Input, stdin: &mut dyn Read) -> Result<UserValues, ValuesErr
             std::fs::read_to_string(path).map_err(|source| ValuesError::Read { path: path.clone(), source })?
         };
         let name = if path == "-" { "<stdin>".to_string() } else { path.clone() };
-        let doc = crate::yaml::parse_value(&text, &name)?;
-        let doc = match doc {
-            Value::Null => continue,
-            Value::Object(_) => doc,
-            _ => return Err(ValuesError::NotAMap { path: name }),
-        };
-        let source_of = |p: &str| Source::File { path: name.clone(), line: locate_line(&text, p) };
-        absorb(&mut user, &doc, &source_of)?;
+        absorb_text(&mut user, &text, &name)?;
     }
     for (flag, args, mode) in [
         ("--set", &input.set, set_syntax::Mode::Typed),
@@ -134,7 +128,13 @@ pub fn load(input: &Input, stdin: &mut dyn Read) -> Result<UserValues, ValuesErr
             // `a[0].y=2` in two flags edit the same list item.
             let mut doc = Value::Object(Map::new());
             let mut pairs = Vec::new();
-            for (path, value) in set_syntax::parse(arg, mode)? {
+            for (mut path, value) in set_syntax::parse(arg, mode)? {
+                if let Some(set_syntax::Seg::Key(k)) = path.first_mut() {
+                    if let Some(new) = aliases::current(k) {
+                        eprintln!("{}", aliases::warning(k, new, &Source::Flag { flag, arg: arg.clone() }));
+                        *k = new.to_string();
+                    }
+                }
                 let value = if flag == "--set-file" { read_set_file(arg, &value)? } else { value };
                 set_syntax::apply(&mut doc, &path, value.clone());
                 pairs.push((path, value));
@@ -156,6 +156,30 @@ fn read_set_file(arg: &str, value: &Value) -> Result<Value, ValuesError> {
     std::fs::read_to_string(path)
         .map(Value::String)
         .map_err(|source| ValuesError::Read { path: format!("{path} (from --set-file {arg})"), source })
+}
+
+/// Reads one values document (a stored revision's values, as JSON or YAML), named `name` in
+/// messages and warnings.
+pub fn load_text(text: &str, name: &str) -> Result<UserValues, ValuesError> {
+    let mut user = UserValues { tree: Value::Object(Map::new()), ..Default::default() };
+    absorb_text(&mut user, text, name)?;
+    Ok(user)
+}
+
+/// One document named `name`, its deprecated keys folded into today's ([`aliases`]), checked
+/// and merged over what came before. An empty document is nothing.
+fn absorb_text(user: &mut UserValues, text: &str, name: &str) -> Result<(), ValuesError> {
+    let mut doc = match crate::yaml::parse_value(text, name)? {
+        Value::Null => return Ok(()),
+        doc @ Value::Object(_) => doc,
+        _ => return Err(ValuesError::NotAMap { path: name.to_string() }),
+    };
+    let line = |p: &str| locate_line(text, p).or_else(|| locate_line(text, aliases::deprecated_spelling(p)?));
+    let source_of = |p: &str| Source::File { path: name.to_string(), line: line(p) };
+    for warning in aliases::fold(&mut doc, &source_of)? {
+        eprintln!("{warning}");
+    }
+    absorb(user, &doc, &source_of)
 }
 
 /// Checks one source's keys and types, then merges it over what came before.

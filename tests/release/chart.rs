@@ -169,3 +169,59 @@ fn a_config_map_the_old_pods_read_is_pruned_only_after_the_rollout() {
     let delete = at(&|r| r.method == "DELETE" && r.path.ends_with("/configmaps/prod-dimtensor"));
     assert!(last_rollout_check.is_some() && last_rollout_check < delete, "{last_rollout_check:?} {delete:?}");
 }
+
+/// Rewrites revision `revision`'s record as an earlier version stored it: `edit` changes the
+/// decoded record, which is encoded again (gzip, base64) into its Secret.
+fn rewrite_record(env: &Env, name: &str, revision: u64, edit: impl FnOnce(&mut Value)) {
+    use base64::Engine;
+    use std::io::Write;
+    let mut rel = record(env, name, revision);
+    edit(&mut rel);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(rel.to_string().as_bytes()).unwrap();
+    let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+    let patch = json!({"data": {"release": data}}).to_string();
+    let secret = format!("dimtensor.release.v1.{name}.v{revision}");
+    let out = env.kubectl(&["-n", &env.namespace, "patch", "secret", &secret, "--type=merge", "-p", &patch]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// `extraVolumes` and `extraVolumeMounts` were renamed to the chart's `volumes` and
+/// `volumeMounts`: a release stored with the old keys still upgrades, the old keys folded into
+/// the new ones with a warning naming them, and the next revision stores the new keys.
+#[test]
+fn a_release_stored_with_the_old_volume_keys_still_upgrades() {
+    let env = Env::new("v-alias");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("volumes.yaml");
+    let values =
+        "volumes:\n  - name: scratch\n    emptyDir: {}\nvolumeMounts:\n  - name: scratch\n    mountPath: /scratch\n";
+    std::fs::write(&file, values).unwrap();
+    assert_ok(&env.run(&["install", "prod", "--overlay", "inference", "-f", file.to_str().unwrap(), "--yes"]));
+    rewrite_record(&env, "prod", 1, |rel| {
+        let v = rel["values"].as_object_mut().unwrap();
+        for (old, new) in [("extraVolumes", "volumes"), ("extraVolumeMounts", "volumeMounts")] {
+            let moved = v.remove(new).unwrap();
+            v.insert(old.into(), moved);
+        }
+    });
+
+    let out = env.run(&["upgrade", "prod", "--reuse-values", "--set", "image.tag=4.3.0", "--yes"]);
+    assert_ok(&out);
+    let stderr = text(&out.stderr);
+    for (old, new) in [("extraVolumes", "volumes"), ("extraVolumeMounts", "volumeMounts")] {
+        assert!(
+            stderr.lines().any(|l| l.starts_with("warning:")
+                && l.contains(&format!("`{old}`"))
+                && l.contains(&format!("`{new}`"))),
+            "{stderr}"
+        );
+    }
+    let pod = &env.get("apps/v1", "Deployment", "prod-dimtensor").unwrap()["spec"]["template"]["spec"];
+    assert!(pod["volumes"].as_array().unwrap().iter().any(|v| v["name"] == "scratch"), "{pod}");
+    let mounts = pod["containers"][0]["volumeMounts"].as_array().unwrap();
+    assert!(mounts.iter().any(|m| m["mountPath"] == "/scratch"), "{pod}");
+    let stored = &record(&env, "prod", 2)["values"];
+    assert_eq!(stored["volumes"][0]["name"], "scratch", "{stored}");
+    assert!(stored.get("extraVolumes").is_none() && stored.get("extraVolumeMounts").is_none(), "{stored}");
+}
