@@ -9,6 +9,9 @@
 //! 2. when the reference kubectl is available, re-runs `kubectl kustomize` and checks `expected.yaml` is still
 //!    byte-for-byte its output, so goldens cannot drift from the reference.
 //!
+//! A case whose tree Kustomize refuses holds `kustomize-error` (a line Kustomize's stderr must contain) and
+//! `our-error` (a line ours must contain) instead of `expected.yaml`: both tools must refuse it.
+//!
 //! `dd-*` cases are deliberate differences (listed in [`DELIBERATE_DIFFERENCES`]): strategic-merge directives
 //! Kustomize does not implement. Their golden is what the Kubernetes API machinery produces
 //! (`kubectl patch <args in patch-cmd>`), and the test checks Kustomize still disagrees with it.
@@ -43,6 +46,12 @@ const DELIBERATE_DIFFERENCES: &[(&str, &str)] = &[
         "dd-delete-from-primitive-list",
         "Kustomize ignores $deleteFromPrimitiveList/<list> and leaves the directive key in its output; \
          apimachinery removes the listed values from the primitive list",
+    ),
+    (
+        "dd-ports-without-protocol",
+        "Kustomize keys container ports by (port, protocol) and drops the 53/UDP element when a 53 entry has no \
+         protocol and the patch names another port; apimachinery merges on containerPort and keeps every \
+         element the patch does not mention",
     ),
     (
         "dd-retain-keys",
@@ -81,6 +90,8 @@ struct Case {
     /// Directory handed to the renderer: the case root or `<case>/<render-path>`.
     render_dir: PathBuf,
     deliberate: bool,
+    /// Both tools refuse the tree (`kustomize-error` is present).
+    refused: bool,
 }
 
 /// How the live reference kubectl is reached, if at all.
@@ -118,7 +129,8 @@ fn discover_cases() -> Result<Vec<Case>, String> {
         } else {
             continue;
         };
-        cases.push(Case { deliberate: name.starts_with("dd-"), name, dir, render_dir });
+        let refused = dir.join("kustomize-error").is_file();
+        cases.push(Case { deliberate: name.starts_with("dd-"), refused, name, dir, render_dir });
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(cases)
@@ -304,8 +316,50 @@ fn reference_golden(kubectl: &Path, case: &Case) -> Result<String, String> {
     }
 }
 
+/// Checks a case both tools must refuse: ours exits 2 naming `our-error`, Kustomize fails with `kustomize-error`.
+fn check_refused_case(case: &Case, reference: Option<&Path>) -> Vec<String> {
+    let mut failures = Vec::new();
+    let read = |file: &str| fs::read_to_string(case.dir.join(file)).map(|t| t.trim().to_string());
+    let (Ok(ours_expected), Ok(theirs_expected)) = (read("our-error"), read("kustomize-error")) else {
+        return vec!["a refused case needs both `our-error` and `kustomize-error`".to_string()];
+    };
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-dimtensor"));
+    cmd.arg("render").arg("--overlay").arg(&case.render_dir);
+    match run(cmd) {
+        Ok(out) => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if out.status.code() != Some(2) || !out.stdout.is_empty() {
+                failures.push(format!("ours must refuse with exit 2 and no output; got {}:\n{stderr}", out.status));
+            } else if !stderr.contains(&ours_expected) {
+                failures.push(format!("our error does not contain `{ours_expected}`:\n{stderr}"));
+            }
+        }
+        Err(e) => failures.push(e),
+    }
+    if let Some(kubectl) = reference {
+        let mut cmd = Command::new(kubectl);
+        cmd.arg("kustomize").arg(&case.render_dir);
+        match run(cmd) {
+            Ok(out) if out.status.success() => {
+                failures.push("kubectl kustomize now accepts this tree: turn it into an ordinary case".to_string())
+            }
+            Ok(out) => {
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                if !stderr.contains(&theirs_expected) {
+                    failures.push(format!("Kustomize's error no longer contains `{theirs_expected}`:\n{stderr}"));
+                }
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    failures
+}
+
 /// Checks one case; returns its failure messages (empty when it passes).
 fn check_case(case: &Case, reference: Option<&Path>, update_golden: bool) -> Vec<String> {
+    if case.refused {
+        return check_refused_case(case, reference);
+    }
     let mut failures = Vec::new();
     let golden_path = case.dir.join("expected.yaml");
 

