@@ -1,10 +1,10 @@
-//! RFC 6902 JSON patches, through the json-patch crate. Operations are checked one by one so an
-//! error names the operation's index.
+//! RFC 6902 JSON patches: parsed with the json-patch crate, applied as the Kubernetes API machinery
+//! applies them. Operations are checked one by one so an error names the operation's index.
 
 use super::OverlayError;
 use crate::model::Resource;
 use json_patch::PatchOperation;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// Turns a parsed list into operations; an invalid op names its index and what is wrong.
 pub fn parse_ops(ops: Vec<Value>, source: &str) -> Result<Vec<PatchOperation>, OverlayError> {
@@ -39,49 +39,209 @@ pub fn parse_ops(ops: Vec<Value>, source: &str) -> Result<Vec<PatchOperation>, O
 /// far as it got rather than copied first to roll back: copying every patched resource was a
 /// fifth of the patching time of a large overlay.
 ///
-/// Like Kustomize (evanphx/json-patch with `EnsurePathExistsOnAdd`), `add` creates missing
-/// parent maps, which plain RFC 6902 would refuse.
+/// The semantics are those of evanphx/json-patch v4, which both references run (`kubectl patch
+/// --type json` and Kustomize): `add` needs the parent to exist (no parents are created),
+/// `replace` of a missing key in an existing map adds it, `copy` from a missing map key copies
+/// null, and `test` against null also passes for a missing key. Kustomize keeps its build notes
+/// in `metadata.annotations`, so to a patch that map always exists: it is created empty for the
+/// patch and dropped again when the patch leaves it empty.
 pub fn apply(res: &mut Resource, ops: &[PatchOperation], source: &str) -> Result<(), OverlayError> {
     let id = res.id();
+    let body = res.body_mut();
+    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+    }
     for (i, op) in ops.iter().enumerate() {
-        if let PatchOperation::Add(add) = op {
-            ensure_parents(res.body_mut(), add.path.as_str());
-        }
-        if let Err(e) = json_patch::patch(res.body_mut(), std::slice::from_ref(op)) {
+        if let Err(reason) = apply_op(body, op) {
+            let path = match op {
+                PatchOperation::Move(m) if reason.at_from => m.from.as_str(),
+                PatchOperation::Copy(c) if reason.at_from => c.from.as_str(),
+                _ => op_path(op),
+            };
             return Err(OverlayError::Json6902 {
                 patch: source.to_string(),
                 op_index: i,
                 op: op_name(op).to_string(),
-                path: if e.path.as_str().is_empty() { "/".to_string() } else { e.path.to_string() },
+                path: if path.is_empty() { "/".to_string() } else { path.to_string() },
                 resource: id,
-                reason: e.kind.to_string(),
+                reason: reason.message,
             });
+        }
+    }
+    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+        let empty = match meta.get("annotations") {
+            Some(Value::Object(m)) => m.is_empty(),
+            Some(Value::Null) => true,
+            _ => false,
+        };
+        if empty {
+            meta.remove("annotations");
         }
     }
     Ok(())
 }
 
-/// Creates the missing containers above `pointer`: a list where the next step is `0` or `-`,
-/// a map otherwise. Stops at anything that is not a container.
-fn ensure_parents(doc: &mut Value, pointer: &str) {
-    let parts: Vec<String> = pointer.split('/').skip(1).map(|p| p.replace("~1", "/").replace("~0", "~")).collect();
-    let mut node = doc;
-    for (k, part) in parts.iter().enumerate().take(parts.len().saturating_sub(1)) {
-        let next_is_index = parts.get(k + 1).is_some_and(|n| n == "0" || n == "-");
-        node = match node {
-            Value::Object(m) => m.entry(part.clone()).or_insert_with(|| {
-                if next_is_index {
-                    Value::Array(Vec::new())
-                } else {
-                    Value::Object(serde_json::Map::new())
+/// Why an operation failed; `at_from` when the `from` pointer was the problem.
+struct Failure {
+    message: String,
+    at_from: bool,
+}
+
+fn fail(message: impl Into<String>) -> Failure {
+    Failure { message: message.into(), at_from: false }
+}
+
+fn from_fail(f: Failure) -> Failure {
+    Failure { at_from: true, ..f }
+}
+
+fn apply_op(doc: &mut Value, op: &PatchOperation) -> Result<(), Failure> {
+    match op {
+        PatchOperation::Add(a) => add(doc, a.path.as_str(), a.value.clone()),
+        PatchOperation::Remove(r) => remove(doc, r.path.as_str()).map(drop),
+        PatchOperation::Replace(r) => {
+            let (parent, key) = parent_of(doc, r.path.as_str())?;
+            match parent {
+                Value::Object(m) => {
+                    m.insert(key, r.value.clone());
+                    Ok(())
                 }
-            }),
-            Value::Array(a) => match part.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
-                Some(v) => v,
-                None => return,
-            },
-            _ => return,
-        };
+                Value::Array(a) => {
+                    let i = index(&key, a.len(), false)?;
+                    a[i] = r.value.clone();
+                    Ok(())
+                }
+                _ => Err(missing_parent(r.path.as_str())),
+            }
+        }
+        PatchOperation::Move(m) => {
+            let value = remove(doc, m.from.as_str()).map_err(from_fail)?;
+            add(doc, m.path.as_str(), value)
+        }
+        PatchOperation::Copy(c) => {
+            let value = get(doc, c.from.as_str()).map_err(from_fail)?.cloned().unwrap_or(Value::Null);
+            add(doc, c.path.as_str(), value)
+        }
+        PatchOperation::Test(t) => {
+            let found = get(doc, t.path.as_str())?;
+            let passed = match found {
+                None | Some(Value::Null) => t.value.is_null(),
+                Some(v) => v4_equal(v, &t.value),
+            };
+            match passed {
+                true => Ok(()),
+                false => Err(fail(format!("test failed: the value is not {}", t.value))),
+            }
+        }
+    }
+}
+
+/// The container holding the last token of `pointer`, and that token. Every step before it must
+/// exist and be a map or a list.
+fn parent_of<'v>(doc: &'v mut Value, pointer: &str) -> Result<(&'v mut Value, String), Failure> {
+    let mut tokens = tokens(pointer)?;
+    let last = tokens.pop().ok_or_else(|| fail("the whole document cannot be patched; name a field"))?;
+    let mut node = doc;
+    for token in &tokens {
+        node = match node {
+            Value::Object(m) => m.get_mut(token.as_str()),
+            Value::Array(a) => token.parse::<i64>().ok().and_then(|i| resolve(i, a.len())).and_then(|i| a.get_mut(i)),
+            _ => None,
+        }
+        .filter(|v| v.is_object() || v.is_array())
+        .ok_or_else(|| missing_parent(pointer))?;
+    }
+    Ok((node, last))
+}
+
+fn missing_parent(pointer: &str) -> Failure {
+    fail(format!("the parent of {pointer} does not exist (`add` creates one level only; add the parent map first)"))
+}
+
+/// Decoded tokens of a JSON pointer (`~1` is `/`, `~0` is `~`).
+fn tokens(pointer: &str) -> Result<Vec<String>, Failure> {
+    let rest = pointer.strip_prefix('/').ok_or_else(|| fail("the whole document cannot be patched; name a field"))?;
+    Ok(rest.split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect())
+}
+
+/// A list index (negative counts from the end), if it lies in `0..len`.
+fn resolve(i: i64, len: usize) -> Option<usize> {
+    let len = i64::try_from(len).ok()?;
+    let i = if i < 0 { i + len } else { i };
+    (0..len).contains(&i).then(|| usize::try_from(i).ok()).flatten()
+}
+
+/// The position `key` names in a list of `len` elements; `-` and `len` itself only when adding.
+fn index(key: &str, len: usize, adding: bool) -> Result<usize, Failure> {
+    if adding && key == "-" {
+        return Ok(len);
+    }
+    let i: i64 = key.parse().map_err(|_| fail(format!("`{key}` is not a list index")))?;
+    let room = if adding { len + 1 } else { len };
+    resolve(i, room).ok_or_else(|| fail(format!("index {i} is out of range for a list of {len} elements")))
+}
+
+fn add(doc: &mut Value, pointer: &str, value: Value) -> Result<(), Failure> {
+    let (parent, key) = parent_of(doc, pointer)?;
+    match parent {
+        Value::Object(m) => {
+            m.insert(key, value);
+        }
+        Value::Array(a) => {
+            let i = index(&key, a.len(), true)?;
+            a.insert(i, value);
+        }
+        _ => return Err(missing_parent(pointer)),
+    }
+    Ok(())
+}
+
+fn remove(doc: &mut Value, pointer: &str) -> Result<Value, Failure> {
+    let (parent, key) = parent_of(doc, pointer)?;
+    match parent {
+        Value::Object(m) => m.shift_remove(&key).ok_or_else(|| fail(format!("there is no `{key}` to remove"))),
+        Value::Array(a) => {
+            let i = index(&key, a.len(), false)?;
+            Ok(a.remove(i))
+        }
+        _ => Err(missing_parent(pointer)),
+    }
+}
+
+/// The value at `pointer`: `None` for a missing map key (not an error in json-patch v4).
+fn get<'v>(doc: &'v mut Value, pointer: &str) -> Result<Option<&'v Value>, Failure> {
+    let (parent, key) = parent_of(doc, pointer)?;
+    match parent {
+        Value::Object(m) => Ok(m.get(&key)),
+        Value::Array(a) => {
+            let i = index(&key, a.len(), false)?;
+            Ok(a.get(i))
+        }
+        _ => Err(missing_parent(pointer)),
+    }
+}
+
+/// json-patch v4's `test` equality: maps compare on the document's keys, lists element by
+/// element, scalars by their JSON text (so `1` is not `1.0`).
+fn v4_equal(doc: &Value, want: &Value) -> bool {
+    match (doc, want) {
+        (Value::Object(d), Value::Object(w)) => {
+            d.iter().all(|(k, v)| w.get(k).is_some_and(|x| (v.is_null() && x.is_null()) || v4_equal(v, x)))
+        }
+        (Value::Array(d), Value::Array(w)) => d.len() == w.len() && d.iter().zip(w).all(|(a, b)| v4_equal(a, b)),
+        (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => false,
+        (a, b) => a.to_string() == b.to_string(),
+    }
+}
+
+fn op_path(op: &PatchOperation) -> &str {
+    match op {
+        PatchOperation::Add(o) => o.path.as_str(),
+        PatchOperation::Remove(o) => o.path.as_str(),
+        PatchOperation::Replace(o) => o.path.as_str(),
+        PatchOperation::Move(o) => o.path.as_str(),
+        PatchOperation::Copy(o) => o.path.as_str(),
+        PatchOperation::Test(o) => o.path.as_str(),
     }
 }
 
@@ -151,11 +311,51 @@ mod tests {
     }
 
     #[test]
-    fn add_creates_missing_parent_maps_like_kustomize() {
+    fn add_needs_the_parent_except_for_annotations() {
         let mut r = dep();
         apply(&mut r, &ops(json!([{"op": "add", "path": "/metadata/annotations/a~1b", "value": "x"}])), "p.yaml")
             .unwrap();
         assert_eq!(r.body()["metadata"]["annotations"]["a/b"], "x");
+        for path in ["/metadata/labels/a", "/spec/template/spec/nodeSelector/disk", "/spec/replicas/x"] {
+            let err = apply(&mut dep(), &ops(json!([{"op": "add", "path": path, "value": "x"}])), "p.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("parent") && err.contains(path), "{err}");
+        }
+    }
+
+    #[test]
+    fn v4_semantics_for_replace_copy_test_and_lists() {
+        let mut r = dep();
+        apply(
+            &mut r,
+            &ops(json!([
+                {"op": "replace", "path": "/spec/paused", "value": true},
+                {"op": "copy", "from": "/spec/nothing", "path": "/spec/copied"},
+                {"op": "test", "path": "/spec/absent", "value": null},
+                {"op": "add", "path": "/spec/list", "value": [1, 2]},
+                {"op": "add", "path": "/spec/list/-", "value": 3},
+                {"op": "add", "path": "/spec/list/-1", "value": 9},
+                {"op": "remove", "path": "/spec/list/0"},
+                {"op": "test", "path": "/spec/template", "value": {"metadata": {"labels": {"a": "b"}}, "extra": 1}},
+                {"op": "remove", "path": "/metadata/annotations"}
+            ])),
+            "p.yaml",
+        )
+        .unwrap();
+        assert_eq!(r.body()["spec"]["paused"], true);
+        assert!(r.body()["spec"]["copied"].is_null() && r.body()["spec"].get("copied").is_some());
+        assert_eq!(r.body()["spec"]["list"], json!([2, 3, 9]), "-1 adds at the end, as json-patch v4 does");
+        assert!(r.body()["metadata"].get("annotations").is_none(), "an emptied annotations map is dropped");
+        for bad in [
+            json!({"op": "replace", "path": "/spec/list/5", "value": 1}),
+            json!({"op": "remove", "path": "/spec/nothing"}),
+            json!({"op": "move", "from": "/spec/nothing", "path": "/spec/x"}),
+            json!({"op": "test", "path": "/spec/replicas", "value": 3.0}),
+            json!({"op": "add", "path": "", "value": {}}),
+        ] {
+            assert!(apply(&mut dep(), &ops(json!([bad.clone()])), "p.yaml").is_err(), "{bad}");
+        }
     }
 
     #[test]
