@@ -74,6 +74,24 @@ impl ResourceSet {
         Ok(())
     }
 
+    /// Checks that no two resources share an id, as Kustomize does when a kustomization's result
+    /// joins its parent (or is printed): transformers may rename two objects to one name. A
+    /// renamed resource is described with its original id, so the user finds it.
+    pub fn check_unique(&self) -> Result<(), DuplicateId> {
+        let mut seen: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+        for (i, res) in self.items.iter().enumerate() {
+            if let Some(&first) = seen.get(&key(res)) {
+                let describe = |r: &Resource| match r.org_id() == r.id() {
+                    true => r.origin.clone(),
+                    false => format!("{} (originally {})", r.origin, r.org_id()),
+                };
+                return Err(DuplicateId { id: res.id(), first: describe(&self.items[first]), second: describe(res) });
+            }
+            seen.insert(key(res), i);
+        }
+        Ok(())
+    }
+
     /// Adds resources without checking ids; the caller checks the whole batch once with
     /// [`ResourceSet::append`].
     pub fn extend_unchecked(&mut self, other: ResourceSet) {
@@ -139,6 +157,20 @@ mod tests {
         set.push(cm("a", "")).unwrap();
         let err = set.push(cm("a", "default")).unwrap_err().to_string();
         assert!(err.contains("ConfigMap/default/a") && err.contains("a.yaml"), "{err}");
+    }
+
+    #[test]
+    fn renames_into_one_id_are_found_with_their_original_names() {
+        let mut a = cm("a", "");
+        a.store_previous_id();
+        a.set_name("same");
+        let mut b = cm("b", "");
+        b.store_previous_id();
+        b.set_name("same");
+        let set: ResourceSet = [a, b].into_iter().collect();
+        let err = set.check_unique().unwrap_err().to_string();
+        assert!(err.contains("ConfigMap/same is defined twice") && err.contains("originally ConfigMap/b"), "{err}");
+        assert!([cm("a", ""), cm("a", "ml")].into_iter().collect::<ResourceSet>().check_unique().is_ok());
     }
 
     #[test]

@@ -127,6 +127,9 @@ impl<'a> Builder<'a> {
         self.stack.push(canonical);
         let layer = Layer { fs: self.fs, dir: dir.to_path_buf(), file, k };
         self.run_layer(&layer, set)?;
+        if expect == Expect::Kustomization {
+            set.check_unique()?;
+        }
         self.stack.pop();
         Ok((layer.file, layer.k))
     }
