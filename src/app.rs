@@ -93,6 +93,14 @@ fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -
     };
     let rendered = render::render(&req)?;
     crate::report::print_warnings(&rendered.warnings);
+    if rendered.resources.is_empty() {
+        // Kustomize prints nothing and succeeds here; an empty render is almost always a
+        // kustomization that forgot its resources, so say so (stdout stays what Kustomize prints).
+        eprintln!(
+            "warning: {} renders nothing: no resource, generator or component in it makes an object",
+            args.overlay.as_deref().unwrap_or("the base")
+        );
+    }
     let text = if args.show_values {
         show_values(&rendered, &req.values)
     } else if args.explain {

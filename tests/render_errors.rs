@@ -629,3 +629,27 @@ fn unknown_output_format_is_a_usage_error() {
     let o = run(&["render", "--overlay", "inference", "-o", "xml"]);
     assert_clean_failure(&o, &["'xml'", "--output", "yaml, json"]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Nothing to render
+
+#[test]
+fn an_empty_kustomization_is_refused_like_kustomize() {
+    for text in ["", "# nothing yet\n", "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"] {
+        let t = tree(&[("kustomization.yaml", text)]);
+        let o = render_dir(t.path(), &[]);
+        assert_clean_failure(&o, &[&shown(t.path(), "kustomization.yaml"), "the kustomization is empty"]);
+    }
+}
+
+#[test]
+fn a_kustomization_that_makes_nothing_warns_but_succeeds_like_kustomize() {
+    let t = tree(&[("kustomization.yaml", "namePrefix: dev-\n")]);
+    let o = render_dir(t.path(), &[]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(o.stdout.is_empty(), "Kustomize prints nothing here: {}", o.stdout);
+    assert!(o.stderr.starts_with("warning: ") && o.stderr.contains("renders nothing"), "{}", o.stderr);
+    let o =
+        render_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/01-resources-files-dirs"), &[]);
+    assert!(o.stderr.is_empty(), "no warning when something renders: {}", o.stderr);
+}

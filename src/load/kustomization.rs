@@ -314,6 +314,8 @@ pub enum KustomizationError {
     UnknownField { field: String, suggestion: Option<String> },
     #[error("the file must hold a mapping")]
     NotAMapping,
+    #[error("the kustomization is empty: besides apiVersion and kind it sets nothing (Kustomize refuses it too); list resources, components, generators or transformers")]
+    Empty,
     #[error("{0}")]
     Shape(String),
     /// A field of the wrong type; `line` is filled in by [`KustomizationError::locate`].
@@ -362,7 +364,7 @@ impl Kustomization {
     pub fn from_value(doc: Value) -> Result<Kustomization, KustomizationError> {
         let obj = match &doc {
             Value::Object(o) => o,
-            Value::Null => return Ok(Kustomization::default()),
+            Value::Null => return Err(KustomizationError::Empty),
             _ => return Err(KustomizationError::NotAMapping),
         };
         for key in obj.keys() {
@@ -380,6 +382,12 @@ impl Kustomization {
             if kind != "Kustomization" && kind != "Component" {
                 return Err(KustomizationError::Shape(format!("kind `{kind}` is neither Kustomization nor Component")));
             }
+        }
+        // Kustomize's `CheckEmpty`: every field but the type left at its zero value (absent,
+        // null or ""). An empty list or map counts as set.
+        let unset = |v: &Value| v.is_null() || v.as_str() == Some("");
+        if obj.iter().all(|(k, v)| k == "apiVersion" || k == "kind" || unset(v)) {
+            return Err(KustomizationError::Empty);
         }
         // A field left empty (`commonLabels:` with every entry commented out) is null; Kustomize
         // reads it as empty, and so do we.
@@ -434,6 +442,22 @@ mod tests {
         assert!(k.common_labels.is_empty() && k.config_map_generator[0].literals.is_empty());
         let err = Kustomization::from_value(json!({"kind": "Frobnicator"})).unwrap_err().to_string();
         assert!(err.contains("Frobnicator") && err.contains("Component"), "{err}");
+    }
+
+    #[test]
+    fn a_kustomization_that_sets_nothing_is_refused() {
+        for doc in [
+            json!(null),
+            json!({}),
+            json!({"apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component"}),
+            json!({"kind": "Kustomization", "namespace": "", "resources": null}),
+        ] {
+            let err = Kustomization::from_value(doc.clone()).unwrap_err().to_string();
+            assert!(err.contains("empty"), "{doc}: {err}");
+        }
+        for doc in [json!({"resources": []}), json!({"namePrefix": "x-"}), json!({"metadata": {}})] {
+            assert!(Kustomization::from_value(doc.clone()).is_ok(), "{doc}");
+        }
     }
 
     #[test]
