@@ -63,6 +63,32 @@ impl Matcher {
     }
 }
 
+impl Matcher {
+    /// Replacement targets: one of the resource's ids, current or earlier, matches group,
+    /// version, kind, name and namespace together (the namespace as written, not `default`),
+    /// and the labels and annotations match.
+    pub fn matches_any_id(&self, r: &Resource) -> bool {
+        let one = |re: &Option<Regex>, a: &str| re.as_ref().is_none_or(|re| re.is_match(a));
+        r.all_ids().any(|id| {
+            one(&self.group, &id.gvk.group)
+                && one(&self.version, &id.gvk.version)
+                && one(&self.kind, &id.gvk.kind)
+                && one(&self.name, &id.name)
+                && one(&self.namespace, &id.namespace)
+        }) && self.labels.as_ref().is_none_or(|s| s.matches(r.labels()))
+            && self.annotations.as_ref().is_none_or(|s| s.matches(r.annotations()))
+    }
+
+    /// A replacement `reject`: like [`Matcher::matches_any_id`]; a reject that names nothing
+    /// rejects nothing.
+    pub fn rejects(&self, r: &Resource) -> bool {
+        let empty = [&self.group, &self.version, &self.kind, &self.name, &self.namespace].iter().all(|x| x.is_none())
+            && self.labels.is_none()
+            && self.annotations.is_none();
+        !empty && self.matches_any_id(r)
+    }
+}
+
 /// A Kubernetes label selector: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelSelector {
