@@ -254,6 +254,38 @@ fn exec_credentials_work_against_the_test_server() {
     );
 }
 
+/// A label a base spread into the selector with `includeSelectors`, changed in an overlay without
+/// it: Kustomize (and so the render) changes the selector too, which the API server refuses on a
+/// Deployment. The diff must show that refusal rather than an ordinary update.
+#[test]
+fn a_label_change_that_reaches_the_selector_shows_as_a_replace() {
+    let env = Env::new("selector");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |rel: &str, text: &str| {
+        let path = dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    };
+    write(
+        "base/app.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  selector:\n    matchLabels: {app: app}\n  template:\n    metadata:\n      labels: {app: app}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.27\n",
+    );
+    write(
+        "base/kustomization.yaml",
+        "resources: [app.yaml]\nlabels:\n- pairs: {team: core}\n  includeSelectors: true\n",
+    );
+    write("v2/kustomization.yaml", "resources: [../base]\nlabels:\n- pairs: {team: ml}\n");
+    let base = dir.path().join("base").display().to_string();
+    let v2 = dir.path().join("v2").display().to_string();
+    assert_ok(&env.run(&["install", "--overlay", &base, "--yes"]));
+    let out = env.run(&["diff", "--overlay", &v2]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("Deployment/") && stdout.contains("(replace)"), "{stdout}");
+    assert!(stdout.contains("refuses an in-place update") && stdout.contains("immutable"), "{stdout}");
+    assert!(stdout.contains("+      team: ml"), "the selector changes too, as Kustomize renders it: {stdout}");
+}
+
 fn write_kubeconfig(path: &Path, server: &str, user: &str) {
     let text = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  {user}"

@@ -7,6 +7,7 @@
 mod id;
 mod resource;
 mod set;
+pub mod shared;
 
 pub use id::{is_cluster_scoped, Gvk, ResId};
 pub use resource::{Behavior, Resource};

@@ -26,6 +26,8 @@ pub struct Resource {
     pub behavior: Behavior,
     /// Where the resource was read from, for error messages.
     pub origin: String,
+    /// Fields that are one node in Kustomize (see [`super::shared`]).
+    shared: Vec<super::shared::SharedNode>,
 }
 
 impl Resource {
@@ -40,6 +42,7 @@ impl Resource {
             needs_hash: false,
             behavior: Behavior::Create,
             origin: origin.into(),
+            shared: Vec::new(),
         }
     }
 
@@ -131,6 +134,26 @@ impl Resource {
         self.prev_ids = other.prev_ids.clone();
         self.prefixes = other.prefixes.clone();
         self.suffixes = other.suffixes.clone();
+    }
+
+    /// Records that the fields at `at` now hold one node (their current value).
+    pub fn share(&mut self, at: Vec<super::shared::Location>) {
+        let value = at.first().and_then(|first| super::shared::get(&self.body, first)).cloned();
+        if let (Some(value), true) = (value, at.len() > 1) {
+            self.shared.push(super::shared::SharedNode::new(at, value));
+        }
+    }
+
+    /// After a step that writes in place: carries a change to one shared field to the others.
+    pub fn sync_shared(&mut self) {
+        if !self.shared.is_empty() {
+            super::shared::sync(&mut self.body, &mut self.shared);
+        }
+    }
+
+    /// After a step that rebuilds the body (a JSON patch): nothing is shared any more.
+    pub fn forget_shared(&mut self) {
+        self.shared.clear();
     }
 
     /// Labels as a map view (empty when absent).

@@ -3,6 +3,7 @@
 //! One line per field spec: `Kind[.group] path [create]`, `*` for any kind. A path is `/`-separated;
 //! when a step meets a list, the rest of the path applies to every element.
 
+use crate::model::shared::{Location, Seg};
 use crate::model::Gvk;
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
@@ -168,7 +169,17 @@ pub fn replicas() -> &'static [FieldSpec] {
 /// Calls `f` on every node `spec` reaches in `body`, creating missing maps (and, at the end,
 /// `leaf()`) where the spec says `create`. Lists met on the way fan out to every element.
 pub fn visit(body: &mut Value, spec: &FieldSpec, leaf: &dyn Fn() -> Value, f: &mut dyn FnMut(&mut Value)) {
-    visit_segments(body, &spec.path, spec.create, leaf, f);
+    visit_at(body, spec, leaf, &mut |node, _| f(node));
+}
+
+/// [`visit`], also telling `f` where the node is.
+pub fn visit_at(
+    body: &mut Value,
+    spec: &FieldSpec,
+    leaf: &dyn Fn() -> Value,
+    f: &mut dyn FnMut(&mut Value, &Location),
+) {
+    visit_segments(body, &spec.path, spec.create, leaf, &mut Vec::new(), f);
 }
 
 fn visit_segments(
@@ -176,16 +187,19 @@ fn visit_segments(
     path: &[String],
     create: bool,
     leaf: &dyn Fn() -> Value,
-    f: &mut dyn FnMut(&mut Value),
+    at: &mut Location,
+    f: &mut dyn FnMut(&mut Value, &Location),
 ) {
     if let Value::Array(items) = node {
-        for item in items {
-            visit_segments(item, path, create, leaf, f);
+        for (i, item) in items.iter_mut().enumerate() {
+            at.push(Seg::Index(i));
+            visit_segments(item, path, create, leaf, at, f);
+            at.pop();
         }
         return;
     }
     let Some((first, rest)) = path.split_first() else {
-        f(node);
+        f(node, at);
         return;
     };
     let Value::Object(map) = node else { return };
@@ -197,7 +211,9 @@ fn visit_segments(
         map.insert(first.clone(), fresh);
     }
     if let Some(child) = map.get_mut(first.as_str()) {
-        visit_segments(child, rest, create, leaf, f);
+        at.push(Seg::Key(first.clone()));
+        visit_segments(child, rest, create, leaf, at, f);
+        at.pop();
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::field_specs::{self, FieldSpec};
 use super::{Layer, OverlayError};
+use crate::model::shared::{Location, Seg};
 use crate::model::ResourceSet;
 use serde_json::{Map, Value};
 
@@ -23,21 +24,32 @@ pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
     Ok(())
 }
 
-/// Writes `pairs` into every map the specs reach (shared with annotations).
+/// Writes `pairs` into every map the specs reach (shared with annotations). As in Kustomize, a
+/// key new to several of a resource's maps gets one value node in all of them (see
+/// [`crate::model::shared`]), and a key already present is overwritten in place.
 pub fn set_pairs(set: &mut ResourceSet, pairs: &Map<String, Value>, specs: &[FieldSpec]) {
     if pairs.is_empty() {
         return;
     }
     for res in set.iter_mut() {
         let gvk = res.gvk();
+        let mut fresh: Vec<Vec<Location>> = vec![Vec::new(); pairs.len()];
         for spec in specs.iter().filter(|s| s.applies_to(&gvk)) {
-            field_specs::visit(res.body_mut(), spec, &|| Value::Object(Map::new()), &mut |node| {
+            field_specs::visit_at(res.body_mut(), spec, &|| Value::Object(Map::new()), &mut |node, at| {
                 if let Value::Object(m) = node {
-                    for (k, v) in pairs {
-                        m.insert(k.clone(), Value::String(scalar_text(v)));
+                    for (i, (k, v)) in pairs.iter().enumerate() {
+                        if m.insert(k.clone(), Value::String(scalar_text(v))).is_none() {
+                            let mut place = at.clone();
+                            place.push(Seg::Key(k.clone()));
+                            fresh[i].push(place);
+                        }
                     }
                 }
             });
+        }
+        res.sync_shared();
+        for places in fresh {
+            res.share(places);
         }
     }
 }

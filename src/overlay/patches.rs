@@ -258,6 +258,7 @@ fn merge_one(res: &mut Resource, doc: &Value, opts: &PatchOptions, source: &str)
             }
             let (name, ns, kind) = (res.name().to_string(), res.namespace().to_string(), res.kind().to_string());
             *res.body_mut() = body;
+            res.forget_shared();
             restore_identity(res, &name, &ns, &kind, opts);
             return Ok(false);
         }
@@ -295,6 +296,8 @@ fn merge_one(res: &mut Resource, doc: &Value, opts: &PatchOptions, source: &str)
     if res.body().as_object().is_none_or(|m| m.is_empty()) {
         return Ok(true);
     }
+    // kyaml merges scalars into the existing nodes, so fields shared with others change with them.
+    res.sync_shared();
     restore_identity(res, &name, &ns, &kind, opts);
     Ok(false)
 }
@@ -325,6 +328,7 @@ fn apply_json6902(
     for i in select(layer, set, target, source)? {
         let res = &mut set.as_mut_slice()[i];
         res.store_previous_id();
+        res.forget_shared();
         patch_json6902::apply(res, ops, source)?;
     }
     Ok(())

@@ -47,6 +47,8 @@ pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
                 for fp in paths {
                     set_field(res.body_mut(), fp, &value, &opts)
                         .map_err(|m| err(format!("target {} field `{fp}`: {m}", res.id())))?;
+                    // The value is written into the existing node, which may be shared.
+                    res.sync_shared();
                 }
             }
         }

@@ -1,0 +1,102 @@
+//! Fields that are one YAML node in Kustomize.
+//!
+//! Kustomize's label and annotation transformers write one value node into every place a field
+//! spec reaches (metadata, selectors, pod templates) when the key is new there. Later in-place
+//! writes to any of those places (another label transformer, a strategic-merge patch, a
+//! replacement) change the shared node, so all of them change: a label set with
+//! `includeSelectors` in a base and changed without it in an overlay still rewrites the
+//! selectors. To print the same objects, a resource remembers such groups and, after a step
+//! that writes in place, carries a change made to one member over to the others. A JSON patch
+//! round-trips the resource through JSON and so breaks every group.
+
+use serde_json::Value;
+
+/// One step of a location inside a resource.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// Keys and indexes from the resource's root.
+pub type Location = Vec<Seg>;
+
+/// Places holding one node, and the value they had after the last synchronisation.
+#[derive(Debug, Clone)]
+pub struct SharedNode {
+    at: Vec<Location>,
+    value: Value,
+}
+
+impl SharedNode {
+    pub fn new(at: Vec<Location>, value: Value) -> SharedNode {
+        SharedNode { at, value }
+    }
+}
+
+pub fn get<'v>(mut v: &'v Value, at: &[Seg]) -> Option<&'v Value> {
+    for seg in at {
+        v = match (seg, v) {
+            (Seg::Key(k), Value::Object(m)) => m.get(k)?,
+            (Seg::Index(i), Value::Array(a)) => a.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+pub fn get_mut<'v>(mut v: &'v mut Value, at: &[Seg]) -> Option<&'v mut Value> {
+    for seg in at {
+        v = match (seg, v) {
+            (Seg::Key(k), Value::Object(m)) => m.get_mut(k)?,
+            (Seg::Index(i), Value::Array(a)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+/// Carries in-place changes across each group of `groups` in `body`: a member whose value
+/// changed since the last sync gives its value to the others. Members that disappeared leave
+/// the group; a group of fewer than two members is dropped.
+pub fn sync(body: &mut Value, groups: &mut Vec<SharedNode>) {
+    for group in groups.iter_mut() {
+        group.at.retain(|at| get(body, at).is_some());
+        let changed = group.at.iter().find_map(|at| get(body, at).filter(|v| **v != group.value).cloned());
+        if let Some(new) = changed {
+            for at in &group.at {
+                if let Some(slot) = get_mut(body, at) {
+                    *slot = new.clone();
+                }
+            }
+            group.value = new;
+        }
+    }
+    groups.retain(|g| g.at.len() > 1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key(path: &str) -> Location {
+        path.split('.').map(|k| Seg::Key(k.to_string())).collect()
+    }
+
+    #[test]
+    fn a_change_to_one_member_reaches_the_others() {
+        let mut body = json!({"m": {"team": "a"}, "s": {"team": "a"}, "t": {"team": "a"}});
+        let mut groups = vec![SharedNode::new(vec![key("m.team"), key("s.team"), key("t.team")], json!("a"))];
+        body["s"]["team"] = json!("b");
+        sync(&mut body, &mut groups);
+        assert_eq!(body, json!({"m": {"team": "b"}, "s": {"team": "b"}, "t": {"team": "b"}}));
+        body["t"].as_object_mut().unwrap().remove("team");
+        body["m"]["team"] = json!("c");
+        sync(&mut body, &mut groups);
+        assert_eq!(body, json!({"m": {"team": "c"}, "s": {"team": "c"}, "t": {}}));
+        body["s"].as_object_mut().unwrap().remove("team");
+        sync(&mut body, &mut groups);
+        assert!(groups.is_empty(), "a group of one shares nothing");
+    }
+}
