@@ -38,6 +38,8 @@ use similar::TextDiff;
 
 #[path = "differential/bench_corpus.rs"]
 mod bench_corpus;
+#[path = "differential/deliberate.rs"]
+mod deliberate;
 
 /// Cases whose golden deliberately differs from Kustomize, with the reason (details in each case's
 /// `deliberate-difference.md`).
@@ -64,15 +66,6 @@ const DELIBERATE_DIFFERENCES: &[(&str, &str)] = &[
          apimachinery reorders the merged list as requested",
     ),
 ];
-
-/// Behaviours (not outputs) where we deliberately refuse what Kustomize accepts. Each is proven by
-/// [`unmatched_patch_target_is_an_error_unlike_kustomize`] and friends below.
-const DELIBERATE_BEHAVIOUR_DIFFERENCES: &[(&str, &str)] = &[(
-    "patch-target-matches-nothing",
-    "a patch in a Kustomization whose target selects no resource is an error naming the patch and the \
-     target (Kustomize skips it silently, so a typo in a kind or name ships an unpatched workload); inside a \
-     Component it is allowed, because a component is written to fit several bases",
-)];
 
 /// The Kustomize version the goldens were captured with.
 const GOLDEN_KUSTOMIZE_VERSION: &str = "v5.8.1";
@@ -525,65 +518,4 @@ fn comparison_ignores_key_order_but_not_list_or_document_order() {
     assert_ne!(a, parse("a: 1\nb: [y, x]\n---\nc: 3\n"));
     assert_ne!(a, parse("c: 3\n---\na: 1\nb: [x, y]\n"));
     assert!(compare_documents("l", &a, "r", &parse("c: 3\n")).is_some());
-}
-
-fn write_tree(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        fs::create_dir_all(path.parent().expect("has parent")).expect("mkdir");
-        fs::write(path, text).expect("write fixture");
-    }
-    dir
-}
-
-const UNMATCHED_TARGET_TREE: &[(&str, &str)] = &[
-    ("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\ndata:\n  a: b\n"),
-    (
-        "kustomization.yaml",
-        "resources: [cm.yaml]\npatches:\n- target: {kind: Deployment, name: typo}\n  patch: |-\n    - op: add\n      path: /metadata/labels\n      value: {x: y}\n",
-    ),
-];
-
-#[test]
-fn unmatched_patch_target_is_an_error_unlike_kustomize() {
-    assert_eq!(DELIBERATE_BEHAVIOUR_DIFFERENCES[0].0, "patch-target-matches-nothing");
-    let tree = write_tree(UNMATCHED_TARGET_TREE);
-    let mut ours = Command::new(env!("CARGO_BIN_EXE_kubectl-dimtensor"));
-    ours.args(["render", "--overlay"]).arg(tree.path());
-    let out = run(ours).expect("our binary runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("kustomization.yaml") && stderr.contains("kind=Deployment") && stderr.contains("name=typo"),
-        "{stderr}"
-    );
-    match find_reference() {
-        Reference::Available(kubectl) => {
-            let mut k = Command::new(kubectl);
-            k.arg("kustomize").arg(tree.path());
-            let out = run(k).expect("kubectl runs");
-            assert!(out.status.success(), "Kustomize now refuses unmatched targets too; drop this difference");
-        }
-        Reference::Missing { reason, misconfigured } => {
-            assert!(!misconfigured && std::env::var_os("CI").is_none(), "reference kubectl missing in CI: {reason}");
-            eprintln!("skipping the Kustomize half: {reason}");
-        }
-    }
-}
-
-#[test]
-fn unmatched_patch_target_is_allowed_in_a_component() {
-    let tree = write_tree(&[
-        ("cm.yaml", UNMATCHED_TARGET_TREE[0].1),
-        ("kustomization.yaml", "resources: [cm.yaml]\ncomponents: [comp]\n"),
-        (
-            "comp/kustomization.yaml",
-            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- target: {kind: Deployment}\n  patch: |-\n    - op: add\n      path: /metadata/labels\n      value: {x: y}\n",
-        ),
-    ]);
-    let mut ours = Command::new(env!("CARGO_BIN_EXE_kubectl-dimtensor"));
-    ours.args(["render", "--overlay"]).arg(tree.path());
-    let out = run(ours).expect("our binary runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -53,6 +53,10 @@ pub enum OverlayError {
     #[error("{patch}: operation {op_index} (`{op}` at {path}) failed on {resource}: {reason}")]
     Json6902 { patch: String, op_index: usize, op: String, path: String, resource: ResId, reason: String },
 
+    /// Labels or annotations no API server takes.
+    #[error("{origin}: {resource}: {message}")]
+    Metadata { origin: String, resource: ResId, message: String },
+
     #[error("{patch}: strategic merge into {resource} failed: {source}")]
     StrategicMerge { patch: String, resource: ResId, source: super::strategic_merge::SmpError },
 

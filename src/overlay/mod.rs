@@ -77,6 +77,7 @@ pub fn build(fs: &dyn Fs, dir: &Path) -> Result<ResourceSet, OverlayError> {
     let (file, top) = builder.accumulate(dir, &mut set, Expect::Kustomization)?;
     generators::add_hash_suffixes(&mut set)?;
     name_reference::fix(&mut set)?;
+    annotations::finalize(&mut set)?;
     sort::apply(&mut set, top.sort_options.as_ref(), &file)?;
     Ok(set)
 }

@@ -78,7 +78,8 @@ pub fn apply(res: &mut Resource, ops: &[PatchOperation], source: &str) -> Result
             meta.remove("annotations");
         }
     }
-    Ok(())
+    super::annotations::check_shape(body)
+        .map_err(|m| OverlayError::patch(source, format!("the patch leaves {id} with invalid metadata: {m}")))
 }
 
 /// Why an operation failed; `at_from` when the `from` pointer was the problem.

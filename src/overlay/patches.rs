@@ -296,6 +296,9 @@ fn merge_one(res: &mut Resource, doc: &Value, opts: &PatchOptions, source: &str)
     if res.body().as_object().is_none_or(|m| m.is_empty()) {
         return Ok(true);
     }
+    super::annotations::check_shape(res.body()).map_err(|m| {
+        OverlayError::patch(source, format!("the patch leaves {} with invalid metadata: {m}", res.id()))
+    })?;
     // kyaml merges scalars into the existing nodes, so fields shared with others change with them.
     res.sync_shared();
     restore_identity(res, &name, &ns, &kind, opts);
