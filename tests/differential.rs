@@ -40,6 +40,10 @@ use similar::TextDiff;
 mod bench_corpus;
 #[path = "differential/deliberate.rs"]
 mod deliberate;
+#[path = "differential/generated.rs"]
+mod generated;
+#[path = "differential/trees/mod.rs"]
+mod trees;
 
 /// Cases whose golden deliberately differs from Kustomize, with the reason (details in each case's
 /// `deliberate-difference.md`).
@@ -54,6 +58,11 @@ const DELIBERATE_DIFFERENCES: &[(&str, &str)] = &[
         "Kustomize keys container ports by (port, protocol) and drops the 53/UDP element when a 53 entry has no \
          protocol and the patch names another port; apimachinery merges on containerPort and keeps every \
          element the patch does not mention",
+    ),
+    (
+        "dd-ports-patch-without-protocol",
+        "Kustomize keys container ports by (port, protocol) and drops a patch element without protocol when \
+         the resource's port has one (the patch silently does nothing); apimachinery merges on containerPort",
     ),
     (
         "dd-retain-keys",

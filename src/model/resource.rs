@@ -24,10 +24,14 @@ pub struct Resource {
     /// Set on generated ConfigMaps and Secrets whose name gets a content hash at the end.
     pub needs_hash: bool,
     pub behavior: Behavior,
+    /// Made by a generator (Kustomize marks those with build annotations).
+    pub generated: bool,
     /// Where the resource was read from, for error messages.
     pub origin: String,
     /// Fields that are one node in Kustomize (see [`super::shared`]).
     shared: Vec<super::shared::SharedNode>,
+    /// Scalars without a YAML type (see [`super::shared`]).
+    untyped: Vec<super::shared::Untyped>,
 }
 
 impl Resource {
@@ -41,8 +45,10 @@ impl Resource {
             suffixes: Vec::new(),
             needs_hash: false,
             behavior: Behavior::Create,
+            generated: false,
             origin: origin.into(),
             shared: Vec::new(),
+            untyped: Vec::new(),
         }
     }
 
@@ -136,6 +142,13 @@ impl Resource {
         self.suffixes = other.suffixes.clone();
     }
 
+    /// Whether Kustomize would hold build annotations for this resource (a generated one, or one
+    /// renamed, namespaced or JSON-patched through `patches`): then `metadata.annotations` exists
+    /// as far as a JSON patch can tell, even when no annotation will be printed.
+    pub fn has_build_notes(&self) -> bool {
+        self.generated || !self.prev_ids.is_empty() || !self.prefixes.is_empty() || !self.suffixes.is_empty()
+    }
+
     /// Records that the fields at `at` now hold one node (their current value).
     pub fn share(&mut self, at: Vec<super::shared::Location>) {
         let value = at.first().and_then(|first| super::shared::get(&self.body, first)).cloned();
@@ -151,9 +164,25 @@ impl Resource {
         }
     }
 
-    /// After a step that rebuilds the body (a JSON patch): nothing is shared any more.
-    pub fn forget_shared(&mut self) {
+    /// After a step that rebuilds the body from JSON (a JSON patch, a `$patch: replace`):
+    /// nothing is shared and every scalar has a type again.
+    pub fn rebuilt(&mut self) {
         self.shared.clear();
+        self.untyped.clear();
+    }
+
+    /// Whether the scalar at `at` still has no YAML type: a replacement created it and nothing
+    /// else wrote it since.
+    pub fn is_untyped(&self, at: &[super::shared::Seg]) -> bool {
+        let now = super::shared::get(&self.body, at);
+        self.untyped.iter().any(|u| u.at == at && Some(&u.value) == now)
+    }
+
+    /// Records that the scalar at `at` has no YAML type (as it is now).
+    pub fn mark_untyped(&mut self, at: super::shared::Location) {
+        let Some(value) = super::shared::get(&self.body, &at).cloned() else { return };
+        self.untyped.retain(|u| u.at != at);
+        self.untyped.push(super::shared::Untyped { at, value });
     }
 
     /// Labels as a map view (empty when absent).

@@ -1,4 +1,5 @@
-//! Fields that are one YAML node in Kustomize.
+//! What Kustomize knows about YAML nodes that JSON does not: fields that are one node, and
+//! scalars without a type.
 //!
 //! Kustomize's label and annotation transformers write one value node into every place a field
 //! spec reaches (metadata, selectors, pod templates) when the key is new there. Later in-place
@@ -6,8 +7,12 @@
 //! replacement) change the shared node, so all of them change: a label set with
 //! `includeSelectors` in a base and changed without it in an overlay still rewrites the
 //! selectors. To print the same objects, a resource remembers such groups and, after a step
-//! that writes in place, carries a change made to one member over to the others. A JSON patch
-//! round-trips the resource through JSON and so breaks every group.
+//! that writes in place, carries a change made to one member over to the others.
+//!
+//! A field a replacement creates has no YAML type: its text is read as YAML reads it (`3` is a
+//! number), also when a later replacement writes it again, until something else writes it.
+//!
+//! A JSON patch round-trips the resource through JSON, which forgets both.
 
 use serde_json::Value;
 
@@ -32,6 +37,13 @@ impl SharedNode {
     pub fn new(at: Vec<Location>, value: Value) -> SharedNode {
         SharedNode { at, value }
     }
+}
+
+/// A scalar without a YAML type, and the value it had when it was last written so.
+#[derive(Debug, Clone)]
+pub struct Untyped {
+    pub at: Location,
+    pub value: Value,
 }
 
 pub fn get<'v>(mut v: &'v Value, at: &[Seg]) -> Option<&'v Value> {

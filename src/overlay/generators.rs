@@ -107,6 +107,7 @@ fn generate(layer: &Layer, g: &Generator, kind: &'static str) -> Result<Resource
         body.insert("immutable".into(), json!(true));
     }
     let mut res = Resource::new(Value::Object(body), layer.file.display().to_string());
+    res.generated = true;
     res.needs_hash = opts.disable_name_suffix_hash != Some(true);
     res.behavior = match g.behavior.as_deref() {
         None | Some("") | Some("create") => Behavior::Create,

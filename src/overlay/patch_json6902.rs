@@ -43,12 +43,14 @@ pub fn parse_ops(ops: Vec<Value>, source: &str) -> Result<Vec<PatchOperation>, O
 /// --type json` and Kustomize): `add` needs the parent to exist (no parents are created),
 /// `replace` of a missing key in an existing map adds it, `copy` from a missing map key copies
 /// null, and `test` against null also passes for a missing key. Kustomize keeps its build notes
-/// in `metadata.annotations`, so to a patch that map always exists: it is created empty for the
-/// patch and dropped again when the patch leaves it empty.
+/// in `metadata.annotations`, so for a resource that has some (see
+/// [`Resource::has_build_notes`]) that map exists: it is created empty for the patch and dropped
+/// again when the patch leaves it empty.
 pub fn apply(res: &mut Resource, ops: &[PatchOperation], source: &str) -> Result<(), OverlayError> {
     let id = res.id();
+    let notes = res.has_build_notes();
     let body = res.body_mut();
-    if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+    if let (Some(meta), true) = (body.get_mut("metadata").and_then(Value::as_object_mut), notes) {
         meta.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
     }
     for (i, op) in ops.iter().enumerate() {
@@ -262,7 +264,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// A Deployment as `patches` hands it over: its id recorded, so it has build notes.
     fn dep() -> Resource {
+        let mut r = plain();
+        r.store_previous_id();
+        r
+    }
+
+    /// One read from a file and not yet renamed (what `patchesJson6902` may see).
+    fn plain() -> Resource {
         Resource::new(
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": 3, "template": {"metadata": {"labels": {"a": "b"}}}}}),
             "t",
@@ -317,6 +327,8 @@ mod tests {
         apply(&mut r, &ops(json!([{"op": "add", "path": "/metadata/annotations/a~1b", "value": "x"}])), "p.yaml")
             .unwrap();
         assert_eq!(r.body()["metadata"]["annotations"]["a/b"], "x");
+        let add = ops(json!([{"op": "add", "path": "/metadata/annotations/a", "value": "x"}]));
+        assert!(apply(&mut plain(), &add, "p.yaml").is_err(), "without build notes there is no annotations map");
         for path in ["/metadata/labels/a", "/spec/template/spec/nodeSelector/disk", "/spec/replicas/x"] {
             let err = apply(&mut dep(), &ops(json!([{"op": "add", "path": path, "value": "x"}])), "p.yaml")
                 .unwrap_err()

@@ -42,7 +42,7 @@ pub fn patches_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), Overlay
                     .target
                     .as_ref()
                     .ok_or_else(|| OverlayError::patch(&source, "a JSON 6902 patch needs a `target`"))?;
-                apply_json6902(layer, set, &ops, target, &source)?;
+                apply_json6902(layer, set, &ops, target, &source, true)?;
                 index = None;
             }
         }
@@ -82,7 +82,7 @@ pub fn json6902_field(layer: &Layer, set: &mut ResourceSet) -> Result<(), Overla
         let target =
             p.target.as_ref().ok_or_else(|| OverlayError::patch(&source, "patchesJson6902 entries need a `target`"))?;
         let ops = parse_json6902(&text, &source)?;
-        apply_json6902(layer, set, &ops, target, &source)?;
+        apply_json6902(layer, set, &ops, target, &source, false)?;
     }
     Ok(())
 }
@@ -258,7 +258,7 @@ fn merge_one(res: &mut Resource, doc: &Value, opts: &PatchOptions, source: &str)
             }
             let (name, ns, kind) = (res.name().to_string(), res.namespace().to_string(), res.kind().to_string());
             *res.body_mut() = body;
-            res.forget_shared();
+            res.rebuilt();
             restore_identity(res, &name, &ns, &kind, opts);
             return Ok(false);
         }
@@ -321,17 +321,22 @@ fn restore_identity(res: &mut Resource, name: &str, ns: &str, kind: &str, opts: 
     }
 }
 
+/// `patches` (Kustomize's PatchTransformer) records the resource's id before a JSON patch, so
+/// name references follow a renaming patch; `patchesJson6902` (its older transformer) does not.
 fn apply_json6902(
     layer: &Layer,
     set: &mut ResourceSet,
     ops: &[json_patch::PatchOperation],
     target: &Selector,
     source: &str,
+    record_id: bool,
 ) -> Result<(), OverlayError> {
     for i in select(layer, set, target, source)? {
         let res = &mut set.as_mut_slice()[i];
-        res.store_previous_id();
-        res.forget_shared();
+        if record_id {
+            res.store_previous_id();
+        }
+        res.rebuilt();
         patch_json6902::apply(res, ops, source)?;
     }
     Ok(())

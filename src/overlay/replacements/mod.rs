@@ -9,7 +9,7 @@ mod path;
 use super::{Layer, OverlayError};
 use crate::load::kustomization::{FieldOptions, Replacement, ReplacementEntry, ReplacementSource, Selector};
 use crate::model::{Gvk, ResId, Resource, ResourceSet};
-use path::{Kind, Seg};
+use path::Kind;
 use serde_json::Value;
 
 pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
@@ -45,7 +45,7 @@ pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
                     continue;
                 }
                 for fp in paths {
-                    set_field(res.body_mut(), fp, &value, &opts)
+                    set_field(res, fp, &value, &opts)
                         .map_err(|m| err(format!("target {} field `{fp}`: {m}", res.id())))?;
                     // The value is written into the existing node, which may be shared.
                     res.sync_shared();
@@ -56,14 +56,14 @@ pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
     Ok(())
 }
 
-/// Writes `value` at every location `fp` selects in `body` (see [`path`]).
-fn set_field(body: &mut Value, fp: &str, value: &Value, opts: &FieldOptions) -> Result<(), String> {
+/// Writes `value` at every location `fp` selects in the resource (see [`path`]).
+fn set_field(res: &mut Resource, fp: &str, value: &Value, opts: &FieldOptions) -> Result<(), String> {
     let create = opts.create.then_some(match value {
         Value::Object(_) => Kind::Map,
         Value::Array(_) => Kind::List,
         _ => Kind::Scalar,
     });
-    let targets = path::find(body, &path::parse(fp), create)?;
+    let targets = path::find(res.body_mut(), &path::parse(fp), create)?;
     if targets.is_empty() {
         return Err(match opts.create {
             true => "cannot be found or created".to_string(),
@@ -73,7 +73,8 @@ fn set_field(body: &mut Value, fp: &str, value: &Value, opts: &FieldOptions) -> 
     let source_text = path::scalar_text(value);
     let container = matches!(value, Value::Object(_) | Value::Array(_));
     for target in targets {
-        let node = locate(body, &target.at).ok_or("vanished while being set")?;
+        let untyped = target.created || res.is_untyped(&target.at);
+        let node = crate::model::shared::get_mut(res.body_mut(), &target.at).ok_or("vanished while being set")?;
         let mut text = source_text.clone();
         if let Some(d) = opts.delimiter.as_deref().filter(|d| !d.is_empty()) {
             let current = match target.created {
@@ -90,26 +91,20 @@ fn set_field(body: &mut Value, fp: &str, value: &Value, opts: &FieldOptions) -> 
             }
             text = Some(parts.join(d));
         }
-        // A scalar target takes only the text and keeps its type; anything else takes the value.
+        // A scalar target takes only the text and keeps its type (none, if a replacement made
+        // it); anything else takes the value.
+        let text = text.as_deref().unwrap_or("");
         *node = match &*node {
             Value::Object(_) | Value::Array(_) => value.clone(),
-            _ if target.created && !container => path::resolve_plain(text.as_deref().unwrap_or("")),
-            _ if target.created => value.clone(),
-            current => path::retyped(current, text.as_deref().unwrap_or(""))?,
+            _ if container && target.created => value.clone(),
+            _ if untyped => path::resolve_plain(text),
+            current => path::retyped(current, text)?,
         };
+        if untyped && !node.is_object() && !node.is_array() {
+            res.mark_untyped(target.at);
+        }
     }
     Ok(())
-}
-
-fn locate<'v>(mut v: &'v mut Value, at: &[Seg]) -> Option<&'v mut Value> {
-    for seg in at {
-        v = match (seg, v) {
-            (Seg::Key(k), Value::Object(m)) => m.get_mut(k)?,
-            (Seg::Index(i), Value::Array(a)) => a.get_mut(*i)?,
-            _ => return None,
-        };
-    }
-    Some(v)
 }
 
 /// Exact (not regex) selection over current and previous ids; empty fields match anything.
@@ -201,22 +196,29 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn res(body: Value) -> Resource {
+        Resource::new(body, "t")
+    }
+
     #[test]
     fn delimiter_replaces_one_part() {
-        let mut v = json!({"image": "reg/app:1.0"});
+        let mut r = res(json!({"image": "reg/app:1.0"}));
         let opts = FieldOptions { delimiter: Some(":".into()), index: 1, ..Default::default() };
-        set_field(&mut v, "image", &json!("2.0"), &opts).unwrap();
-        assert_eq!(v["image"], "reg/app:2.0");
+        set_field(&mut r, "image", &json!("2.0"), &opts).unwrap();
+        assert_eq!(r.body()["image"], "reg/app:2.0");
     }
 
     #[test]
     fn missing_fields_need_create() {
-        let mut v = json!({"spec": {}});
-        assert!(set_field(&mut v, "spec.x", &json!(1), &FieldOptions::default()).is_err());
+        let mut r = res(json!({"spec": {}}));
+        assert!(set_field(&mut r, "spec.x", &json!(1), &FieldOptions::default()).is_err());
         let opts = FieldOptions { create: true, ..Default::default() };
-        set_field(&mut v, "spec.x.y", &json!("1"), &opts).unwrap();
-        assert_eq!(v["spec"]["x"]["y"], 1, "a created scalar reads its text as YAML does");
-        set_field(&mut v, "spec.m", &json!({"a": 1}), &opts).unwrap();
-        assert_eq!(v["spec"]["m"], json!({"a": 1}));
+        set_field(&mut r, "spec.x.y", &json!("1"), &opts).unwrap();
+        assert_eq!(r.body()["spec"]["x"]["y"], 1, "a created scalar reads its text as YAML does");
+        set_field(&mut r, "spec.x.y", &json!("worker"), &FieldOptions::default()).unwrap();
+        assert_eq!(r.body()["spec"]["x"]["y"], "worker", "and keeps doing so when written again");
+        set_field(&mut r, "spec.m", &json!({"a": 1}), &opts).unwrap();
+        assert_eq!(r.body()["spec"]["m"], json!({"a": 1}));
+        assert!(set_field(&mut res(json!({"n": 1})), "n", &json!("worker"), &FieldOptions::default()).is_err());
     }
 }

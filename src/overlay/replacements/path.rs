@@ -7,6 +7,7 @@
 //! target's YAML type (`"3"` into `replicas: 1` gives the number 3); a target it creates has no
 //! type yet and reads the text as YAML does (`"3"` becomes 3, `"true"` becomes true).
 
+pub use crate::model::shared::{Location, Seg};
 use serde_json::{Map, Number, Value};
 
 /// One step of a field path.
@@ -71,15 +72,6 @@ pub fn get<'v>(v: &'v Value, path: &[Step]) -> Option<&'v Value> {
         _ => return None,
     };
     get(next, rest)
-}
-
-/// A concrete location: keys and indexes from the resource's root.
-pub type Location = Vec<Seg>;
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Seg {
-    Key(String),
-    Index(usize),
 }
 
 /// What a created leaf becomes, from the source value's kind.
