@@ -8,6 +8,7 @@
 #   --seed FIRST   first seed (default 1): seeds FIRST..FIRST+N run, so a reported seed reruns
 #                  alone with `--seed SEED --trees 1`
 #   --keep DIR     write each diverging tree to DIR/<seed>/ (render DIR/<seed>/overlay)
+#   --verbose      print why each tree that both tools refuse is refused
 #
 # The reference kubectl is $DIMTENSOR_KUBECTL, else the one `bash .ci/run` installs
 # (~/.cache/kubectl-dimtensor/venv-1.37.1/bin/kubectl). About 9 trees a second on two cores.
@@ -22,7 +23,8 @@ while [ "$#" -gt 0 ]; do
     --trees) trees="$2"; shift 2 ;;
     --seed) seed="$2"; shift 2 ;;
     --keep) keep="$2"; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --verbose) export DIMTENSOR_TREES_VERBOSE=1; shift ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "differential-trees.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done

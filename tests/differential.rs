@@ -54,6 +54,11 @@ const DELIBERATE_DIFFERENCES: &[(&str, &str)] = &[
          apimachinery removes the listed values from the primitive list",
     ),
     (
+        "dd-patch-replace-whole-object",
+        "Kustomize ignores a strategic-merge patch with `$patch: replace` at its top level (the object stays \
+         as it was); apimachinery replaces the object with the patch",
+    ),
+    (
         "dd-ports-without-protocol",
         "Kustomize keys container ports by (port, protocol) and drops the 53/UDP element when a 53 entry has no \
          protocol and the patch names another port; apimachinery merges on containerPort and keeps every \

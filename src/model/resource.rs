@@ -178,6 +178,26 @@ impl Resource {
         self.untyped.iter().any(|u| u.at == at && Some(&u.value) == now)
     }
 
+    /// For a strategic merge (called before it): kyaml writes every field it walks back through
+    /// its field setter, which makes an untyped scalar a string (`3` becomes "3"); `walked` says
+    /// which fields the merge walks.
+    pub fn settle_untyped(&mut self, walked: impl Fn(&Value, &[super::shared::Seg]) -> bool) {
+        for u in std::mem::take(&mut self.untyped) {
+            if super::shared::get(&self.body, &u.at) != Some(&u.value) {
+                continue; // written since, so typed
+            }
+            if !walked(&self.body, &u.at) {
+                self.untyped.push(u);
+            } else if let Some(slot) = super::shared::get_mut(&mut self.body, &u.at) {
+                *slot = Value::String(match &u.value {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                });
+            }
+        }
+    }
+
     /// Records that the scalar at `at` has no YAML type (as it is now).
     pub fn mark_untyped(&mut self, at: super::shared::Location) {
         let Some(value) = super::shared::get(&self.body, &at).cloned() else { return };

@@ -15,6 +15,9 @@ pub struct FieldSpec {
     pub version: Option<String>,
     pub path: Vec<String>,
     pub create: bool,
+    /// Positions in `path` marked `[]` (lists): never created, even with `create`, as in
+    /// Kustomize (`spec/volumeClaimTemplates[]/metadata/labels` only reaches existing claims).
+    pub lists: Vec<usize>,
 }
 
 impl FieldSpec {
@@ -32,8 +35,14 @@ impl FieldSpec {
             version: f.version.clone(),
             path: split_path(&f.path),
             create: f.create,
+            lists: list_segments(&f.path),
         }
     }
+}
+
+/// Positions of the segments of `path` that end in `[]`.
+pub fn list_segments(path: &str) -> Vec<usize> {
+    path.split('/').filter(|s| !s.is_empty()).enumerate().filter(|(_, s)| s.ends_with("[]")).map(|(i, _)| i).collect()
 }
 
 /// Splits `a/b\/c/d` into `["a", "b/c", "d"]`, dropping `[]` markers.
@@ -72,7 +81,15 @@ fn parse_table(text: &str) -> Vec<FieldSpec> {
                 Some("core") => (Some(String::new()), None),
                 _ => (group, None),
             };
-            FieldSpec { kind: (kind != "*").then(|| kind.to_string()), group, version, path: split_path(path), create }
+            let lists = list_segments(path);
+            FieldSpec {
+                kind: (kind != "*").then(|| kind.to_string()),
+                group,
+                version,
+                path: split_path(path),
+                create,
+                lists,
+            }
         })
         .collect()
 }
@@ -83,7 +100,7 @@ Deployment spec/template/metadata/labels create
 ReplicaSet spec/template/metadata/labels create
 DaemonSet spec/template/metadata/labels create
 StatefulSet.apps spec/template/metadata/labels create
-StatefulSet.apps spec/volumeClaimTemplates/metadata/labels create
+StatefulSet.apps spec/volumeClaimTemplates[]/metadata/labels create
 Job.batch spec/template/metadata/labels create
 CronJob.batch spec/jobTemplate/metadata/labels create
 CronJob.batch spec/jobTemplate/spec/template/metadata/labels create
@@ -179,13 +196,14 @@ pub fn visit_at(
     leaf: &dyn Fn() -> Value,
     f: &mut dyn FnMut(&mut Value, &Location),
 ) {
-    visit_segments(body, &spec.path, spec.create, leaf, &mut Vec::new(), f);
+    visit_segments(body, &spec.path, spec.create, &spec.lists, leaf, &mut Vec::new(), f);
 }
 
 fn visit_segments(
     node: &mut Value,
     path: &[String],
     create: bool,
+    lists: &[usize],
     leaf: &dyn Fn() -> Value,
     at: &mut Location,
     f: &mut dyn FnMut(&mut Value, &Location),
@@ -193,7 +211,7 @@ fn visit_segments(
     if let Value::Array(items) = node {
         for (i, item) in items.iter_mut().enumerate() {
             at.push(Seg::Index(i));
-            visit_segments(item, path, create, leaf, at, f);
+            visit_segments(item, path, create, lists, leaf, at, f);
             at.pop();
         }
         return;
@@ -204,7 +222,8 @@ fn visit_segments(
     };
     let Value::Object(map) = node else { return };
     if !map.contains_key(first.as_str()) || map[first.as_str()].is_null() {
-        if !create {
+        let depth = at.iter().filter(|s| matches!(s, Seg::Key(_))).count();
+        if !create || lists.contains(&depth) {
             return;
         }
         let fresh = if rest.is_empty() { leaf() } else { Value::Object(Map::new()) };
@@ -212,7 +231,7 @@ fn visit_segments(
     }
     if let Some(child) = map.get_mut(first.as_str()) {
         at.push(Seg::Key(first.clone()));
-        visit_segments(child, rest, create, leaf, at, f);
+        visit_segments(child, rest, create, lists, leaf, at, f);
         at.pop();
     }
 }
@@ -234,12 +253,29 @@ mod tests {
     #[test]
     fn visits_every_list_element_and_creates_when_asked() {
         let mut body = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
-        let spec =
-            FieldSpec { kind: None, group: None, version: None, path: split_path("spec/containers/env"), create: true };
+        let spec = FieldSpec {
+            kind: None,
+            group: None,
+            version: None,
+            path: split_path("spec/containers/env"),
+            create: true,
+            lists: vec![],
+        };
         visit(&mut body, &spec, &|| json!({}), &mut |v| {
             v.as_object_mut().unwrap().insert("k".into(), json!(1));
         });
         assert_eq!(body["spec"]["containers"][1]["env"], json!({"k": 1}));
+    }
+
+    #[test]
+    fn list_segments_are_never_created() {
+        let spec = &parse_table("StatefulSet.apps spec/volumeClaimTemplates[]/metadata/labels create")[0];
+        let mut body = json!({"spec": {}});
+        visit(&mut body, spec, &|| json!({}), &mut |_| {});
+        assert_eq!(body, json!({"spec": {}}), "no claim templates, none made");
+        let mut body = json!({"spec": {"volumeClaimTemplates": [{"metadata": {"name": "a"}}]}});
+        visit(&mut body, spec, &|| json!({}), &mut |v| *v = json!({"x": "1"}));
+        assert_eq!(body["spec"]["volumeClaimTemplates"][0]["metadata"]["labels"], json!({"x": "1"}));
     }
 
     #[test]
@@ -251,6 +287,7 @@ mod tests {
             version: None,
             path: split_path("spec/selector/matchLabels"),
             create: false,
+            lists: vec![],
         };
         let mut hits = 0;
         visit(&mut body, &spec, &|| json!({}), &mut |_| hits += 1);

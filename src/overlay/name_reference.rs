@@ -31,7 +31,14 @@ const POD_WORKLOADS: &[(&str, &str)] = &[
 ];
 
 fn spec(kind: &str, path: &str) -> FieldSpec {
-    FieldSpec { kind: Some(kind.to_string()), group: None, version: None, path: split_path(path), create: false }
+    FieldSpec {
+        kind: Some(kind.to_string()),
+        group: None,
+        version: None,
+        path: split_path(path),
+        create: false,
+        lists: vec![],
+    }
 }
 
 fn pod_refs(paths: &[&str], kinds: &[&str]) -> Vec<FieldSpec> {

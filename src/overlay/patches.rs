@@ -11,6 +11,7 @@
 
 use super::{patch_json6902, schema, strategic_merge, Layer, OverlayError};
 use crate::load::kustomization::{Patch, PatchOptions, Selector};
+use crate::model::shared::Seg;
 use crate::model::{ResId, Resource, ResourceSet};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -288,6 +289,8 @@ fn merge_one(res: &mut Resource, doc: &Value, opts: &PatchOptions, source: &str)
         }
     };
     let schema = schema::for_kind(&api_version, &kind);
+    // Before the merge reorders lists: what kyaml's merge walks, it writes back as text.
+    res.settle_untyped(|body, at| walked_by_merge(body, schema, at));
     strategic_merge::merge(res.body_mut(), &patch, schema).map_err(|source_err| OverlayError::StrategicMerge {
         patch: source.to_string(),
         resource: ResId::new(crate::model::Gvk::from_api_version(&api_version, &kind), &ns, &name),
@@ -303,6 +306,34 @@ fn merge_one(res: &mut Resource, doc: &Value, opts: &PatchOptions, source: &str)
     res.sync_shared();
     restore_identity(res, &name, &ns, &kind, opts);
     Ok(false)
+}
+
+/// Whether kyaml's strategic merge walks the field at `at`: every map on the way, and list
+/// elements only of lists merged by key that hold their key (other lists are kept or replaced
+/// whole, without a walk).
+fn walked_by_merge(body: &Value, schema: Option<schema::SchemaRef>, at: &[Seg]) -> bool {
+    let (mut node, mut schema, mut merge_key) = (body, schema, None);
+    for seg in at {
+        match (seg, node) {
+            (Seg::Key(k), Value::Object(m)) => {
+                let field = schema.and_then(|s| s.field(k));
+                merge_key = field.and_then(|f| f.merge_key.filter(|_| f.strategy.merge));
+                schema = field.map(|f| f.schema);
+                let Some(next) = m.get(k) else { return false };
+                node = next;
+            }
+            (Seg::Index(i), Value::Array(a)) => {
+                let Some(element) = a.get(*i).filter(|e| merge_key.is_some_and(|k| e.get(k).is_some())) else {
+                    return false;
+                };
+                schema = schema.and_then(|s| s.items());
+                merge_key = None;
+                node = element;
+            }
+            _ => return false,
+        }
+    }
+    true
 }
 
 fn restore_identity(res: &mut Resource, name: &str, ns: &str, kind: &str, opts: &PatchOptions) {

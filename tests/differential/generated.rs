@@ -8,6 +8,7 @@
 //! - `DIMTENSOR_TREES`: how many trees (300); `DIMTENSOR_TREES_SEED`: the first seed (1), so
 //!   seeds `SEED..SEED+TREES` run;
 //! - `DIMTENSOR_TREES_KEEP=DIR`: write every diverging tree to `DIR/<seed>/` to look at it;
+//! - `DIMTENSOR_TREES_VERBOSE=1`: say why each tree both tools refused was refused;
 //! - without a reference kubectl (see `find_reference`) only our side runs, checking that no
 //!   tree makes us crash; in CI that is a failure, as for the corpus.
 //!
@@ -28,8 +29,8 @@ const DEFAULT_TREES: u64 = 300;
 enum Outcome {
     /// Both rendered the same documents.
     Same,
-    /// Both refused the tree.
-    BothRefused,
+    /// Both refused the tree; our message.
+    BothRefused(String),
     /// We refused it for a listed deliberate difference; Kustomize rendered it.
     Deliberate(&'static str),
     /// Only our side ran (no reference); it exited cleanly.
@@ -78,7 +79,7 @@ fn check(seed: u64, kubectl: Option<&Path>) -> Outcome {
     };
     let their_err = String::from_utf8_lossy(&theirs.stderr).into_owned();
     match (ours.status.success(), theirs.status.success()) {
-        (false, false) => Outcome::BothRefused,
+        (false, false) => Outcome::BothRefused(our_err.lines().next().unwrap_or("").to_string()),
         (false, true) => match deliberate_refusal(&our_err) {
             Some(name) => Outcome::Deliberate(name),
             None => Outcome::Diverged(format!("we refused what Kustomize renders:\n{our_err}")),
@@ -103,6 +104,7 @@ fn random_trees_render_like_kustomize() {
     let count = env_u64("DIMTENSOR_TREES", DEFAULT_TREES);
     let first = env_u64("DIMTENSOR_TREES_SEED", 1);
     let keep = std::env::var_os("DIMTENSOR_TREES_KEEP").map(PathBuf::from);
+    let verbose = std::env::var_os("DIMTENSOR_TREES_VERBOSE").is_some();
     let kubectl = match find_reference() {
         Reference::Available(path) => Some(path),
         Reference::Missing { reason, misconfigured } => {
@@ -135,7 +137,12 @@ fn random_trees_render_like_kustomize() {
     for (seed, outcome) in &results {
         let key = match outcome {
             Outcome::Same => "same output",
-            Outcome::BothRefused => "both refused",
+            Outcome::BothRefused(why) => {
+                if verbose {
+                    println!("seed {seed}: both refused: {why}");
+                }
+                "both refused"
+            }
             Outcome::Deliberate(name) => name,
             Outcome::OursOnly => "ours only (no reference)",
             Outcome::Diverged(message) => {

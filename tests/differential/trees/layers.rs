@@ -119,12 +119,8 @@ fn generators(
         }
         cms.push(g);
     }
-    let below: Vec<String> = world
-        .generated
-        .iter()
-        .map(|(n, _)| n.clone())
-        .chain(world.of_kind("ConfigMap").iter().map(|m| m.name.clone()))
-        .collect();
+    let below: Vec<String> =
+        world.generated.iter().cloned().chain(world.of_kind("ConfigMap").iter().map(|m| m.name.clone())).collect();
     if !below.is_empty() && rng.chance(30) {
         let mut g = json!({"name": *rng.pick(&below), "behavior": *rng.pick(&["merge", "merge", "replace"]), "literals": literals(rng)});
         if let Some(o) = options(rng) {
@@ -137,6 +133,10 @@ fn generators(
     }
     if rng.chance(15) {
         let mut g = json!({"name": format!("{fresh_name}-secret"), "literals": ["password=hunter2"]});
+        if rng.chance(30) {
+            files.push((format!("{dir}/secret.env"), "API_KEY=abc123\n# a comment\nREGION=eu\n".into()));
+            g["envs"] = json!(["secret.env"]);
+        }
         if rng.chance(30) {
             g["type"] = json!("kubernetes.io/basic-auth");
             g["literals"] = json!(["password=hunter2", "username=admin"]);
@@ -160,9 +160,23 @@ pub fn base_transformers(
     files: &mut Vec<(String, String)>,
 ) {
     generators(rng, world, k, "base", files, "settings");
-    if let Some(Value::Array(gens)) = k.get("configMapGenerator") {
-        world.generated = gens.iter().filter_map(|g| g["name"].as_str().map(|n| (n.to_string(), Vec::new()))).collect();
+    let has_settings = k
+        .get("configMapGenerator")
+        .and_then(Value::as_array)
+        .is_some_and(|gs| gs.iter().any(|g| g["name"] == "settings"));
+    if world.settings && !has_settings {
+        let entry = json!({"name": "settings", "literals": literals(rng)});
+        match k.get_mut("configMapGenerator").and_then(Value::as_array_mut) {
+            Some(gs) => gs.push(entry),
+            None => {
+                k.insert("configMapGenerator".into(), json!([entry]));
+            }
+        }
     }
+    if let Some(Value::Array(gens)) = k.get("configMapGenerator") {
+        world.generated = gens.iter().filter_map(|g| g["name"].as_str().map(str::to_string)).collect();
+    }
+
     common(rng, world, k, false);
     if rng.chance(25) {
         patches::add(rng, world, k, "base", files);
@@ -184,6 +198,12 @@ pub fn components(rng: &mut Rng, world: &World, files: &mut Vec<(String, String)
         }
         if rng.chance(15) {
             patches::replacements(rng, world, &mut k);
+        }
+        if rng.chance(15) {
+            let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": format!("{dir}-pdb")},
+                "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"component": dir}}}});
+            files.push((format!("{dir}/pdb.yaml"), yaml(&pdb)));
+            k.insert("resources".into(), json!(["pdb.yaml"]));
         }
         if k.len() == 2 {
             k.insert("commonAnnotations".into(), json!({"component": dir}));
@@ -219,6 +239,15 @@ pub fn overlay(
     }
     if rng.chance(25) {
         patches::replacements(rng, world, &mut k);
+    }
+    if dir == "overlay" && rng.chance(10) {
+        let order = match rng.chance(50) {
+            true => json!({"order": "fifo"}),
+            false => {
+                json!({"order": "legacy", "legacySortOptions": {"orderFirst": ["Service"], "orderLast": ["ConfigMap"]}})
+            }
+        };
+        k.insert("sortOptions".into(), order);
     }
     files.push((format!("{dir}/kustomization.yaml"), yaml(&Value::Object(k))));
 }

@@ -8,7 +8,8 @@
 //! fields we refuse by name, no YAML 1.1 keywords as plain strings, no list with two elements of
 //! one merge key (two containers named alike: an object the API refuses, which Kustomize
 //! collapses), and none of the deliberate differences' own shapes (ports with and without
-//! `protocol` in one merge, `$patch` in custom lists), which have cases of their own.
+//! `protocol` in one merge, `$patch` in custom lists, `$patch: replace` of a whole object), which
+//! have cases of their own.
 
 mod layers;
 mod patches;
@@ -78,8 +79,10 @@ pub struct Made {
 #[derive(Default)]
 pub struct World {
     pub resources: Vec<Made>,
-    /// ConfigMap generators of the base: (name, keys).
-    pub generated: Vec<(String, Vec<String>)>,
+    /// Names of the base's ConfigMap generators.
+    pub generated: Vec<String>,
+    /// The workload refers to the base's generated ConfigMap `settings`.
+    pub settings: bool,
 }
 
 impl World {
@@ -103,9 +106,13 @@ pub fn generate(seed: u64) -> Tree {
     if middle {
         layers::overlay(&mut rng, &world, "mid", &["../base"], &[], &mut files);
     }
-    let below = if middle { "../mid" } else { "../base" };
+    let mut below = vec![if middle { "../mid" } else { "../base" }];
+    if rng.chance(15) {
+        resources::second_base(&mut rng, &mut files);
+        below.push("../extra");
+    }
     let comps: Vec<String> = components.iter().map(|c| format!("../{c}")).collect();
-    layers::overlay(&mut rng, &world, "overlay", &[below], &comps, &mut files);
+    layers::overlay(&mut rng, &world, "overlay", &below, &comps, &mut files);
     Tree { files, render: "overlay" }
 }
 

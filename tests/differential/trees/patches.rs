@@ -38,7 +38,7 @@ fn merge_into(dst: &mut Value, src: Value) {
 fn smp_body(rng: &mut Rng, m: &Made) -> Value {
     let container = m.containers.first().cloned().unwrap_or_else(|| "main".into());
     match m.kind {
-        "Deployment" | "Job" | "CronJob" => {
+        "Deployment" | "Job" | "CronJob" | "StatefulSet" => {
             let pod = pod_path(m.kind);
             match rng.below(12) {
                 0 if m.kind == "Deployment" => json!({"spec": {"replicas": 2 + rng.below(4)}}),
@@ -93,7 +93,11 @@ fn smp_body(rng: &mut Rng, m: &Made) -> Value {
 
 fn smp(rng: &mut Rng, m: &Made, name: &str) -> Value {
     let mut p = json!({"apiVersion": m.api_version, "kind": m.kind, "metadata": {"name": name}});
-    merge_into(&mut p, smp_body(rng, m));
+    let small = matches!(m.kind, "PodDisruptionBudget" | "NetworkPolicy" | "Secret" | "ConfigMap" | "Widget");
+    match rng.below(12) {
+        0 if small => p["$patch"] = json!("delete"),
+        _ => merge_into(&mut p, smp_body(rng, m)),
+    }
     p
 }
 
@@ -104,17 +108,17 @@ fn ops(rng: &mut Rng, m: &Made) -> Value {
     for _ in 0..1 + rng.below(3) {
         let op = match (m.kind, rng.below(9)) {
             ("Deployment", 0) => json!({"op": "replace", "path": "/spec/replicas", "value": 4}),
-            ("Deployment" | "Job" | "CronJob", 1) => {
+            ("Deployment" | "Job" | "CronJob" | "StatefulSet", 1) => {
                 json!({"op": "replace", "path": format!("{pod}/containers/0/image"), "value": "nginx:1.27"})
             }
-            ("Deployment" | "Job" | "CronJob", 2) => {
+            ("Deployment" | "Job" | "CronJob" | "StatefulSet", 2) => {
                 let name = format!("extra{}", rng.serial());
                 json!({"op": "add", "path": format!("{pod}/containers/-"), "value": {"name": name, "image": "busybox:1.36"}})
             }
-            ("Deployment" | "Job" | "CronJob", 3) => {
+            ("Deployment" | "Job" | "CronJob" | "StatefulSet", 3) => {
                 json!({"op": "add", "path": format!("{pod}/nodeSelector"), "value": {"disk": "ssd"}})
             }
-            ("Deployment" | "Job" | "CronJob", 4) => {
+            ("Deployment" | "Job" | "CronJob" | "StatefulSet", 4) => {
                 json!({"op": "add", "path": format!("{pod}/nodeSelector/disk"), "value": "ssd"})
             }
             ("ConfigMap", 0 | 1) => json!({"op": "add", "path": "/data/extra", "value": "x"}),
@@ -123,6 +127,15 @@ fn ops(rng: &mut Rng, m: &Made) -> Value {
             ("ConfigMap", 4) => json!({"op": "copy", "from": "/data/mode", "path": "/data/copy"}),
             ("Service", 0 | 1) => json!({"op": "replace", "path": "/spec/ports/0/port", "value": 8080}),
             ("Service", 2) => json!({"op": "add", "path": "/spec/type", "value": "ClusterIP"}),
+            ("Deployment" | "Job" | "CronJob" | "StatefulSet", 5) if m.containers.len() > 1 => {
+                json!({"op": "move", "from": format!("{pod}/containers/1"), "path": format!("{pod}/containers/0")})
+            }
+            ("Deployment" | "StatefulSet", 6) => {
+                json!({"op": "remove", "path": format!("{pod}/containers/0/env")})
+            }
+            ("Deployment" | "StatefulSet", 7) => {
+                json!({"op": "add", "path": format!("{pod}/containers/0/args"), "value": ["--verbose"]})
+            }
             (_, 5) => json!({"op": "add", "path": "/metadata/annotations/owner", "value": "ml-team"}),
             (_, 6) => json!({"op": "add", "path": "/metadata/labels/tier", "value": "backend"}),
             (_, 7) => json!({"op": "copy", "from": "/metadata/name", "path": "/metadata/annotations/original-name"}),
@@ -135,7 +148,8 @@ fn ops(rng: &mut Rng, m: &Made) -> Value {
 
 /// A `target` choosing `m`: by kind and name, kind only, a name regex, or a label selector.
 fn target(rng: &mut Rng, m: &Made) -> Value {
-    match rng.below(6) {
+    match rng.below(7) {
+        5 => json!({"kind": m.kind, "annotationSelector": "patched!=no"}),
         0 => json!({"kind": m.kind}),
         1 => json!({"kind": m.kind, "name": format!("{}.*", &m.name[..2])}),
         2 if m.body["metadata"]["labels"]["app"].is_string() => {
@@ -210,6 +224,9 @@ pub fn replacements(rng: &mut Rng, world: &World, k: &mut Map<String, Value>) {
             _ => {}
         }
     }
+    for name in &world.generated {
+        sources.push(json!({"kind": "ConfigMap", "name": name, "fieldPath": "metadata.name"}));
+    }
     if sources.is_empty() || workloads.is_empty() {
         return;
     }
@@ -233,7 +250,15 @@ pub fn replacements(rng: &mut Rng, world: &World, k: &mut Map<String, Value>) {
         if rng.chance(15) {
             source["options"] = json!({"delimiter": ":", "index": 0});
         }
-        let mut t = json!({"select": {"kind": w.kind, "name": w.name}, "fieldPaths": paths});
+        let select = match rng.below(4) {
+            0 => json!({"kind": w.kind}),
+            1 => json!({"labelSelector": format!("app={}", w.name)}),
+            _ => json!({"kind": w.kind, "name": w.name}),
+        };
+        let mut t = json!({"select": select, "fieldPaths": paths});
+        if rng.chance(15) {
+            t["reject"] = json!([{"kind": "Service"}, {"name": "nothing-.*"}]);
+        }
         if !options.is_empty() {
             t["options"] = Value::Object(options);
         }

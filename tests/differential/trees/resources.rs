@@ -28,7 +28,12 @@ fn labels(app: &str) -> Value {
 fn container(rng: &mut Rng, name: &str, image: &str, config: Option<&str>) -> Value {
     let mut c = Map::new();
     c.insert("name".into(), json!(name));
-    c.insert("image".into(), json!(format!("{image}:{}", rng.pick(TAGS))));
+    let reference = match rng.below(8) {
+        0 => format!("{image}@sha256:{}", "ab".repeat(32)),
+        1 => image.to_string(),
+        _ => format!("{image}:{}", rng.pick(TAGS)),
+    };
+    c.insert("image".into(), json!(reference));
     if rng.chance(50) {
         let port = [8080, 9090, 3000][rng.below(3)];
         let mut p = json!({"containerPort": port});
@@ -57,7 +62,14 @@ fn container(rng: &mut Rng, name: &str, image: &str, config: Option<&str>) -> Va
 }
 
 /// A Deployment, Job or CronJob named `app` with one or two containers.
-fn workload(rng: &mut Rng, app: &str, config: Option<&str>, sa: Option<&str>, claim: Option<&str>) -> Made {
+fn workload(
+    rng: &mut Rng,
+    app: &str,
+    config: Option<&str>,
+    sa: Option<&str>,
+    claim: Option<&str>,
+    settings: bool,
+) -> Made {
     let image = *rng.pick(IMAGES);
     let mut containers = vec![container(rng, "main", image, config)];
     let mut names = vec!["main".to_string()];
@@ -67,6 +79,10 @@ fn workload(rng: &mut Rng, app: &str, config: Option<&str>, sa: Option<&str>, cl
         containers.push(container(rng, "sidecar", side, None));
         names.push("sidecar".into());
         images.push(side.to_string());
+    }
+    if settings {
+        // The base's generated ConfigMap: its hashed name must reach this reference.
+        containers[0]["envFrom"] = json!([{"configMapRef": {"name": "settings"}}]);
     }
     let mut pod = Map::new();
     pod.insert("containers".into(), Value::Array(containers));
@@ -113,6 +129,19 @@ fn workload(rng: &mut Rng, app: &str, config: Option<&str>, sa: Option<&str>, cl
                 "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": t}}}}),
             )
         }
+        2 => {
+            let mut spec = json!({"selector": {"matchLabels": labels(app)}, "template": template, "serviceName": app});
+            if rng.chance(50) {
+                spec["volumeClaimTemplates"] = json!([{"metadata": {"name": "state"},
+                    "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]);
+            }
+            (
+                "apps/v1",
+                "StatefulSet",
+                json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                "metadata": {"name": app, "labels": labels(app)}, "spec": spec}),
+            )
+        }
         _ => {
             let mut spec = json!({"selector": {"matchLabels": labels(app)}, "template": template});
             if rng.chance(60) {
@@ -147,7 +176,9 @@ pub fn base(rng: &mut Rng, world: &mut World, files: &mut Vec<(String, String)>)
     let has_config = rng.chance(60);
     let sa = rng.chance(40).then(|| format!("{app}-runner"));
     let claim = rng.chance(20).then(|| format!("{app}-data"));
-    let work = workload(rng, app, has_config.then_some(config.as_str()), sa.as_deref(), claim.as_deref());
+    let settings = rng.chance(35);
+    world.settings = settings;
+    let work = workload(rng, app, has_config.then_some(config.as_str()), sa.as_deref(), claim.as_deref(), settings);
     let is_deployment = work.kind == "Deployment";
     let mut all = vec![work];
     if has_config {
@@ -219,7 +250,11 @@ pub fn base(rng: &mut Rng, world: &mut World, files: &mut Vec<(String, String)>)
 
     // Files: one per resource, or all in one multi-document file.
     let mut listed = Vec::new();
-    if rng.chance(30) {
+    if rng.chance(8) {
+        let items: Vec<Value> = all.iter().map(|m| m.body.clone()).collect();
+        files.push(("base/list.yaml".into(), yaml(&json!({"apiVersion": "v1", "kind": "List", "items": items}))));
+        listed.push("list.yaml".to_string());
+    } else if rng.chance(30) {
         let text: Vec<String> = all.iter().map(|m| yaml(&m.body)).collect();
         files.push(("base/all.yaml".into(), text.join("---\n")));
         listed.push("all.yaml".to_string());
@@ -235,4 +270,22 @@ pub fn base(rng: &mut Rng, world: &mut World, files: &mut Vec<(String, String)>)
     k.insert("resources".into(), json!(listed));
     layers::base_transformers(rng, world, &mut k, files);
     files.push(("base/kustomization.yaml".into(), yaml(&Value::Object(k))));
+}
+
+/// A second, small base (`extra/`): another app's ConfigMap and Service, with its own prefix, so
+/// overlays that list two bases are covered.
+pub fn second_base(rng: &mut Rng, files: &mut Vec<(String, String)>) {
+    let app = *rng.pick(&["search", "audit"]);
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("{app}-config")}, "data": {"mode": "fast"}});
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": app},
+        "spec": {"selector": labels(app), "ports": [{"port": 80}]}});
+    files.push(("extra/resources.yaml".into(), format!("{}---\n{}", yaml(&cm), yaml(&svc))));
+    let mut k = json!({"resources": ["resources.yaml"]});
+    if rng.chance(50) {
+        k["namePrefix"] = json!("x-");
+    }
+    if rng.chance(30) {
+        k["commonLabels"] = json!({"app": app});
+    }
+    files.push(("extra/kustomization.yaml".into(), yaml(&k)));
 }
