@@ -30,7 +30,7 @@ fn overlay_hint(e: &OverlayError) -> Option<String> {
             OverlayError::Missing { .. } => "check the path: entries are relative to the kustomization's directory",
             OverlayError::OutsideRoot { .. } => "move the file under the kustomization's directory, or make its directory a base and list that instead",
             OverlayError::PatchTargetNotFound { .. } => "check the target's kind and name against `kubectl dimtensor render` of the base",
-            OverlayError::Json6902 { .. } => "JSON 6902 paths must exist (use `add` to create a field); `kubectl dimtensor render` of the base shows the paths",
+            OverlayError::Json6902 { .. } => "JSON 6902 paths must exist, and `add` creates one level only (add a missing parent map first); `kubectl dimtensor render` of the base shows the paths",
             OverlayError::Kustomization { .. } => "see https://kubectl.docs.kubernetes.io/references/kustomize/kustomization/ for the fields",
             OverlayError::Duplicate(_) => "each resource may be defined once: patch it instead of defining it again, and keep renamed objects (allowNameChange patches, prefixes) distinct",
             OverlayError::Cycle { .. } => "a kustomization must not include itself, directly or through its bases",

@@ -19,6 +19,13 @@ pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
 /// Deepest nesting we accept; Kubernetes objects stay far below it.
 pub const MAX_DEPTH: usize = 100;
 
+/// The most keys and values one file may hold, counting what aliases (`*name`) expand to: far
+/// more than any real manifest, kustomization or values file, and few enough that the parser's
+/// memory stays bounded and an alias bomb costs little.
+pub const MAX_NODES: usize = 1 << 20;
+
+mod prescan;
+
 #[derive(Debug, thiserror::Error)]
 pub enum YamlError {
     #[error("{source_name}: line {line}, column {column}: {message}")]
@@ -34,10 +41,27 @@ pub fn parse_documents(text: &str, source_name: &str) -> Result<Vec<Value>, Yaml
     if text.len() > MAX_INPUT_BYTES {
         return Err(invalid(source_name, "file is larger than 64 MiB"));
     }
+    // The parser is quadratic on deep flow nesting and holds every node of a document in
+    // memory: measure both first, in one linear pass.
+    prescan::scan(text, MAX_DEPTH, MAX_NODES).map_err(|refused| match refused {
+        prescan::Refused::TooDeep { line, column } => YamlError::Syntax {
+            source_name: source_name.to_string(),
+            line,
+            column,
+            message: format!("nesting deeper than the limit of {MAX_DEPTH} levels"),
+        },
+        prescan::Refused::TooManyNodes { line } => YamlError::Syntax {
+            source_name: source_name.to_string(),
+            line,
+            column: 1,
+            message: format!("more than {MAX_NODES} keys and values by here, the limit for one file"),
+        },
+    })?;
+    let budget = std::cell::Cell::new(MAX_NODES);
     let text = yaml11_octals(text);
     let mut out = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(&text) {
-        let json = serde::de::DeserializeSeed::deserialize(JsonSeed { depth: 0 }, doc)
+        let json = serde::de::DeserializeSeed::deserialize(JsonSeed { depth: 0, budget: &budget }, doc)
             .map_err(|e| syntax(source_name, &text, &e))?;
         if !json.is_null() {
             out.push(json);
@@ -129,7 +153,7 @@ fn syntax(source_name: &str, text: &str, e: &serde_yaml::Error) -> YamlError {
         }
         message = format!("{path}duplicate key \"{key}\" (each key may appear once in a mapping)");
     }
-    if full.contains("repetition limit exceeded") {
+    if full.contains("repetition limit exceeded") || full.contains(ALIAS_BUDGET) {
         return invalid(source_name, "YAML aliases expand too far (an alias bomb?); refused before expanding them");
     }
     if full.contains("recursion limit exceeded") {
@@ -171,27 +195,42 @@ fn invalid(source_name: &str, message: &str) -> YamlError {
 /// as written), tags are dropped, and a key given twice is an error, as serde_yaml's own
 /// mapping reports it (so [`syntax`] can point at the repeat).
 #[derive(Clone, Copy)]
-struct JsonSeed {
+struct JsonSeed<'b> {
     depth: usize,
+    /// Keys and values still allowed (see [`MAX_NODES`]); each one built takes one.
+    budget: &'b std::cell::Cell<usize>,
 }
 
-impl JsonSeed {
-    fn child<E: serde::de::Error>(self) -> Result<JsonSeed, E> {
+/// The message when the budget runs out (recognised by [`syntax`]).
+const ALIAS_BUDGET: &str = "aliases expand past the limit of keys and values";
+
+impl JsonSeed<'_> {
+    fn child<E: serde::de::Error>(self) -> Result<Self, E> {
         match self.depth >= MAX_DEPTH {
             true => Err(E::custom(format_args!("nesting deeper than the limit of {MAX_DEPTH} levels"))),
-            false => Ok(JsonSeed { depth: self.depth + 1 }),
+            false => Ok(JsonSeed { depth: self.depth + 1, budget: self.budget }),
         }
     }
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for JsonSeed {
+impl JsonSeed<'_> {
+    /// Takes one key or value from the budget.
+    fn take<E: serde::de::Error>(self) -> Result<(), E> {
+        let left = self.budget.get().checked_sub(1).ok_or_else(|| E::custom(ALIAS_BUDGET))?;
+        self.budget.set(left);
+        Ok(())
+    }
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for JsonSeed<'_> {
     type Value = Value;
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        self.take()?;
         d.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for JsonSeed {
+impl<'de> serde::de::Visitor<'de> for JsonSeed<'_> {
     type Value = Value;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -238,6 +277,7 @@ impl<'de> serde::de::Visitor<'de> for JsonSeed {
         let child = self.child()?;
         let mut map = Map::new();
         while let Some(key) = access.next_key_seed(KeySeed)? {
+            self.take()?;
             match map.entry(key) {
                 serde_json::map::Entry::Occupied(e) => {
                     return Err(serde::de::Error::custom(format_args!("duplicate entry with key {:?}", e.key())))

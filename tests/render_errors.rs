@@ -243,6 +243,16 @@ fn block_nesting_past_the_depth_limit_is_refused() {
     assert_clean_failure(&o, &[&shown(t.path(), "cm.yaml"), "nesting deeper than the limit of 100 levels"]);
 }
 
+/// The chart's training preset (a copy in tests/fixtures) holds Python in a block scalar, with
+/// brackets the YAML pre-scan must read as text.
+#[test]
+fn the_chart_training_preset_loads_despite_the_brackets_in_its_python() {
+    let preset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/values/values-training.yaml");
+    let o = run(&["render", "-f", preset.to_str().expect("utf-8 path")]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
+    assert!(o.stdout.contains("import torch") && o.stdout.contains("kind: Job"), "{}", o.stdout);
+}
+
 #[test]
 fn alias_bomb_in_a_resource_is_refused() {
     let text = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\n{BILLION_LAUGHS}");
@@ -374,7 +384,7 @@ fn remote_resource_without_scheme_is_refused() {
 #[test]
 fn component_listed_as_a_resource_is_refused() {
     let t = tree(&[
-        ("comp/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"),
+        ("comp/kustomization.yaml", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nnamePrefix: c-\n"),
         ("top/kustomization.yaml", "resources:\n  - ../comp\n"),
     ]);
     let o = render_dir(&t.path().join("top"), &[]);

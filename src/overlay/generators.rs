@@ -204,6 +204,9 @@ fn absorb(
             // come from the old object), and the new generator's own choice still switches it
             // off: a name the base made without a suffix keeps it.
             res.needs_hash = res.needs_hash && old.needs_hash;
+            // Its other build notes come from the old object too: merged into a ConfigMap read
+            // from a file, it has none (so a later JSON patch finds no annotations map).
+            res.generated = old.generated;
             res.inherit_history(old);
             res.origin = old.origin.clone();
             set.replace(*i, res);

@@ -5,19 +5,12 @@
 #[path = "../../benches/corpus/mod.rs"]
 mod corpus;
 
-use super::{compare_documents, find_reference, parse_documents, run_stdout, Reference};
+use super::{compare_documents, parse_documents, reference_for_test, run_stdout};
 use std::process::Command;
 
 #[test]
 fn benchmark_corpus_renders_like_kustomize() {
-    let kubectl = match find_reference() {
-        Reference::Available(path) => Some(path),
-        Reference::Missing { reason, misconfigured } => {
-            assert!(!misconfigured && std::env::var_os("CI").is_none(), "reference kubectl missing in CI: {reason}");
-            eprintln!("skipping the Kustomize half: {reason}");
-            None
-        }
-    };
+    let kubectl = reference_for_test();
     for n in [1, 10, 100] {
         let dir = tempfile::tempdir().expect("temp dir");
         corpus::write(n, dir.path()).expect("corpus written");

@@ -16,7 +16,7 @@
 
 use super::deliberate::deliberate_refusal;
 use super::trees;
-use super::{compare_documents, find_reference, parse_documents, run, Reference};
+use super::{compare_documents, parse_documents, reference_for_test, run};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -105,14 +105,7 @@ fn random_trees_render_like_kustomize() {
     let first = env_u64("DIMTENSOR_TREES_SEED", 1);
     let keep = std::env::var_os("DIMTENSOR_TREES_KEEP").map(PathBuf::from);
     let verbose = std::env::var_os("DIMTENSOR_TREES_VERBOSE").is_some();
-    let kubectl = match find_reference() {
-        Reference::Available(path) => Some(path),
-        Reference::Missing { reason, misconfigured } => {
-            assert!(!misconfigured && std::env::var_os("CI").is_none(), "reference kubectl missing in CI: {reason}");
-            eprintln!("only our side runs (checking for crashes): {reason}");
-            None
-        }
-    };
+    let kubectl = reference_for_test();
     let started = Instant::now();
     let next = AtomicU64::new(first);
     let results: Mutex<Vec<(u64, Outcome)>> = Mutex::new(Vec::new());
