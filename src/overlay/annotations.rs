@@ -64,7 +64,7 @@ pub fn finalize(set: &mut ResourceSet) -> Result<(), OverlayError> {
                 }
             }
             Some(_) => {
-                meta.remove("annotations");
+                meta.shift_remove("annotations");
             }
             None => {}
         }

@@ -77,7 +77,7 @@ pub fn apply(res: &mut Resource, ops: &[PatchOperation], source: &str) -> Result
             _ => false,
         };
         if empty {
-            meta.remove("annotations");
+            meta.shift_remove("annotations");
         }
     }
     super::annotations::check_shape(body)
