@@ -523,6 +523,13 @@ fn is_block_safe(s: &str) -> bool {
         && s.split('\n').all(|l| !l.ends_with(' ') && !l.ends_with('\t'))
 }
 
+/// Whether a plain scalar with this text would be read as something other than a string (a
+/// number, boolean, null or date) by a YAML 1.1 or 1.2 reader; such text must be quoted to stay
+/// text.
+pub fn is_non_string(s: &str) -> bool {
+    !s.is_empty() && !s.contains('\n') && resolves_to_non_string(s)
+}
+
 /// Strings a YAML 1.1 or 1.2 reader would resolve to something other than a string.
 fn resolves_to_non_string(s: &str) -> bool {
     // Cheap pre-checks first: this runs for every key and string written. Words can only be

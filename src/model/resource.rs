@@ -179,23 +179,46 @@ impl Resource {
     }
 
     /// For a strategic merge (called before it): kyaml writes every field it walks back through
-    /// its field setter, which makes an untyped scalar a string (`3` becomes "3"); `walked` says
-    /// which fields the merge walks.
+    /// its field setter, which quotes an untyped scalar whose text would not read as a string
+    /// (`3` becomes "3", and stays text when written again); other untyped scalars stay untyped.
+    /// `walked` says which fields the merge walks.
     pub fn settle_untyped(&mut self, walked: impl Fn(&Value, &[super::shared::Seg]) -> bool) {
         for u in std::mem::take(&mut self.untyped) {
             if super::shared::get(&self.body, &u.at) != Some(&u.value) {
                 continue; // written since, so typed
             }
-            if !walked(&self.body, &u.at) {
+            let text = match &u.value {
+                Value::String(s) => s.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            if !walked(&self.body, &u.at) || !crate::yaml::is_non_string(&text) {
                 self.untyped.push(u);
             } else if let Some(slot) = super::shared::get_mut(&mut self.body, &u.at) {
-                *slot = Value::String(match &u.value {
-                    Value::String(s) => s.clone(),
-                    Value::Null => String::new(),
-                    other => other.to_string(),
-                });
+                *slot = Value::String(text);
             }
         }
+    }
+
+    /// Runs `step` (a strategic merge, which may reorder lists) on the body, then finds the
+    /// remembered fields (shared and untyped) again: `anchors` says, before the step, how to
+    /// recognise each list element on the way to one.
+    pub fn reordering<R>(
+        &mut self,
+        anchors: impl Fn(&Value, &[super::shared::Seg]) -> super::shared::Anchors,
+        step: impl FnOnce(&mut Value) -> R,
+    ) -> R {
+        let mut places: Vec<&mut super::shared::Location> = self.untyped.iter_mut().map(|u| &mut u.at).collect();
+        places.extend(self.shared.iter_mut().flat_map(|g| g.locations_mut().iter_mut()));
+        if places.is_empty() {
+            return step(&mut self.body);
+        }
+        let found: Vec<super::shared::Anchors> = places.iter().map(|at| anchors(&self.body, at)).collect();
+        let r = step(&mut self.body);
+        for (at, anchors) in places.into_iter().zip(&found) {
+            super::shared::relocate(&self.body, at, anchors);
+        }
+        r
     }
 
     /// Records that the scalar at `at` has no YAML type (as it is now).

@@ -68,6 +68,40 @@ pub fn get_mut<'v>(mut v: &'v mut Value, at: &[Seg]) -> Option<&'v mut Value> {
     Some(v)
 }
 
+/// How to find a list element again after its list was reordered: by the value of its merge
+/// key, one entry per segment of a location (`None` where the position is all there is).
+pub type Anchors = Vec<Option<(String, Value)>>;
+
+/// Points `at` again at the elements `anchors` names, after their lists were reordered. A
+/// location whose element is gone is left as it was (it then fails its value check).
+pub fn relocate(body: &Value, at: &mut Location, anchors: &Anchors) {
+    let mut node = body;
+    for (seg, anchor) in at.iter_mut().zip(anchors) {
+        let next = match (&mut *seg, node, anchor) {
+            (Seg::Index(i), Value::Array(a), Some((key, want))) => {
+                match a.iter().position(|e| e.get(key) == Some(want)) {
+                    Some(found) => {
+                        *i = found;
+                        a.get(found)
+                    }
+                    None => return,
+                }
+            }
+            (Seg::Index(i), Value::Array(a), None) => a.get(*i),
+            (Seg::Key(k), Value::Object(m), _) => m.get(k.as_str()),
+            _ => return,
+        };
+        let Some(next) = next else { return };
+        node = next;
+    }
+}
+
+impl SharedNode {
+    pub fn locations_mut(&mut self) -> &mut Vec<Location> {
+        &mut self.at
+    }
+}
+
 /// Carries in-place changes across each group of `groups` in `body`: a member whose value
 /// changed since the last sync gives its value to the others. Members that disappeared leave
 /// the group; a group of fewer than two members is dropped.
@@ -94,6 +128,16 @@ mod tests {
 
     fn key(path: &str) -> Location {
         path.split('.').map(|k| Seg::Key(k.to_string())).collect()
+    }
+
+    #[test]
+    fn locations_follow_list_elements_by_their_key() {
+        let body = json!({"c": [{"name": "new"}, {"name": "main", "env": [{"name": "A", "value": 1}]}]});
+        let mut at = vec![Seg::Key("c".into()), Seg::Index(0), Seg::Key("env".into()), Seg::Index(0)];
+        let anchors = vec![None, Some(("name".to_string(), json!("main"))), None, None];
+        relocate(&body, &mut at, &anchors);
+        assert_eq!(at[1], Seg::Index(1), "main moved from 0 to 1");
+        assert_eq!(get(&body, &at), Some(&json!({"name": "A", "value": 1})));
     }
 
     #[test]

@@ -291,7 +291,9 @@ fn merge_one(res: &mut Resource, doc: &Value, opts: &PatchOptions, source: &str)
     let schema = schema::for_kind(&api_version, &kind);
     // Before the merge reorders lists: what kyaml's merge walks, it writes back as text.
     res.settle_untyped(|body, at| walked_by_merge(body, schema, at));
-    strategic_merge::merge(res.body_mut(), &patch, schema).map_err(|source_err| OverlayError::StrategicMerge {
+    let merged =
+        res.reordering(|body, at| merge_anchors(body, schema, at), |body| strategic_merge::merge(body, &patch, schema));
+    merged.map_err(|source_err| OverlayError::StrategicMerge {
         patch: source.to_string(),
         resource: ResId::new(crate::model::Gvk::from_api_version(&api_version, &kind), &ns, &name),
         source: source_err,
@@ -334,6 +336,36 @@ fn walked_by_merge(body: &Value, schema: Option<schema::SchemaRef>, at: &[Seg]) 
         }
     }
     true
+}
+
+/// For each step of `at`: the merge key and value of a list element in a list merged by key (the
+/// merge may move it), `None` elsewhere.
+fn merge_anchors(body: &Value, schema: Option<schema::SchemaRef>, at: &[Seg]) -> crate::model::shared::Anchors {
+    let (mut node, mut schema, mut merge_key) = (Some(body), schema, None);
+    at.iter()
+        .map(|seg| {
+            let here = node;
+            node = None;
+            match (seg, here) {
+                (Seg::Key(k), Some(Value::Object(m))) => {
+                    let field = schema.and_then(|s| s.field(k));
+                    merge_key = field.and_then(|f| f.merge_key.filter(|_| f.strategy.merge));
+                    schema = field.map(|f| f.schema);
+                    node = m.get(k);
+                    None
+                }
+                (Seg::Index(i), Some(Value::Array(a))) => {
+                    let element = a.get(*i);
+                    let anchor = merge_key.and_then(|k| Some((k.to_string(), element?.get(k)?.clone())));
+                    schema = schema.and_then(|s| s.items());
+                    merge_key = None;
+                    node = element;
+                    anchor
+                }
+                _ => None,
+            }
+        })
+        .collect()
 }
 
 fn restore_identity(res: &mut Resource, name: &str, ns: &str, kind: &str, opts: &PatchOptions) {
