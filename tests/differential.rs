@@ -12,9 +12,11 @@
 //! A case whose tree Kustomize refuses holds `kustomize-error` (a line Kustomize's stderr must contain) and
 //! `our-error` (a line ours must contain) instead of `expected.yaml`: both tools must refuse it.
 //!
-//! `dd-*` cases are deliberate differences (listed in [`DELIBERATE_DIFFERENCES`]): strategic-merge directives
-//! Kustomize does not implement. Their golden is what the Kubernetes API machinery produces
+//! `dd-*` cases are deliberate differences (listed in [`DELIBERATE_DIFFERENCES`]): strategic merges where
+//! Kustomize is wrong. Their golden is what the Kubernetes API machinery produces
 //! (`kubectl patch <args in patch-cmd>`), and the test checks Kustomize still disagrees with it.
+//! Refusals where Kustomize accepts are in `differential/deliberate.rs`; seeded random trees rendered by
+//! both tools in `differential/generated.rs` (trees from `differential/trees/`).
 //!
 //! Environment:
 //! - `DIMTENSOR_KUBECTL`: path of the reference kubectl. Otherwise `kubectl` on `PATH` is used only if it
