@@ -243,11 +243,13 @@ fn block_nesting_past_the_depth_limit_is_refused() {
     assert_clean_failure(&o, &[&shown(t.path(), "cm.yaml"), "nesting deeper than the limit of 100 levels"]);
 }
 
-/// The chart's training preset (a copy in tests/fixtures) holds Python in a block scalar, with
-/// brackets the YAML pre-scan must read as text.
+/// The chart's training preset (read from the shared upstream chart, never copied) holds Python
+/// in a block scalar, with brackets the YAML pre-scan must read as text.
 #[test]
 fn the_chart_training_preset_loads_despite_the_brackets_in_its_python() {
-    let preset = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/values/values-training.yaml");
+    let preset = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/upstream-chart/dimtensor/values-training.yaml");
+    assert!(preset.is_file(), "the upstream chart's training preset is missing: looked for {}", preset.display());
     let o = run(&["render", "-f", preset.to_str().expect("utf-8 path")]);
     assert_eq!(o.code, Some(0), "{}", o.stderr);
     assert!(o.stdout.contains("import torch") && o.stdout.contains("kind: Job"), "{}", o.stdout);
