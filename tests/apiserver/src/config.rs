@@ -38,6 +38,9 @@ pub struct Config {
     pub log_to_stderr: bool,
     /// `--service-node-port-range` (default 30000-32767): node ports outside it are refused.
     pub node_port_range: (i64, i64),
+    /// Seconds the server's clock is off from the real one: every timestamp it writes
+    /// (creation, deletion, managedFields, conditions, simulated lease holders) follows it.
+    pub clock_offset: i64,
 }
 
 impl Default for Config {
@@ -60,6 +63,7 @@ impl Default for Config {
             finalizer_delay: Duration::ZERO,
             log_to_stderr: false,
             node_port_range: crate::validation::DEFAULT_NODE_PORTS,
+            clock_offset: 0,
         }
     }
 }
@@ -127,6 +131,11 @@ impl Config {
     }
     pub fn finalizer_delay(mut self, delay: Duration) -> Self {
         self.finalizer_delay = delay;
+        self
+    }
+    /// Sets the server's clock `secs` ahead of the real one (negative: behind).
+    pub fn clock_offset(mut self, secs: i64) -> Self {
+        self.clock_offset = secs;
         self
     }
 }
@@ -259,6 +268,19 @@ pub enum DeploymentBehaviour {
     NeverReady,
     /// Progressing=False with reason ProgressDeadlineExceeded.
     DeadlineExceeded,
+    /// A rolling update that stays half done: the new replicas are all updated and available,
+    /// but one old replica is still there (status.replicas > updatedReplicas).
+    OldReplicasRemain,
+}
+
+/// How the simulated controller treats PersistentVolumeClaims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VolumeBehaviour {
+    /// Phase stays Pending (no provisioner).
+    Untouched,
+    /// Bound, unless the claim's StorageClass has `volumeBindingMode: WaitForFirstConsumer`
+    /// (binding then waits for a pod, and there is no scheduler).
+    Bind,
 }
 
 /// How the simulated controller treats Jobs.
@@ -278,6 +300,7 @@ pub enum JobBehaviour {
 pub struct ControllerConfig {
     pub deployments: DeploymentBehaviour,
     pub jobs: JobBehaviour,
+    pub volumes: VolumeBehaviour,
     /// Time between a workload write and its status update; zero updates before the next request.
     pub delay: Duration,
 }
@@ -288,14 +311,16 @@ impl ControllerConfig {
         ControllerConfig {
             deployments: DeploymentBehaviour::Untouched,
             jobs: JobBehaviour::Untouched,
+            volumes: VolumeBehaviour::Untouched,
             delay: Duration::ZERO,
         }
     }
-    /// Deployments roll out and Jobs complete immediately.
+    /// Deployments roll out, Jobs complete and claims bind immediately.
     pub fn ready() -> Self {
         ControllerConfig {
             deployments: DeploymentBehaviour::Ready,
             jobs: JobBehaviour::Complete,
+            volumes: VolumeBehaviour::Bind,
             delay: Duration::ZERO,
         }
     }
@@ -303,11 +328,12 @@ impl ControllerConfig {
     pub fn ready_after(delay: Duration) -> Self {
         ControllerConfig { delay, ..Self::ready() }
     }
-    /// Workloads are observed but never become ready; Jobs keep running.
+    /// Workloads are observed but never become ready; Jobs keep running; claims stay Pending.
     pub fn never_ready() -> Self {
         ControllerConfig {
             deployments: DeploymentBehaviour::NeverReady,
             jobs: JobBehaviour::Running,
+            volumes: VolumeBehaviour::Untouched,
             delay: Duration::ZERO,
         }
     }
@@ -317,6 +343,10 @@ impl ControllerConfig {
     }
     pub fn jobs(mut self, b: JobBehaviour) -> Self {
         self.jobs = b;
+        self
+    }
+    pub fn volumes(mut self, b: VolumeBehaviour) -> Self {
+        self.volumes = b;
         self
     }
     pub fn delay(mut self, d: Duration) -> Self {

@@ -1,14 +1,14 @@
-//! A stand-in for kube-controller-manager: writes Deployment and Job status through the status
-//! subresource (managed by "kube-controller-manager", like the captures), per ControllerConfig.
+//! A stand-in for kube-controller-manager: writes Deployment, Job and PersistentVolumeClaim
+//! status through the status subresource (managed by "kube-controller-manager", like the
+//! captures), per ControllerConfig, a configurable delay after each write.
 
 use crate::apply::managed::Scope;
 use crate::apply::schema::schema;
 use crate::apply::{record_update, Writer};
-use crate::config::{DeploymentBehaviour, JobBehaviour};
+use crate::config::{DeploymentBehaviour, JobBehaviour, VolumeBehaviour};
 use crate::resources::ResourceInfo;
 use crate::state::{Shared, State};
 use crate::store::ObjKey;
-use crate::util::now;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ pub fn after_write(sh: &Arc<Shared>, st: &mut State, info: &ResourceInfo, key: &
     let relevant = match (info.group.as_str(), info.kind.as_str()) {
         ("apps", "Deployment") => st.controller.deployments != DeploymentBehaviour::Untouched,
         ("batch", "Job") => st.controller.jobs != JobBehaviour::Untouched,
+        ("", "PersistentVolumeClaim") => st.controller.volumes != VolumeBehaviour::Untouched,
         _ => false,
     };
     if !relevant {
@@ -45,16 +46,17 @@ pub fn reconcile(st: &mut State, info: &ResourceInfo, key: &ObjKey) {
         return;
     }
     let mut new = old.clone();
+    let now = st.now();
     let changed = match info.kind.as_str() {
-        "Deployment" => deployment(st, &mut new),
-        "Job" => job(st.controller.jobs, &mut new),
+        "Deployment" => deployment(st, &mut new, &now),
+        "Job" => job(st.controller.jobs, &mut new, &now),
+        "PersistentVolumeClaim" => volume_claim(st, &mut new),
         _ => false,
     };
     if !changed || new == old {
         return;
     }
     let av = info.api_version();
-    let now = now();
     let w = Writer { manager: MANAGER, api_version: &av, now: &now, scope: Scope::Status };
     record_update(&old, &mut new, schema().root(&info.group, &info.version, &info.kind), &w);
     st.store.put(key.clone(), new);
@@ -94,9 +96,8 @@ fn condition(old: &[Value], typ: &str, status: &str, reason: &str, message: &str
     })
 }
 
-fn deployment(st: &mut State, obj: &mut Value) -> bool {
+fn deployment(st: &mut State, obj: &mut Value, now: &str) -> bool {
     let behaviour = st.controller.deployments;
-    let now = now();
     let generation = obj.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(1);
     let replicas = obj.pointer("/spec/replicas").and_then(Value::as_i64).unwrap_or(1);
     let template = obj.pointer("/spec/template").cloned().unwrap_or(Value::Null);
@@ -118,76 +119,44 @@ fn deployment(st: &mut State, obj: &mut Value) -> bool {
             m.insert(k.into(), json!(v));
         }
     };
-    let conditions = match behaviour {
+    let r = replicas;
+    let progressing = format!("ReplicaSet \"{rs}\" is progressing.");
+    // Pod counts (replicas, updated, ready, available, unavailable) and the Progressing condition.
+    let (counts, (p_status, p_reason, p_message)) = match behaviour {
         DeploymentBehaviour::Untouched => return false,
-        DeploymentBehaviour::Ready => {
-            for k in ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas"] {
-                positive(&mut status, k, replicas);
-            }
-            vec![
-                condition(
-                    &old_conds,
-                    "Available",
-                    "True",
-                    "MinimumReplicasAvailable",
-                    "Deployment has minimum availability.",
-                    &now,
-                ),
-                condition(
-                    &old_conds,
-                    "Progressing",
-                    "True",
-                    "NewReplicaSetAvailable",
-                    &format!("ReplicaSet \"{rs}\" has successfully progressed."),
-                    &now,
-                ),
-            ]
+        DeploymentBehaviour::Ready => (
+            [r, r, r, r, 0],
+            ("True", "NewReplicaSetAvailable", format!("ReplicaSet \"{rs}\" has successfully progressed.")),
+        ),
+        // Mid rolling update: the new ReplicaSet scaled up and available, one pod of the old one
+        // still there (maxSurge), as get-deployment-with-status.json shows a rollout in flight.
+        DeploymentBehaviour::OldReplicasRemain => {
+            ([r + 1, r, r + 1, r + 1, 0], ("True", "ReplicaSetUpdated", progressing))
         }
-        DeploymentBehaviour::NeverReady | DeploymentBehaviour::DeadlineExceeded => {
-            for k in ["replicas", "updatedReplicas", "unavailableReplicas"] {
-                positive(&mut status, k, replicas);
-            }
-            let available = if replicas > 0 {
-                condition(
-                    &old_conds,
-                    "Available",
-                    "False",
-                    "MinimumReplicasUnavailable",
-                    "Deployment does not have minimum availability.",
-                    &now,
-                )
-            } else {
-                condition(
-                    &old_conds,
-                    "Available",
-                    "True",
-                    "MinimumReplicasAvailable",
-                    "Deployment has minimum availability.",
-                    &now,
-                )
-            };
-            let progressing = if behaviour == DeploymentBehaviour::DeadlineExceeded {
-                condition(
-                    &old_conds,
-                    "Progressing",
-                    "False",
-                    "ProgressDeadlineExceeded",
-                    &format!("ReplicaSet \"{rs}\" has timed out progressing."),
-                    &now,
-                )
-            } else {
-                condition(
-                    &old_conds,
-                    "Progressing",
-                    "True",
-                    "ReplicaSetUpdated",
-                    &format!("ReplicaSet \"{rs}\" is progressing."),
-                    &now,
-                )
-            };
-            vec![available, progressing]
-        }
+        DeploymentBehaviour::NeverReady => ([r, r, 0, 0, r], ("True", "ReplicaSetUpdated", progressing)),
+        DeploymentBehaviour::DeadlineExceeded => (
+            [r, r, 0, 0, r],
+            ("False", "ProgressDeadlineExceeded", format!("ReplicaSet \"{rs}\" has timed out progressing.")),
+        ),
     };
+    let keys = ["replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas"];
+    for (k, v) in keys.iter().zip(counts) {
+        positive(&mut status, k, v);
+    }
+    let available = if counts[4] == 0 {
+        condition(
+            &old_conds,
+            "Available",
+            "True",
+            "MinimumReplicasAvailable",
+            "Deployment has minimum availability.",
+            now,
+        )
+    } else {
+        let msg = "Deployment does not have minimum availability.";
+        condition(&old_conds, "Available", "False", "MinimumReplicasUnavailable", msg, now)
+    };
+    let conditions = vec![available, condition(&old_conds, "Progressing", p_status, p_reason, &p_message, now)];
     status.insert("conditions".into(), Value::Array(conditions));
     if let Some(m) = obj.as_object_mut() {
         m.insert("status".into(), Value::Object(status));
@@ -199,7 +168,7 @@ fn deployment(st: &mut State, obj: &mut Value) -> bool {
     true
 }
 
-fn job(behaviour: JobBehaviour, obj: &mut Value) -> bool {
+fn job(behaviour: JobBehaviour, obj: &mut Value, now: &str) -> bool {
     let status = obj.get("status").cloned().unwrap_or(json!({}));
     let finished = status.get("conditions").and_then(Value::as_array).is_some_and(|cs| {
         cs.iter().any(|c| matches!(c.get("type").and_then(Value::as_str), Some("Complete" | "Failed")))
@@ -207,7 +176,6 @@ fn job(behaviour: JobBehaviour, obj: &mut Value) -> bool {
     if finished {
         return false;
     }
-    let now = now();
     let start = status.get("startTime").cloned().unwrap_or_else(|| json!(now));
     let completions = obj.pointer("/spec/completions").and_then(Value::as_i64).unwrap_or(1);
     let parallelism = obj.pointer("/spec/parallelism").and_then(Value::as_i64).unwrap_or(1);
@@ -231,6 +199,27 @@ fn job(behaviour: JobBehaviour, obj: &mut Value) -> bool {
     true
 }
 
+/// The volume binder: a claim is bound (status only; no PersistentVolume is made) unless its
+/// StorageClass binds on first use, which needs a pod scheduled (there is no scheduler here).
+fn volume_claim(st: &State, obj: &mut Value) -> bool {
+    if st.controller.volumes != VolumeBehaviour::Bind || obj.pointer("/status/phase") == Some(&json!("Bound")) {
+        return false;
+    }
+    if let Some(class) = obj.pointer("/spec/storageClassName").and_then(Value::as_str) {
+        let key = ObjKey::new("storage.k8s.io", "storageclasses", "", class);
+        let mode = st.store.get(&key).and_then(|c| c.get("volumeBindingMode")).and_then(Value::as_str);
+        if mode == Some("WaitForFirstConsumer") {
+            return false;
+        }
+    }
+    let modes = obj.pointer("/spec/accessModes").cloned().unwrap_or(json!([]));
+    let size = obj.pointer("/spec/resources/requests/storage").cloned().unwrap_or(json!("1Gi"));
+    if let Some(m) = obj.as_object_mut() {
+        m.insert("status".into(), json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": size}}));
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,8 +238,8 @@ mod tests {
     #[test]
     fn jobs_finish_once() {
         let mut j = json!({"spec": {"completions": 3}, "status": {}});
-        assert!(job(JobBehaviour::Complete, &mut j));
+        assert!(job(JobBehaviour::Complete, &mut j, "t"));
         assert_eq!(j["status"]["succeeded"], 3);
-        assert!(!job(JobBehaviour::Complete, &mut j));
+        assert!(!job(JobBehaviour::Complete, &mut j, "t"));
     }
 }

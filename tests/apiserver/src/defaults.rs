@@ -41,6 +41,12 @@ pub fn apply_defaults(info: &ResourceInfo, obj: &mut Value) -> Result<(), String
                 default_field(spec, "volumeMode", json!("Filesystem"));
             }
         }
+        ("storage.k8s.io", "StorageClass") => {
+            if let Some(m) = obj.as_object_mut() {
+                default_field(m, "reclaimPolicy", json!("Delete"));
+                default_field(m, "volumeBindingMode", json!("Immediate"));
+            }
+        }
         _ => {}
     }
     Ok(())

@@ -25,6 +25,7 @@ pub mod faults;
 pub mod handlers;
 pub mod http;
 pub mod kubeconfig;
+pub mod lease;
 pub mod log;
 pub mod patch;
 pub mod proto;
@@ -42,7 +43,10 @@ pub mod util;
 pub mod validation;
 pub mod yaml;
 
-pub use config::{Config, ControllerConfig, DeploymentBehaviour, Fault, FaultAction, ForbidRule, JobBehaviour};
+pub use config::{
+    Config, ControllerConfig, DeploymentBehaviour, Fault, FaultAction, ForbidRule, JobBehaviour, VolumeBehaviour,
+};
+pub use lease::{HeldLease, LeaseHolder};
 pub use log::RequestRecord;
 pub use resources::CustomResource;
 pub use server::{StartError, TestServer};

@@ -14,8 +14,9 @@ const USAGE: &str = "usage: test-apiserver [options]
   --anonymous-user USER    who a request without a token is (kubectl sends none over http)
   --forbid USER:VERB:RESOURCE[:NAMESPACE]   deny with 403 (\"*\" matches anything; repeatable)
   --seed FILE              store the objects of a YAML/JSON stream at start (repeatable)
-  --controller MODE        ready | never | deadline | off (default: ready)
+  --controller MODE        ready | never | deadline | old-replicas | off (default: ready)
   --controller-delay-ms N  delay before workloads get their status (default: 0)
+  --clock-offset SECS      the server's clock is this far ahead (negative: behind)
   --aggregated-discovery   answer aggregated discovery like a 1.30+ server
   --service-node-port-range LOW-HIGH   node ports the server takes (default: 30000-32767)
   --log                    print every request to stderr
@@ -75,6 +76,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     "deadline" => ControllerConfig::never_ready()
                         .deployments(DeploymentBehaviour::DeadlineExceeded)
                         .delay(o.config.controller.delay),
+                    "old-replicas" => ControllerConfig::ready()
+                        .deployments(DeploymentBehaviour::OldReplicasRemain)
+                        .delay(o.config.controller.delay),
                     "off" => ControllerConfig::off(),
                     other => return Err(format!("--controller: unknown mode {other:?}")),
                 }
@@ -82,6 +86,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--controller-delay-ms" => {
                 let ms: u64 = value()?.parse().map_err(|e| format!("--controller-delay-ms: {e}"))?;
                 o.config.controller.delay = Duration::from_millis(ms);
+            }
+            "--clock-offset" => {
+                o.config.clock_offset = value()?.parse().map_err(|e| format!("--clock-offset: {e}"))?;
             }
             "--aggregated-discovery" => o.config.aggregated_discovery = true,
             "--service-node-port-range" => {

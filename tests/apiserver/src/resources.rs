@@ -18,6 +18,8 @@ const DISCOVERY_DOCS: &[&str] = &[
     include_str!("../data/discovery/rbac-authorization-k8s-io-v1.json"),
     include_str!("../data/discovery/scheduling-k8s-io-v1.json"),
     include_str!("../data/discovery/authorization-k8s-io-v1.json"),
+    // Written by hand in the same shape (StorageClasses only): PVC readiness reads them.
+    include_str!("../data/discovery/storage-k8s-io-v1.json"),
 ];
 
 /// Order of groups in `/apis`, as the captured APIGroupList lists them.
@@ -29,6 +31,7 @@ const GROUP_ORDER: &[&str] = &[
     "networking.k8s.io",
     "policy",
     "rbac.authorization.k8s.io",
+    "storage.k8s.io",
     "scheduling.k8s.io",
     "coordination.k8s.io",
 ];

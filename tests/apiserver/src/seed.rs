@@ -3,7 +3,7 @@
 
 use crate::state::State;
 use crate::store::ObjKey;
-use crate::util::{new_uid, now};
+use crate::util::new_uid;
 use crate::{defaults, strategy};
 use serde_json::{json, Value};
 
@@ -33,7 +33,7 @@ pub fn insert(st: &mut State, mut obj: Value) -> Result<Value, String> {
     let uid = Some(s(&obj, "/metadata/uid")).filter(|u| !u.is_empty()).unwrap_or_else(new_uid);
     if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.insert("uid".into(), json!(uid));
-        meta.entry("creationTimestamp").or_insert_with(|| json!(now()));
+        meta.entry("creationTimestamp").or_insert_with(|| json!(st.now()));
         if info.tracks_generation() {
             meta.entry("generation").or_insert(json!(1));
         }

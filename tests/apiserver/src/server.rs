@@ -216,6 +216,18 @@ impl TestServer {
         self.shared.lock().aggregated_discovery = on;
     }
 
+    /// Sets the server's clock `secs` ahead of the real one (negative: behind): every timestamp
+    /// it writes from now on, simulated lease holders' included.
+    pub fn set_clock_offset(&self, secs: i64) {
+        self.shared.lock().clock_offset = secs;
+    }
+
+    /// Starts a simulated client holding a Lease and renewing it every third of its duration
+    /// with the server's clock; it dies (stops renewing) when the handle is dropped or told to.
+    pub fn hold_lease(&self, holder: crate::lease::LeaseHolder) -> crate::lease::HeldLease {
+        crate::lease::hold(&self.shared, holder)
+    }
+
     /// Stops accepting, ends open connections and watches; waits for the own runtime, if any.
     pub fn shutdown(mut self) {
         self.stop();

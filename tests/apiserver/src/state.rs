@@ -35,6 +35,8 @@ pub struct State {
     pub revisions: HashMap<String, (u64, Value)>,
     /// Server flags validation depends on.
     pub validation: crate::validation::Options,
+    /// Seconds this server's clock is off from the real one (every timestamp it writes).
+    pub clock_offset: i64,
 }
 
 impl State {
@@ -56,7 +58,24 @@ impl State {
             log_to_stderr: config.log_to_stderr,
             revisions: HashMap::new(),
             validation: crate::validation::Options { node_ports: config.node_port_range },
+            clock_offset: config.clock_offset,
         }
+    }
+
+    /// Seconds since the epoch by this server's clock.
+    pub fn unix_now(&self) -> i64 {
+        crate::util::unix_now() + self.clock_offset
+    }
+
+    /// Now by this server's clock, as `metav1.Time`.
+    pub fn now(&self) -> String {
+        crate::util::rfc3339(self.unix_now())
+    }
+
+    /// Now by this server's clock, as `metav1.MicroTime`.
+    pub fn micro_now(&self) -> String {
+        let sub = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_micros());
+        crate::util::micro_time(self.unix_now(), sub)
     }
 }
 
@@ -67,11 +86,14 @@ pub struct Shared {
     pub shutdown: watch::Receiver<bool>,
     /// Requests received and not answered yet (a delay fault holds them).
     pub in_flight: AtomicUsize,
+    /// The runtime the server runs on (test controls spawn simulated clients there).
+    pub runtime: tokio::runtime::Handle,
 }
 
 impl Shared {
     pub fn new(state: State, addr: SocketAddr, shutdown: watch::Receiver<bool>) -> Arc<Shared> {
-        Arc::new(Shared { state: Mutex::new(state), addr, shutdown, in_flight: AtomicUsize::new(0) })
+        let runtime = tokio::runtime::Handle::current();
+        Arc::new(Shared { state: Mutex::new(state), addr, shutdown, in_flight: AtomicUsize::new(0), runtime })
     }
 
     /// The state; a panic in another holder does not make it unusable for tests.

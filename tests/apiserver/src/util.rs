@@ -17,9 +17,15 @@ pub fn rfc3339(secs: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
-/// Current time in the server's timestamp format.
+/// Current time in the server's timestamp format (the real clock; a server's own, settable
+/// clock is `State::now`).
 pub fn now() -> String {
     rfc3339(unix_now())
+}
+
+/// A `metav1.MicroTime` (leases' `acquireTime`/`renewTime`): six fractional digits.
+pub fn micro_time(secs: i64, micros: u32) -> String {
+    format!("{}.{micros:06}Z", rfc3339(secs).trim_end_matches('Z'))
 }
 
 /// Parses the timestamps this server writes (and RFC 3339 with fractions); None if malformed.

@@ -9,7 +9,6 @@ use crate::selectors::{FieldSelector, LabelSelector};
 use crate::state::{Shared, State};
 use crate::status::{delete_success, ApiError};
 use crate::store::ObjKey;
-use crate::util::now;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -119,7 +118,7 @@ pub fn delete(sh: &Arc<Shared>, st: &mut State, w: &WriteCtx, name: &str, req: &
     }
     let mut marked = old.clone();
     if let Some(meta) = marked.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.insert("deletionTimestamp".into(), json!(now()));
+        meta.insert("deletionTimestamp".into(), json!(st.now()));
         meta.insert("deletionGracePeriodSeconds".into(), json!(0));
         if w.info.tracks_generation() {
             let g = meta.get("generation").and_then(Value::as_i64).unwrap_or(0);
@@ -182,7 +181,7 @@ fn delete_namespace(
 ) -> Result<Reply, ApiError> {
     let mut marked = old;
     if let Some(meta) = marked.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.insert("deletionTimestamp".into(), json!(now()));
+        meta.insert("deletionTimestamp".into(), json!(st.now()));
     }
     if let Some(m) = marked.as_object_mut() {
         m.insert("status".into(), json!({"phase": "Terminating"}));

@@ -10,7 +10,6 @@ use crate::http::Reply;
 use crate::resources::ResourceInfo;
 use crate::state::State;
 use crate::status::ApiError;
-use crate::util::now;
 use serde_json::{json, Value};
 
 /// POST of a review: SelfSubjectAccessReview (self-subject-access-review.json) or
@@ -54,7 +53,7 @@ pub fn create(st: &State, info: &ResourceInfo, user: &str, manager: &str, req: &
     });
     let baseline = json!({"metadata": {"creationTimestamp": null}, "spec": {}});
     let av = info.api_version();
-    let now = now();
+    let now = st.now();
     let w = Writer { manager, api_version: &av, now: &now, scope: Scope::Main { status_reset: true } };
     record_update(&baseline, &mut out, schema().root(&info.group, &info.version, &info.kind), &w);
     out["status"] = status;

@@ -11,7 +11,7 @@ use crate::resources::ResourceInfo;
 use crate::state::{Shared, State};
 use crate::status::{ApiError, Cause};
 use crate::store::ObjKey;
-use crate::util::{new_uid, now};
+use crate::util::new_uid;
 use crate::validation;
 use crate::{defaults, strategy};
 use serde_json::{json, Value};
@@ -246,12 +246,18 @@ pub fn create(sh: &Arc<Shared>, st: &mut State, w: &WriteCtx, req: &Request) -> 
 fn create_object(sh: &Arc<Shared>, st: &mut State, w: &WriteCtx, mut obj: Value) -> Result<Reply, ApiError> {
     let name = name_of(&obj);
     check_namespace(st, w, &name)?;
-    if !name.is_empty() && st.store.get(&w.key(&name)).is_some() {
-        return Err(ApiError::already_exists(&w.info.group, &w.info.plural, &name));
+    if let Some(existing) = st.store.get(&w.key(&name)).filter(|_| !name.is_empty()) {
+        let mut err = ApiError::already_exists(&w.info.group, &w.info.plural, &name);
+        if existing.pointer("/metadata/deletionTimestamp").is_some() {
+            // The registry's Create says why the name is still taken.
+            err.message = format!("object is being deleted: {}", err.message);
+            err.body["message"] = json!(err.message);
+        }
+        return Err(err);
     }
     unknown_fields(st, w, &mut obj, false)?;
     defaults(w, &mut obj)?;
-    let now = now();
+    let now = st.now();
     let av = w.info.api_version();
     let before = strategy::baseline(w.info, &obj);
     apply::record_update(&before, &mut obj, w.ty(), &w.writer(&av, &now));
@@ -314,7 +320,7 @@ pub fn update_object(
     old: Value,
     mut new: Value,
 ) -> Result<Reply, ApiError> {
-    let now = now();
+    let now = st.now();
     let av = w.info.api_version();
     apply::record_update(&old, &mut new, w.ty(), &w.writer(&av, &now));
     finish(sh, st, w, Some(old), new)
@@ -428,7 +434,7 @@ fn server_side_apply(
     unknown_fields(st, w, &mut config, true)?;
     check_types(w, &config, true)?;
     let live = existing.clone().unwrap_or_else(|| json!({}));
-    let now = now();
+    let now = st.now();
     let av = w.info.api_version();
     let mut merged = match apply::apply(&live, &config, w.ty(), &w.writer(&av, &now), force) {
         Ok(m) => m,
@@ -512,7 +518,8 @@ pub fn finish(
     match &old {
         None => {
             let uid = new_uid();
-            stamp_create(w.info, &mut new, &uid, &now());
+            let now = st.now();
+            stamp_create(w.info, &mut new, &uid, &now);
             strategy::prepare_create(w.info, &mut new, &uid, &mut st.alloc);
             if let Some(m) = new.as_object_mut() {
                 if w.info.has_status() || !m.contains_key("status") {

@@ -169,6 +169,9 @@ pub fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>, opts: &Op
         validate_meta(info, obj, old.is_none(), &mut e);
         kinds::validate(info, obj, old, &mut e);
     }
+    if let Some(old) = old {
+        finalizers_while_deleting(old, obj, &mut e);
+    }
     if e.0.is_empty() {
         // The node port allocator runs after validation, with its own range.
         network::node_port_range(info, obj, opts, &mut e);
@@ -178,6 +181,27 @@ pub fn validate(info: &ResourceInfo, obj: &Value, old: Option<&Value>, opts: &Op
     }
     let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
     Err(ApiError::invalid(error_group(info), &info.kind, name, e.0))
+}
+
+/// ValidateObjectMetaUpdate: an object being deleted may lose finalizers, never gain one.
+fn finalizers_while_deleting(old: &Value, new: &Value, e: &mut Errs) {
+    if old.pointer("/metadata/deletionTimestamp").is_none() {
+        return;
+    }
+    let list = |v: &Value| -> Vec<String> {
+        let items = v.pointer("/metadata/finalizers").and_then(Value::as_array).cloned().unwrap_or_default();
+        items.iter().filter_map(|f| f.as_str().map(str::to_string)).collect()
+    };
+    let before = list(old);
+    let added: Vec<String> = list(new).into_iter().filter(|f| !before.contains(f)).collect();
+    if !added.is_empty() {
+        let quoted: Vec<String> = added.iter().map(|f| format!("{f:?}")).collect();
+        let detail = format!(
+            "no new finalizers can be added if the object is being deleted, found new finalizers []string{{{}}}",
+            quoted.join(", ")
+        );
+        e.forbidden("metadata.finalizers", &detail);
+    }
 }
 
 fn selector_value(sel: Option<&Value>) -> String {

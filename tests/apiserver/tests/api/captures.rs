@@ -385,3 +385,66 @@ fn mended_values_are_accepted() {
         assert!(r.status == 200 || r.status == 201, "{name} mended: {} {}", r.status, String::from_utf8_lossy(&r.body));
     }
 }
+
+/// The third captured session (finalizers): an object held by a finalizer stays after DELETE
+/// with `deletionTimestamp`, and is still an object like any other for writes. The captured
+/// apply to it is refused only because another manager owns the field it changes (a
+/// FieldManagerConflict, the same 409 as for a live object); being terminating refuses nothing.
+#[test]
+fn finalizer_captures_replay_with_the_same_answers() {
+    let (_server, admin, _) = server();
+    let cm = "/api/v1/namespaces/capture-demo/configmaps/held";
+    check("namespace-create.json", &send(&admin, "namespace-create.json"));
+
+    let created = check("finalizer-create.json", &send(&admin, "finalizer-create.json"));
+    let want = want_body(&capture("finalizer-create.json")).clone();
+    for k in ["data"] {
+        assert_eq!(created[k], want[k], "create: {k}");
+    }
+    assert_eq!(created["metadata"]["finalizers"], want["metadata"]["finalizers"]);
+    assert_eq!(managers(&created), managers(&want));
+    let rv: u64 = created["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+
+    let deleted = check("finalizer-delete.json", &send(&admin, "finalizer-delete.json"));
+    let want = want_body(&capture("finalizer-delete.json")).clone();
+    assert_eq!(deleted["kind"], "ConfigMap", "the object, not a Status");
+    assert!(deleted["metadata"]["deletionTimestamp"].is_string());
+    assert_eq!(deleted["metadata"]["deletionGracePeriodSeconds"], want["metadata"]["deletionGracePeriodSeconds"]);
+    assert_eq!(deleted["metadata"]["finalizers"], want["metadata"]["finalizers"]);
+    assert_eq!(managers(&deleted), managers(&want), "the delete is nobody's field change");
+    assert_eq!(deleted["metadata"]["resourceVersion"], (rv + 1).to_string(), "one write, as 25568 -> 25569");
+    assert!(deleted["metadata"].get("generation").is_none());
+
+    let got = check("finalizer-get-terminating.json", &send(&admin, "finalizer-get-terminating.json"));
+    assert_eq!(got, deleted, "the GET shows the same terminating object");
+
+    check_exact("finalizer-apply-while-terminating.json", &send(&admin, "finalizer-apply-while-terminating.json"));
+
+    // The same object still takes writes that conflict with nobody, and stays terminating.
+    let apply = |body: &Value| {
+        admin.patch(&format!("{cm}?fieldManager=kubectl-dimtensor"), "application/apply-patch+yaml", body)
+    };
+    let mine = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held"}, "data": {"other": "x"}});
+    let updated = apply(&mine);
+    assert_eq!(updated.status, 200, "{}", String::from_utf8_lossy(&updated.body));
+    let updated = updated.json();
+    assert_eq!(updated["data"]["other"], "x");
+    assert_eq!(updated["metadata"]["deletionTimestamp"], deleted["metadata"]["deletionTimestamp"]);
+    // Creating the name again is refused while it is taken (the registry says why).
+    let again = admin.post("/api/v1/namespaces/capture-demo/configmaps", &json!({"metadata": {"name": "held"}}));
+    assert_eq!(again.status, 409);
+    assert_eq!(again.json()["reason"], "AlreadyExists");
+    assert_eq!(again.json()["message"], "object is being deleted: configmaps \"held\" already exists");
+    // No finalizer may be added to an object being deleted.
+    let more = admin.patch(
+        cm,
+        "application/merge-patch+json",
+        &json!({"metadata": {"finalizers": ["example.com/block", "x.io/more"]}}),
+    );
+    assert_eq!(more.status, 422);
+    assert!(more.json()["message"].as_str().unwrap().contains("metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{\"x.io/more\"}"));
+    // Removing the last finalizer lets it go.
+    let released = admin.patch(cm, "application/merge-patch+json", &json!({"metadata": {"finalizers": null}}));
+    assert_eq!(released.status, 200);
+    assert_eq!(admin.get(cm).status, 404);
+}

@@ -6,3 +6,4 @@ mod captures;
 mod client;
 mod kubectl;
 mod ownership;
+mod rollout;
