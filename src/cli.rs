@@ -247,13 +247,13 @@ pub struct ClusterArgs {
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Wait until Deployments are rolled out (and Services have addresses)
+    /// Wait until every object of the revision is ready (Deployments rolled out, claims bound, load balancers addressed); only then is it deployed
     #[arg(long)]
     pub wait: bool,
     /// Also wait for Jobs to complete (training can take days: off by default)
     #[arg(long)]
     pub wait_for_jobs: bool,
-    /// How long --wait may take (e.g. 5m)
+    /// How long --wait may take (e.g. 5m); also how long an object being deleted may take to go before it is made again
     #[arg(long, default_value = "5m")]
     pub timeout: String,
     /// Diff format
@@ -276,7 +276,7 @@ pub struct ReleaseFlags {
     /// Revisions of history to keep (0: all)
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub history_max: usize,
-    /// How long the release lock lasts without renewal (how long a crashed operation blocks others)
+    /// How long the release lock lasts without renewal: a crashed operation's lock is taken over once seen unrenewed this long
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub lock_duration: String,
     /// Take over existing objects that belong to no release: kubectl apply's fields move to this release (applied with force)
@@ -355,13 +355,13 @@ pub struct RollbackArgs {
     /// Stop after the diff
     #[arg(long)]
     pub dry_run: bool,
-    /// Wait until Deployments are rolled out
+    /// Wait until every object of the new revision is ready; only then is it deployed
     #[arg(long)]
     pub wait: bool,
     /// Also wait for Jobs to complete
     #[arg(long)]
     pub wait_for_jobs: bool,
-    /// How long --wait may take
+    /// How long --wait may take; also how long an object being deleted may take to go
     #[arg(long, default_value = "5m")]
     pub timeout: String,
     /// Delete and recreate objects whose immutable fields differ
@@ -474,7 +474,7 @@ pub struct UninstallArgs {
     /// Also delete PersistentVolumeClaims (checkpoints are data: kept by default)
     #[arg(long)]
     pub delete_data: bool,
-    /// Wait until everything is gone
+    /// Wait until everything is gone (an object held by finalizers is named)
     #[arg(long)]
     pub wait: bool,
     /// How long --wait may take

@@ -45,7 +45,9 @@ fn release_hint(e: &crate::release::ReleaseError) -> Option<String> {
     Some(
         match e {
             ReleaseError::Lock(LockError::Held { name, .. }) => format!("`kubectl dimtensor history {name}` shows what the running operation recorded"),
-            ReleaseError::Failed { name, .. } => format!("`kubectl dimtensor history {name}` shows the revisions; fix the cause and upgrade again, or `kubectl dimtensor rollback {name}`"),
+            ReleaseError::Failed { name, deployed: Some(rev), .. } => format!("`kubectl dimtensor history {name}` shows the revisions; fix the cause and upgrade again, or `kubectl dimtensor rollback {name}` (revision {rev} is still deployed)"),
+            ReleaseError::Failed { name, deployed: None, .. } => format!("`kubectl dimtensor history {name}` shows the revisions; nothing of it is deployed: fix the cause and run `kubectl dimtensor install {name}` again (or `upgrade {name} --install`)"),
+            ReleaseError::NotReady { name, .. } => format!("`kubectl dimtensor status {name}` shows what is not ready; nothing was changed"),
             ReleaseError::Store(StoreError::ReleaseNotFound { .. }) => "`kubectl dimtensor list -A` lists the releases in every namespace".to_string(),
             _ => return None,
         },

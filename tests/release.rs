@@ -3,7 +3,8 @@
 //! Lifecycle rows with faults, the lock and `--atomic` are in `release/lifecycle.rs`; the fault
 //! matrix (every step of every operation) in `release/faults.rs`; Helm adoption in
 //! `release/adopt.rs`; what a release may touch in `release/ownership.rs`; objects across API
-//! versions in `release/versions.rs`.
+//! versions in `release/versions.rs`; rollout truth (waits, readiness, terminating objects, the
+//! interrupted uninstall) in `release/truth.rs`; the lock's takeover rules in `release/lock.rs`.
 
 #[path = "release/adopt.rs"]
 mod adopt;
@@ -20,10 +21,14 @@ mod guards;
 mod handover;
 #[path = "release/lifecycle.rs"]
 mod lifecycle;
+#[path = "release/lock.rs"]
+mod lock;
 #[path = "release/ownership.rs"]
 mod ownership;
 #[path = "release/support.rs"]
 mod support;
+#[path = "release/truth.rs"]
+mod truth;
 #[path = "release/versions.rs"]
 mod versions;
 

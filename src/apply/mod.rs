@@ -86,13 +86,19 @@ pub enum ApplyError {
     Failed { failed: usize, total: usize, first: ClusterError, done: Vec<ResId> },
     #[error("interrupted: {} object(s) were applied before the stop ({})", done.len(), done.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))]
     Interrupted { done: Vec<ResId> },
-    #[error("{id} must be replaced ({reason}); re-run with --force to delete and recreate it")]
+    #[error("{id} cannot be updated in place: {reason}; --force replaces the {} (deletes it and creates it again)", id.gvk.kind)]
     NeedsForce { id: ResId, reason: String },
     #[error("{id} is a PersistentVolumeClaim and is never replaced: {reason}")]
     PvcReplace { id: ResId, reason: String },
+    /// An object being deleted (or replaced) did not go in time, or Ctrl-C came meanwhile.
+    #[error(transparent)]
+    Wait(#[from] wait::WaitError),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
 }
+
+/// How long an object being deleted may take to go when nothing else says (`--timeout`'s default).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
@@ -105,6 +111,9 @@ pub struct ApplyOptions {
     pub cascade: Option<Propagation>,
     /// `spec.replicas` moving to or from an HPA ([`handover`]).
     pub handover: handover::Handover,
+    /// How long an object being deleted (terminating, or replaced) may take to go before it is
+    /// made again (`--timeout`; None: [`DEFAULT_TIMEOUT`]).
+    pub timeout: Option<Duration>,
 }
 
 /// What was done.
@@ -161,9 +170,12 @@ pub async fn execute(
     let mut writes: Vec<&crate::diff::Change> = plan
         .changes
         .iter()
-        .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace { .. }))
+        .filter(|c| {
+            matches!(c.action, Action::Create | Action::Update | Action::Replace { .. } | Action::Terminating { .. })
+        })
         .collect();
     writes.sort_by_key(|c| rank(&c.id.gvk.kind));
+    let timeout = opts.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let mut i = 0;
     while i < writes.len() {
         let r = rank(&writes[i].id.gvk.kind);
@@ -175,12 +187,23 @@ pub async fn execute(
                 return (c, None);
             }
             let res = async {
-                if matches!(c.action, Action::Replace { .. }) {
-                    cluster.delete(&c.id, Propagation::Foreground, c.uid.as_deref()).await?;
-                    wait::until_gone(cluster, &c.id, Duration::from_secs(120)).await?;
+                match c.action {
+                    Action::Replace { .. } => {
+                        cluster.delete(&c.id, Propagation::Foreground, c.uid.as_deref()).await?;
+                        wait::until_gone(cluster, &c.id, timeout, cancel).await?;
+                    }
+                    Action::Terminating { .. } => wait::until_gone(cluster, &c.id, timeout, cancel).await?,
+                    _ => {}
                 }
                 let body = c.body.as_ref().expect("creates and updates carry a body");
-                opts.handover.apply(cluster, &c.id, body, how).await
+                let applied = opts.handover.apply(cluster, &c.id, body, how).await?;
+                if wait::terminating(&applied.object).is_none() {
+                    return Ok::<_, ApplyError>(applied);
+                }
+                // Deleted since the plan: the apply landed on an object about to disappear.
+                // Made again once it is gone, or it would vanish from under the release.
+                wait::until_gone(cluster, &c.id, timeout, cancel).await?;
+                Ok(opts.handover.apply(cluster, &c.id, body, how).await?)
             }
             .await;
             (c, Some(res))
@@ -205,14 +228,19 @@ pub async fn execute(
             }
             match c.action {
                 Action::Replace { .. } => outcome.replaced.push(id),
-                Action::Create if !applied.created => outcome.found.push((id, applied.object)),
+                Action::Create | Action::Terminating { .. } if !applied.created => {
+                    outcome.found.push((id, applied.object))
+                }
                 _ => outcome.applied.push(id),
             }
         }
         let failed = errors.len();
         if let Some(first) = errors.into_iter().next() {
             let done = outcome.applied.iter().chain(&outcome.replaced).cloned().collect();
-            return Err(ApplyError::Failed { failed, total, first, done });
+            return Err(match first {
+                ApplyError::Cluster(first) => ApplyError::Failed { failed, total, first, done },
+                other => other,
+            });
         }
         if cancel.is_cancelled() {
             return Err(ApplyError::Interrupted { done: outcome.applied.clone() });

@@ -98,11 +98,25 @@ impl ClusterError {
     }
     /// A 422 that says a field cannot change (a Job's template, a selector, a clusterIP).
     pub fn is_immutable(&self) -> bool {
-        match self {
-            ClusterError::Api { code: 422, message, causes, .. } => {
-                message.contains("immutable") || causes.iter().any(|c| c.contains("immutable"))
-            }
-            _ => false,
+        self.immutable_reason().is_some()
+    }
+
+    /// What an immutable-field refusal is about, without the server's dump of the object's Go
+    /// value (a Job template's runs to kilobytes): "spec.template is immutable".
+    pub fn immutable_reason(&self) -> Option<String> {
+        let ClusterError::Api { code: 422, message, causes, .. } = self else { return None };
+        let said = |m: &str| m.contains("immutable") || m.contains("may not change");
+        let mut fields: Vec<&str> =
+            causes.iter().filter(|c| said(c)).filter_map(|c| c.split_once(": ").map(|(f, _)| f)).collect();
+        if fields.is_empty() {
+            // No causes: "Kind.group \"n\" is invalid: FIELD: Invalid value: DUMP: field is immutable".
+            let after = message.split_once("is invalid: ").map_or(message.as_str(), |(_, r)| r);
+            fields.extend(after.split_once(": ").map(|(f, _)| f).filter(|_| said(message)));
+        }
+        match fields.as_slice() {
+            [] => None,
+            [one] => Some(format!("{one} is immutable")),
+            many => Some(format!("{} are immutable", many.join(", "))),
         }
     }
 

@@ -18,12 +18,18 @@ pub const CONCURRENCY: usize = 8;
 pub enum Action {
     Create,
     Update,
-    /// The server refuses an in-place update (an immutable field): delete and recreate.
+    /// The server refuses an in-place update (`reason`: which field is immutable): delete and
+    /// recreate.
     Replace {
         reason: String,
     },
     Delete,
     Unchanged,
+    /// The live object is being deleted (a `deletionTimestamp`, held by these finalizers): it
+    /// is created again once it is gone, never applied to (it would disappear afterwards).
+    Terminating {
+        finalizers: Vec<String>,
+    },
 }
 
 impl Action {
@@ -34,6 +40,7 @@ impl Action {
             Action::Replace { .. } => "replace",
             Action::Delete => "delete",
             Action::Unchanged => "unchanged",
+            Action::Terminating { .. } => "terminating",
         }
     }
 }
@@ -67,6 +74,9 @@ impl Plan {
         let mut s = format!("Plan: {} to add, {} to change, ", self.count("create"), self.count("update"));
         if self.count("replace") > 0 {
             s.push_str(&format!("{} to replace, ", self.count("replace")));
+        }
+        if self.count("terminating") > 0 {
+            s.push_str(&format!("{} terminating (created again once gone), ", self.count("terminating")));
         }
         s.push_str(&format!("{} to delete, {} unchanged", self.count("delete"), self.count("unchanged")));
         s
@@ -214,6 +224,7 @@ pub async fn plan_against(
     let results = stream::iter(desired.into_iter().map(|(id, body)| {
         let found = if namespace_missing { None } else { live.get(&id) };
         let uid = found.and_then(|l| l["metadata"]["uid"].as_str()).map(str::to_string);
+        let going = found.and_then(crate::apply::wait::terminating);
         let current = found.map(|l| normalized(l.clone()));
         async move {
             if namespace_missing && !id.namespace.is_empty() {
@@ -221,6 +232,16 @@ pub async fn plan_against(
                 return Ok::<_, PlanError>(change(id, None, Some(body.clone()), Some(body), Action::Create));
             }
             let planned = match opts.handover.apply(cluster, &id, &body, how).await {
+                // Being deleted: whatever the dry run merged, the object is made anew once gone.
+                Ok(result) if going.is_some() => {
+                    let after = without_deletion(normalized(result.object), &body);
+                    let finalizers = going.unwrap_or_default();
+                    change(id, current, Some(after), Some(body), Action::Terminating { finalizers })
+                }
+                Err(e) if going.is_some() && e.is_immutable() => {
+                    let finalizers = going.unwrap_or_default();
+                    change(id, current, Some(body.clone()), Some(body), Action::Terminating { finalizers })
+                }
                 Ok(result) => {
                     let result = normalized(result.object);
                     let mut action = classify_normalized(current.as_ref(), Some(&result));
@@ -231,7 +252,7 @@ pub async fn plan_against(
                     change(id, current, Some(result), Some(body), action)
                 }
                 Err(e) if e.is_immutable() => {
-                    let reason = e.to_string();
+                    let reason = e.immutable_reason().unwrap_or_default();
                     change(id, current, Some(body.clone()), Some(body), Action::Replace { reason })
                 }
                 Err(e) => return Err(e.into()),
@@ -247,6 +268,20 @@ pub async fn plan_against(
         plan.changes.push(r?);
     }
     Ok(plan)
+}
+
+/// What a terminating object becomes once made again: no deletion marks, none of the finalizers
+/// the render does not set (the dry run kept the live ones).
+fn without_deletion(mut v: Value, body: &Value) -> Value {
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+        for k in ["deletionTimestamp", "deletionGracePeriodSeconds", "finalizers"] {
+            meta.remove(k);
+        }
+        if let Some(own) = body["metadata"].get("finalizers") {
+            meta.insert("finalizers".into(), own.clone());
+        }
+    }
+    v
 }
 
 async fn namespace_exists(cluster: &Cluster) -> Result<bool, ClusterError> {

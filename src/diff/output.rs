@@ -61,8 +61,12 @@ fn simple(plan: &Plan, color: bool) -> String {
         };
         out.push_str(&paint(&header, &format!("{BOLD}{code}"), color));
         out.push('\n');
-        if let Action::Replace { reason } = &c.action {
-            out.push_str(&format!("  the server refuses an in-place update: {reason}\n"));
+        match &c.action {
+            Action::Replace { reason } => {
+                out.push_str(&format!("  {reason}: replaced (deleted and created again) only with --force\n"))
+            }
+            Action::Terminating { finalizers } => out.push_str(&format!("  {}\n", terminating_note(finalizers))),
+            _ => {}
         }
         for line in unified(&c.before, &c.after, &c.id.to_string()).lines() {
             let styled = if line.starts_with("+++") || line.starts_with("---") {
@@ -86,6 +90,15 @@ fn simple(plan: &Plan, color: bool) -> String {
     out
 }
 
+/// Why a terminating object is listed, and what install and upgrade do about it.
+pub fn terminating_note(finalizers: &[String]) -> String {
+    let held = match finalizers {
+        [] => "being deleted".to_string(),
+        f => format!("being deleted, held by finalizers {}", f.join(", ")),
+    };
+    format!("{held}: install and upgrade wait (up to --timeout) for it to go, then create it")
+}
+
 fn markdown(plan: &Plan) -> String {
     let mut out = String::from("## kubectl dimtensor plan\n\n");
     for c in plan.changes.iter().filter(|c| c.action != Action::Unchanged) {
@@ -106,7 +119,7 @@ fn json_out(plan: &Plan) -> String {
         .iter()
         .map(|c| json!({"resource": c.id.to_string(), "kind": c.id.gvk.kind, "namespace": c.id.namespace, "name": c.id.name, "action": c.action.word(), "diff": unified(&c.before, &c.after, &c.id.to_string())}))
         .collect();
-    let doc = json!({"changes": items, "summary": {"add": plan.count("create"), "change": plan.count("update"), "replace": plan.count("replace"), "delete": plan.count("delete"), "unchanged": plan.count("unchanged")}});
+    let doc = json!({"changes": items, "summary": {"add": plan.count("create"), "change": plan.count("update"), "replace": plan.count("replace"), "terminating": plan.count("terminating"), "delete": plan.count("delete"), "unchanged": plan.count("unchanged")}});
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 

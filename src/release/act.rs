@@ -16,6 +16,7 @@ use super::plan::{manifest_ids, prune};
 use super::prepare::{self, Prepared};
 use super::record::Release;
 use super::{takeover, ReleaseError};
+use crate::apply::wait::Rules;
 use crate::apply::{self, ApplyError, ApplyOptions, Cancel, Doomed, Outcome};
 use crate::cluster::Cluster;
 use crate::diff::{Action, Change, Plan};
@@ -39,7 +40,8 @@ pub struct ActOptions {
     pub force: bool,
     pub delete_data: bool,
     pub wait: Option<Wait>,
-    /// `--timeout`: also bounds the rollout a deferred prune waits for without `--wait`.
+    /// `--timeout`: bounds the rollout a deferred prune waits for without `--wait`, and how long
+    /// an object being deleted may take to go before it is made again (with or without `--wait`).
     pub timeout: Duration,
     pub quiet: bool,
 }
@@ -86,6 +88,7 @@ impl<'a> ClusterAct<'a> {
             delete_data: self.opts.delete_data,
             cascade: None,
             handover: p.handover.clone(),
+            timeout: Some(self.opts.timeout),
         }
     }
 
@@ -198,7 +201,7 @@ async fn cancelled(cancel: &Cancel) {
     }
 }
 
-/// Waits for `ids`, giving up on Ctrl-C.
+/// Waits for `ids` (every object of a revision), giving up on Ctrl-C.
 pub async fn wait_ready(
     cluster: &Cluster,
     ids: &[ResId],
@@ -220,7 +223,7 @@ pub async fn wait_ready(
         }
     };
     let result = tokio::select! {
-        r = apply::wait::until_ready(cluster, ids, wait.timeout, wait.jobs, &mut progress) => r.map_err(Error::from),
+        r = apply::wait::until_ready(cluster, ids, wait.timeout, Rules { jobs: wait.jobs, ..Rules::default() }, &mut progress) => r.map_err(Error::from),
         _ = cancelled(cancel) => Err(ReleaseError::Interrupted.into()),
     };
     display.finish();
@@ -233,12 +236,15 @@ fn deferred(p: &Prepared, c: &Change) -> bool {
 }
 
 impl ClusterAct<'_> {
-    /// What to wait for before the deferred prunes `later`, and how long: with `--wait`, what was
-    /// applied; without it, when a ConfigMap or Secret goes, the Deployments (changed now or by
+    /// What to wait for before the deferred prunes `later`, and how long: with `--wait`, every
+    /// object of the revision; without it, when a ConfigMap or Secret goes, the Deployments (changed now or by
     /// an earlier, interrupted attempt) within `--timeout`.
-    fn rollout(&self, outcome: &Outcome, later: &[Change]) -> Option<(Vec<ResId>, Wait)> {
+    fn rollout(&self, later: &[Change]) -> Option<(Vec<ResId>, Wait)> {
         if let Some(w) = self.opts.wait {
-            return Some((outcome.applied.iter().chain(&outcome.replaced).cloned().collect(), w));
+            // Every object of the revision, changed or not: a rerun with nothing to apply is
+            // deployed only once what it records is ready (Helm waits on all of them too).
+            let ids = self.prepared.revision_ids().into_iter().filter(|id| !self.not_ours.contains(&Key::of(id)));
+            return Some((ids.collect(), w));
         }
         let data = |c: &Change| matches!(c.id.gvk.kind.as_str(), "ConfigMap" | "Secret");
         if !later.iter().any(data) {
@@ -258,7 +264,7 @@ impl Act for ClusterAct<'_> {
             prepared.plan.changes.iter().cloned().partition(|c| deferred(prepared, c));
         let outcome = self.execute(prepared, now, cancel).await.map_err(|e| self.explain(e))?;
         report(&outcome, self.out);
-        if let Some((ids, w)) = self.rollout(&outcome, &later).filter(|(ids, _)| !ids.is_empty()) {
+        if let Some((ids, w)) = self.rollout(&later).filter(|(ids, _)| !ids.is_empty()) {
             wait_ready(self.cluster, &ids, w, self.opts.quiet, cancel).await.map_err(|e| self.explain(e))?;
         }
         if !later.is_empty() {

@@ -86,10 +86,21 @@ pub fn installable(history: &[Release]) -> bool {
     }
 }
 
+/// An uninstall that stopped before it finished: the newest `uninstalling` revision with no
+/// deployed revision after it.
+pub fn interrupted_uninstall(history: &[Release]) -> Option<&Release> {
+    let newest_deployed = current(history).map_or(0, |r| r.revision);
+    history.iter().rev().find(|r| r.status == Status::Uninstalling && r.revision > newest_deployed)
+}
+
 /// Whether `install` (`upgrade: None`) or `upgrade` (`Some(--install)`) installs (true) or
-/// upgrades (false), given the history as repaired ([`as_repaired`]); or why it may not.
+/// upgrades (false), given the history as repaired ([`as_repaired`]); or why it may not, naming
+/// the command that gets the user out.
 pub fn installs(history: &[Release], upgrade: Option<bool>, name: &str, namespace: &str) -> Result<bool, ReleaseError> {
     let (name, namespace) = (name.to_string(), namespace.to_string());
+    if let Some(r) = interrupted_uninstall(history) {
+        return Err(ReleaseError::Uninstalling { name, namespace, revision: r.revision });
+    }
     let latest = || match history.last() {
         Some(l) => format!("latest: revision {} {}", l.revision, l.status),
         None => "no revisions".to_string(),
@@ -135,14 +146,16 @@ pub fn needs_repair(history: &[Release]) -> bool {
     history.iter().any(|r| repaired_status(r, newest_deployed).is_some())
 }
 
-/// What [`Ledger::repair`] makes of a revision: pending ones failed, older deployed superseded.
+/// What [`Ledger::repair`] makes of a revision: pending ones failed, older deployed superseded,
+/// and an `uninstalling` one below a later deployed revision superseded too (its uninstall
+/// stopped, and the release was deployed again since).
 fn repaired_status(r: &Release, newest_deployed: Option<u32>) -> Option<Status> {
-    if r.status.is_pending() {
-        Some(Status::Failed)
-    } else if r.status == Status::Deployed && Some(r.revision) != newest_deployed {
-        Some(Status::Superseded)
-    } else {
-        None
+    let below_deployed = newest_deployed.is_some_and(|d| d > r.revision);
+    match r.status {
+        s if s.is_pending() => Some(Status::Failed),
+        Status::Deployed if Some(r.revision) != newest_deployed => Some(Status::Superseded),
+        Status::Uninstalling if below_deployed => Some(Status::Superseded),
+        _ => None,
     }
 }
 
@@ -173,6 +186,8 @@ impl<S: Store> Ledger<'_, S> {
                     "{what} abandoned: its operation stopped while {} (marked failed by the next one)",
                     r.status
                 );
+            } else if r.status == Status::Uninstalling {
+                r.description = "Deletion abandoned: its uninstall stopped, and a later revision was deployed".into();
             }
             r.status = status;
             self.store.update(r).await?;
@@ -212,7 +227,11 @@ impl<S: Store> Ledger<'_, S> {
         rel.description = rel.description.replace(" in progress", " complete");
         self.store.update(rel).await?;
         replace(history, rel);
-        for r in history.iter_mut().filter(|r| r.status == Status::Deployed && r.revision != rel.revision) {
+        let replaced = |r: &Release| matches!(r.status, Status::Deployed | Status::Uninstalling);
+        for r in history.iter_mut().filter(|r| replaced(r) && r.revision != rel.revision) {
+            if r.status == Status::Uninstalling {
+                r.description = "Deletion abandoned: its uninstall stopped, and a later revision was deployed".into();
+            }
             r.status = Status::Superseded;
             self.store.update(r).await?;
         }
@@ -315,7 +334,13 @@ pub trait Act {
 }
 
 fn interrupted(e: &Error) -> bool {
-    matches!(e, Error::Apply(crate::apply::ApplyError::Interrupted { .. }) | Error::Release(ReleaseError::Interrupted))
+    use crate::apply::{wait::WaitError, ApplyError};
+    matches!(
+        e,
+        Error::Apply(ApplyError::Interrupted { .. } | ApplyError::Wait(WaitError::Interrupted { .. }))
+            | Error::Wait(WaitError::Interrupted { .. })
+            | Error::Release(ReleaseError::Interrupted)
+    )
 }
 
 /// Records and runs one operation: pending record, act, deployed or failed (and, with `atomic`,
@@ -365,6 +390,7 @@ pub async fn perform<S: Store, A: Act>(
         revision: rel.revision,
         source: Box::new(err),
         after: after.join("; "),
+        deployed: current(history).map(|r| r.revision),
     })
 }
 

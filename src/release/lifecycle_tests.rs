@@ -329,3 +329,35 @@ fn install_and_upgrade_follow_the_records() {
     assert!(installs(&failed, Some(true), "p", "ml").unwrap());
     assert!(!installs(&deployed, Some(true), "p", "ml").unwrap(), "--install upgrades what is deployed");
 }
+
+#[test]
+fn an_interrupted_uninstall_refuses_install_and_upgrade_naming_the_way_out() {
+    let half = [sample("p", 1, Superseded), sample("p", 2, Uninstalling)];
+    for upgrade in [None, Some(false), Some(true)] {
+        let err = installs(&as_repaired(&half), upgrade, "p", "ml").unwrap_err();
+        assert!(matches!(err, ReleaseError::Uninstalling { revision: 2, .. }), "{upgrade:?}: {err}");
+        let msg = err.to_string();
+        assert!(msg.contains("`kubectl dimtensor uninstall p`") && msg.contains("`kubectl dimtensor rollback p 2`"));
+    }
+    // A rollback that failed afterwards leaves the uninstall still the way out.
+    let after = [sample("p", 1, Uninstalling), sample("p", 2, Failed)];
+    assert!(matches!(installs(&as_repaired(&after), None, "p", "ml"), Err(ReleaseError::Uninstalling { .. })));
+}
+
+#[tokio::test]
+async fn row_an_uninstalling_revision_below_a_later_deployed_one_is_repaired() {
+    let store = MemoryStore::new();
+    let mut h = installed(&store).await;
+    let l = ledger(&store);
+    l.begin_uninstall(&mut h).await.unwrap();
+    // The way out chosen: roll back to it, as a new revision; the stale mark goes with it.
+    let target = h[0].clone();
+    perform(&l, &mut h, Draft::rollback(&target, false), &mut Fake::default(), false).await.unwrap();
+    assert_eq!(statuses(&store), [(1, Superseded), (2, Deployed)]);
+    assert!(store.all()[0].description.contains("uninstall stopped"), "{}", store.all()[0].description);
+    // A history an earlier version left that way is repaired by the next operation.
+    let stale = vec![sample("p", 1, Uninstalling), sample("p", 2, Deployed)];
+    assert!(needs_repair(&stale));
+    let view: Vec<Status> = as_repaired(&stale).into_iter().map(|r| r.status).collect();
+    assert_eq!(view, [Superseded, Deployed]);
+}

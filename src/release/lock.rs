@@ -1,31 +1,42 @@
 //! One operation at a time per release: a `coordination.k8s.io/v1` Lease named
-//! `dimtensor.release.<name>`, held by `user@host:pid`, renewed by a background task while the
-//! operation runs, deleted at the end. A holder that died stops renewing; once its lease has
-//! expired the next operation takes it over with a PUT guarded by the resourceVersion it saw (a
-//! 409 means another contender won).
+//! `dimtensor.release.<name>`, held by `user@host:pid`, renewed every third of its duration by a
+//! background task while the operation runs (also while it waits for a rollout), deleted at the
+//! end.
+//!
+//! No clock is ever compared with another machine's, as in client-go's leader election: the
+//! lease's `renewTime` is there for people to read. Whether a holder is alive is decided by
+//! watching its lease: a lease someone else holds may be taken only once this client has itself
+//! seen it unchanged (the same `resourceVersion`) for the lease's duration, timed on this
+//! machine's monotonic clock. A change seen meanwhile means the holder is alive: the operation
+//! stops, naming it. The takeover is an update guarded by the `resourceVersion` that was watched
+//! (a 409: another contender won). So a client whose clock is off never takes a live lock, and
+//! recovery after a killed holder takes up to its lease's duration (`--lock-duration`).
 
 use crate::apply::Cancel;
 use crate::cluster::{Cluster, ClusterError};
 use crate::model::{Gvk, ResId};
-use k8s_openapi::jiff::{SignedDuration, Timestamp};
+use k8s_openapi::jiff::Timestamp;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("release {name} is locked by {holder} since {since}: another operation is running on it (if it died, its lock expires at {expires}, {secs}s after its last renewal, and the next operation takes over)")]
-    Held { name: String, holder: String, since: String, expires: String, secs: i64 },
+    #[error("release {name} is locked by {holder} since {since}: another operation is running on it (it renewed the lock while this one watched); run this again once that one has finished")]
+    Held { name: String, holder: String, since: String },
     #[error("release {name}: the lock was lost to {by} (it could not be renewed in time); this operation stopped")]
     Lost { name: String, by: String },
+    #[error("release {name}: interrupted while waiting for the lock of {holder}")]
+    Interrupted { name: String, holder: String },
     #[error("namespace {0} does not exist")]
     NamespaceMissing(String),
     #[error("release lock: {0}")]
     Cluster(#[from] ClusterError),
 }
 
-fn lease_gvk() -> Gvk {
-    Gvk::from_api_version("coordination.k8s.io/v1", "Lease")
+fn lease_id(namespace: &str, release: &str) -> ResId {
+    let gvk = Gvk::from_api_version("coordination.k8s.io/v1", "Lease");
+    ResId::new(gvk, namespace, &format!("dimtensor.release.{release}"))
 }
 
 /// `user@host:pid`, so a lock error says who to ask.
@@ -40,22 +51,107 @@ pub fn holder_identity() -> String {
     format!("{user}@{host}:{}", std::process::id())
 }
 
-/// A MicroTime as the API server parses it (exactly six fractional digits).
+/// A MicroTime as the API server parses it (exactly six fractional digits). For people only.
 fn micro_time(t: Timestamp) -> String {
     format!("{}.{:06}Z", t.strftime("%Y-%m-%dT%H:%M:%S"), t.subsec_microsecond())
 }
 
-/// Who holds a lease and until when; `None` when it is free or expired at `now`.
-pub fn holder_at(lease: &Value, now: Timestamp) -> Option<(String, Timestamp)> {
-    let spec = &lease["spec"];
-    let holder = spec["holderIdentity"].as_str().filter(|h| !h.is_empty())?;
-    let renewed: Timestamp = spec["renewTime"].as_str().or(spec["acquireTime"].as_str())?.parse().ok()?;
-    let expires =
-        renewed.checked_add(SignedDuration::from_secs(spec["leaseDurationSeconds"].as_i64().unwrap_or(0))).ok()?;
-    (expires > now).then(|| (holder.to_string(), expires))
+/// What this client has seen of a lease someone else holds: since when (on this machine's
+/// monotonic clock) it has stayed at this resourceVersion.
+#[derive(Debug, Clone)]
+pub struct Sighting {
+    rv: String,
+    holder: String,
+    since: Instant,
+    /// The holder's own lease duration: it promised to renew within it.
+    duration: Duration,
 }
 
-/// A held lock. Call [`Lock::release`] on every path; a crash leaves it to expire.
+impl Sighting {
+    /// The lease as seen now; an earlier sighting of the same resourceVersion keeps its start.
+    /// `None`: nobody holds it.
+    fn of(lease: &Value, earlier: Option<Sighting>, fallback: Duration) -> Option<Sighting> {
+        let holder = lease["spec"]["holderIdentity"].as_str().filter(|h| !h.is_empty())?.to_string();
+        let rv = lease["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+        let secs = lease["spec"]["leaseDurationSeconds"].as_u64().filter(|s| *s > 0);
+        let duration = secs.map(Duration::from_secs).unwrap_or(fallback);
+        let since = earlier.filter(|e| e.rv == rv).map_or_else(Instant::now, |e| e.since);
+        Some(Sighting { rv, holder, since, duration })
+    }
+
+    /// Seen unchanged for a whole lease duration: its holder stopped renewing.
+    fn dead(&self) -> bool {
+        self.since.elapsed() >= self.duration
+    }
+}
+
+/// What watching a lease found.
+enum Verdict {
+    /// It went away: try to create it.
+    Gone,
+    /// Free to take at this resourceVersion: released (no holder) or its holder is dead.
+    Take { rv: String, transitions: i64, from: Option<Sighting> },
+}
+
+/// Watches `live` (someone else's lease) until it goes, is released, or stays unchanged for its
+/// duration; a change with a holder means the holder is alive.
+async fn watch(
+    cluster: &Cluster,
+    id: &ResId,
+    release: &str,
+    mut live: Value,
+    mut seen: Option<Sighting>,
+    fallback: Duration,
+    cancel: &Cancel,
+) -> Result<Verdict, LockError> {
+    let transitions = |l: &Value| l["spec"]["leaseTransitions"].as_i64().unwrap_or(0);
+    let Some(first) = Sighting::of(&live, seen.take(), fallback) else {
+        let rv = live["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+        return Ok(Verdict::Take { rv, transitions: transitions(&live), from: None });
+    };
+    if !first.dead() {
+        let since = live["spec"]["acquireTime"].as_str().unwrap_or("?");
+        eprintln!(
+            "release {release} is locked by {} (since {since}): watching the lock for up to {}s (a running operation renews it, one that died does not)",
+            first.holder,
+            (first.duration - first.since.elapsed()).as_secs().max(1)
+        );
+    }
+    let poll = (first.duration / 10).clamp(Duration::from_millis(200), Duration::from_secs(2));
+    let sighting = first;
+    while !sighting.dead() {
+        if cancel.is_cancelled() {
+            return Err(LockError::Interrupted { name: release.into(), holder: sighting.holder.clone() });
+        }
+        tokio::time::sleep(poll.min(sighting.duration.saturating_sub(sighting.since.elapsed()))).await;
+        live = match cluster.get(id).await? {
+            None => return Ok(Verdict::Gone),
+            Some(l) => l,
+        };
+        if live["metadata"]["resourceVersion"].as_str() != Some(sighting.rv.as_str()) {
+            return match Sighting::of(&live, None, fallback) {
+                // Renewed, or taken by another: alive.
+                Some(s) => Err(held(release, &live, &s.holder)),
+                None => Ok(Verdict::Take {
+                    rv: live["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string(),
+                    transitions: transitions(&live),
+                    from: None,
+                }),
+            };
+        }
+    }
+    Ok(Verdict::Take { rv: sighting.rv.clone(), transitions: transitions(&live), from: Some(sighting) })
+}
+
+fn held(release: &str, live: &Value, holder: &str) -> LockError {
+    LockError::Held {
+        name: release.into(),
+        holder: holder.into(),
+        since: live["spec"]["acquireTime"].as_str().unwrap_or("?").into(),
+    }
+}
+
+/// A held lock. Call [`Lock::release`] on every path; a crash leaves it to be taken over.
 pub struct Lock {
     cluster: Arc<Cluster>,
     id: ResId,
@@ -67,80 +163,84 @@ pub struct Lock {
 }
 
 impl Lock {
-    /// Takes the lock or fails at once saying who holds it. Losing it later cancels `cancel`.
+    /// Waits until no other operation holds the lock (a read: nothing is written): free, or its
+    /// holder seen dead (returned, so [`Lock::acquire`] takes over without watching again).
+    /// Fails naming the holder once it is seen alive.
+    pub async fn ensure_free(
+        cluster: &Cluster,
+        namespace: &str,
+        release: &str,
+        duration: Duration,
+        cancel: &Cancel,
+    ) -> Result<Option<Sighting>, LockError> {
+        let id = lease_id(namespace, release);
+        let live = match cluster.get(&id).await {
+            Ok(Some(live)) => live,
+            Ok(None) => return Ok(None),
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        match watch(cluster, &id, release, live, None, duration, cancel).await? {
+            Verdict::Take { from, .. } => Ok(from),
+            Verdict::Gone => Ok(None),
+        }
+    }
+
+    /// Takes the lock: creates the lease, or takes it over from a holder seen dead (watching it
+    /// first if `seen` is not already a sighting of it as it is). Losing it later cancels `cancel`.
     pub async fn acquire(
         cluster: Arc<Cluster>,
         namespace: &str,
         release: &str,
         duration: Duration,
         cancel: &Cancel,
+        mut seen: Option<Sighting>,
     ) -> Result<Lock, LockError> {
-        let id = ResId::new(lease_gvk(), namespace, &format!("dimtensor.release.{release}"));
-        let me = holder_identity();
+        let id = lease_id(namespace, release);
         let secs = duration.as_secs().max(1) as i64;
-        let now = Timestamp::now();
-        let body = json!({
+        let now = micro_time(Timestamp::now());
+        let mut body = json!({
             "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": id.name, "namespace": namespace, "labels": {"owner": "dimtensor", "name": release}},
-            "spec": {"holderIdentity": me, "leaseDurationSeconds": secs, "acquireTime": micro_time(now), "renewTime": micro_time(now), "leaseTransitions": 0},
+            "spec": {"holderIdentity": holder_identity(), "leaseDurationSeconds": secs, "acquireTime": now, "renewTime": now, "leaseTransitions": 0},
         });
-        let lease = match cluster.create(&id, &body).await {
-            Ok(l) => l,
-            Err(e) if e.is_not_found() => return Err(LockError::NamespaceMissing(namespace.into())),
-            Err(e) if e.code() == Some(409) => Self::take_over(&cluster, &id, release, body).await?,
-            Err(e) => return Err(e.into()),
-        };
-        Ok(Self::start(cluster, id, release, lease, Duration::from_secs(secs as u64), cancel))
-    }
-
-    /// Fails at once if another operation holds the lock (a read: nothing is written).
-    pub async fn ensure_free(cluster: &Cluster, namespace: &str, release: &str) -> Result<(), LockError> {
-        let id = ResId::new(lease_gvk(), namespace, &format!("dimtensor.release.{release}"));
-        match cluster.get(&id).await {
-            Ok(Some(live)) => Self::free(&live, release),
-            Ok(None) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn free(live: &Value, release: &str) -> Result<(), LockError> {
-        match holder_at(live, Timestamp::now()) {
-            Some((holder, expires)) => Err(LockError::Held {
-                name: release.into(),
-                holder,
-                since: live["spec"]["acquireTime"].as_str().unwrap_or("?").into(),
-                expires: expires.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                secs: live["spec"]["leaseDurationSeconds"].as_i64().unwrap_or(0),
-            }),
-            None => Ok(()),
-        }
-    }
-
-    async fn take_over(cluster: &Cluster, id: &ResId, release: &str, mut body: Value) -> Result<Value, LockError> {
-        let held = |live: &Value| Self::free(live, release);
-        let Some(live) = cluster.get(id).await? else {
-            // Released between our create and get: one more create decides.
-            return cluster.create(id, &body).await.map_err(LockError::from);
-        };
-        held(&live)?;
-        body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"].clone();
-        body["spec"]["leaseTransitions"] = json!(live["spec"]["leaseTransitions"].as_i64().unwrap_or(0) + 1);
-        match cluster.replace(id, &body).await {
-            Ok(l) => Ok(l),
-            Err(e) if e.code() == Some(409) => {
-                let live = cluster.get(id).await?.unwrap_or_default();
-                held(&live)?;
-                Err(LockError::Held {
-                    name: release.into(),
-                    holder: "another operation".into(),
-                    since: "just now".into(),
-                    expires: "?".into(),
-                    secs: 0,
-                })
+        let period = Duration::from_secs(secs as u64);
+        // Each round ends in the lock, an error, or a lease that went away meanwhile.
+        for _ in 0..5 {
+            match cluster.create(&id, &body).await {
+                Ok(lease) => return Ok(Self::start(cluster, id, release, lease, period, cancel)),
+                Err(e) if e.is_not_found() => return Err(LockError::NamespaceMissing(namespace.into())),
+                Err(e) if e.code() == Some(409) => {}
+                Err(e) => return Err(e.into()),
             }
-            Err(e) => Err(e.into()),
+            let Some(live) = cluster.get(&id).await? else { continue };
+            let (rv, transitions, from) =
+                match watch(&cluster, &id, release, live, seen.take(), duration, cancel).await? {
+                    Verdict::Gone => continue,
+                    Verdict::Take { rv, transitions, from } => (rv, transitions, from),
+                };
+            body["metadata"]["resourceVersion"] = json!(rv);
+            body["spec"]["leaseTransitions"] = json!(transitions + 1);
+            return match cluster.replace(&id, &body).await {
+                Ok(lease) => {
+                    if let Some(dead) = from {
+                        eprintln!(
+                            "release {release}: took over the lock of {}: not renewed for {}s (its operation stopped)",
+                            dead.holder,
+                            dead.since.elapsed().as_secs()
+                        );
+                    }
+                    Ok(Self::start(cluster, id, release, lease, period, cancel))
+                }
+                Err(e) if e.code() == Some(409) => {
+                    let live = cluster.get(&id).await?.unwrap_or_default();
+                    let holder = live["spec"]["holderIdentity"].as_str().unwrap_or("another operation").to_string();
+                    Err(held(release, &live, &holder))
+                }
+                Err(e) => Err(e.into()),
+            };
         }
+        Err(held(release, &Value::Null, "another operation (the lock kept changing hands)"))
     }
 
     fn start(
@@ -194,7 +294,9 @@ impl Lock {
     }
 }
 
-/// Renews every third of the lease; a 409, or no renewal for a whole lease, means lost.
+/// Renews every third of the lease (whatever the operation is doing meanwhile: applying,
+/// waiting); a 409 means someone took it over, and no renewal for a whole lease (on this
+/// machine's monotonic clock) means it may have been: lost either way.
 async fn renew(
     cluster: Arc<Cluster>,
     id: ResId,
@@ -243,14 +345,25 @@ async fn renew(
 mod tests {
     use super::*;
 
+    fn lease(rv: &str, holder: &str, secs: u64) -> Value {
+        json!({"metadata": {"resourceVersion": rv}, "spec": {"holderIdentity": holder, "leaseDurationSeconds": secs,
+               "renewTime": "2099-01-01T00:00:00.000000Z"}})
+    }
+
     #[test]
-    fn a_lease_is_held_until_its_duration_after_the_last_renewal() {
-        let lease = json!({"spec": {"holderIdentity": "a@h:1", "leaseDurationSeconds": 60, "renewTime": "2025-01-01T00:00:00.000000Z"}});
-        let at = |s: &str| s.parse::<Timestamp>().unwrap();
-        assert_eq!(holder_at(&lease, at("2025-01-01T00:00:59Z")).map(|h| h.0), Some("a@h:1".to_string()));
-        assert!(holder_at(&lease, at("2025-01-01T00:01:01Z")).is_none(), "expired");
-        let free = json!({"spec": {"holderIdentity": "", "leaseDurationSeconds": 60, "renewTime": "2025-01-01T00:00:00.000000Z"}});
-        assert!(holder_at(&free, at("2025-01-01T00:00:01Z")).is_none(), "released");
+    fn a_lease_is_dead_only_after_it_was_seen_unchanged_for_its_duration() {
+        let fallback = Duration::from_secs(60);
+        let s = Sighting::of(&lease("7", "a@h:1", 60), None, fallback).unwrap();
+        assert!(!s.dead(), "just seen: whatever its renewTime says");
+        let old = Sighting { since: Instant::now() - Duration::from_secs(61), ..s.clone() };
+        assert!(old.dead());
+        let again = Sighting::of(&lease("7", "a@h:1", 60), Some(old.clone()), fallback).unwrap();
+        assert!(again.dead(), "the same resourceVersion keeps the first sighting");
+        let renewed = Sighting::of(&lease("8", "a@h:1", 60), Some(old), fallback).unwrap();
+        assert!(!renewed.dead(), "a new resourceVersion starts the watch again");
+        assert!(Sighting::of(&lease("9", "", 60), None, fallback).is_none(), "released");
+        let short = Sighting::of(&lease("9", "b@h:2", 0), None, Duration::from_secs(5)).unwrap();
+        assert_eq!(short.duration, Duration::from_secs(5), "no duration of its own: ours");
     }
 
     #[test]

@@ -31,31 +31,40 @@
 //!
 //! | step | failure | history afterwards | next allowed action |
 //! |---|---|---|---|
-//! | take the lock | another operation holds it | unchanged | retry when it ends; if its holder died, once the lease expires |
+//! | take the lock | another operation holds it and renews it while this one watches (up to the lease's duration) | unchanged | retry when it ends |
+//! | take the lock | its holder died (seen unrenewed for the lease's duration, on this machine's clock) | unchanged | taken over (a `resourceVersion`-guarded update); the operation continues |
 //! | read history | a `pending-*` revision left by a dead operation | marked `failed` (under the lock) | the operation continues |
-//! | render, plan (dry run) | invalid input, forbidden, not ours to take, a stored version no longer served and not the same schema | unchanged | fix and retry |
+//! | read history | an `uninstalling` revision below a later deployed one (its uninstall stopped, the release was deployed again since) | marked `superseded` (under the lock, or when the later one is marked deployed) | the operation continues |
+//! | render, plan (dry run) | invalid input, forbidden, not ours to take, a stored version no longer served and not the same schema, an immutable field without `--force` | unchanged | fix and retry |
+//! | plan | the latest revision is `uninstalling` (an uninstall stopped) | unchanged; `install` and `upgrade` refused, naming the way out | `uninstall` (finishes it), or `rollback NAME N` to keep the release |
 //! | write pending n+1 | write fails, record over 1 MiB | unchanged, no n+1 | retry |
 //! | move field ownership (takeover, migration) | the object changed hands or kept changing | n+1 `failed` (nothing applied), n still `deployed` | run again (ownership is checked again) |
 //! | apply | an object fails, another release's conflict (409), connection lost, Ctrl-C | n+1 `failed`, n still `deployed` | upgrade again, or rollback |
+//! | apply | an object is terminating (a `deletionTimestamp`, held by finalizers) and does not go within `--timeout` (it is waited for, then created again) | n+1 `failed`, the error naming its finalizers | once they are removed: upgrade again (install again after a first install) |
 //! | apply | an object planned as new was made by someone else meanwhile (200, not 201) | let go (left as they made it), not in n+1's manifest, warning; n+1 continues | `--take-ownership` to manage it |
-//! | wait (`--wait`) | timeout, Job failed, Ctrl-C | n+1 `failed`, n still `deployed` | upgrade again, or rollback |
+//! | wait (`--wait`, on every object of n+1, changed or not) | timeout, rollout failed (`ProgressDeadlineExceeded`), Job failed, an object being deleted, Ctrl-C | n+1 `failed`, n still `deployed` | upgrade again, or rollback |
+//! | wait, first install (or nothing deployed) | as above | n+1 `failed`, nothing deployed | install again (or `upgrade --install`) |
+//! | wait, upgrade with nothing to change | not ready within `--timeout` | unchanged (no revision), n still `deployed` | `status` shows what is not ready |
 //! | rollout before pruning a ConfigMap or Secret (also without `--wait`) | timeout | n+1 `failed`, the object kept | upgrade again (prunes it) |
 //! | prune (delete, after the rollout; an HPA giving `spec.replicas` back before the apply) | the object was deleted and made again meanwhile (uid precondition, 409) | reported and left; n+1 continues | nothing: it is not the release's |
 //! | apply or wait, `--atomic` | as above (not Ctrl-C) | n+1 `failed`; n+2 = rollback to n, `deployed`; n `superseded` | upgrade |
 //! | apply or wait, `--atomic`, first install | as above | 1 `failed`, the objects it created removed | install again |
-//! | mark n+1 deployed | write fails, process dies | n+1 stays `pending-*`, lease expires | next upgrade/rollback marks n+1 `failed` and proceeds |
+//! | mark n+1 deployed | write fails, process dies | n+1 stays `pending-*`, its lease unrenewed | next upgrade/rollback takes the lock over, marks n+1 `failed` and proceeds |
 //! | mark n superseded | write fails | n and n+1 both `deployed` | next operation supersedes n |
 //! | trim to `--history-max` | delete fails (or the record changed: its resourceVersion precondition) | more revisions than the maximum | trimmed by the next success |
-//! | release the lock | fails, process dies | unchanged | next operation takes over once the lease expires |
+//! | release the lock | fails, process dies | unchanged | next operation takes it over after watching it for its duration |
 //! | uninstall: mark `uninstalling` | write fails | unchanged | uninstall again |
-//! | uninstall: delete objects | fails midway; an object is another release's now, or made again by someone (reported, left) | latest `uninstalling` | uninstall again (continues) |
+//! | uninstall: delete objects | fails midway; an object is another release's now, or made again by someone (reported, left) | latest `uninstalling` | uninstall again (continues); the error says so |
+//! | uninstall: wait (`--wait`) | an object waits on finalizers beyond `--timeout`, Ctrl-C, or the process is killed | latest `uninstalling`, objects terminating | uninstall again (continues; the error names the finalizers), or `rollback NAME N` (waits for the terminating objects, makes them again) |
 //! | uninstall: drop records (`--keep-history`: mark `uninstalled`) | fails midway | some records left, latest `uninstalling` | uninstall again |
 //!
 //! `install` is refused while a revision is deployed or pending (use `upgrade`); it is allowed
 //! again when the release was uninstalled with `--keep-history` or never deployed (all failed).
-//! `upgrade` needs a deployed revision (`--install` installs when there is none). An upgrade
-//! with nothing to change records no revision, but still repairs the records and moves objects
-//! off the shared manager.
+//! `upgrade` needs a deployed revision (`--install` installs when there is none). Both are
+//! refused while an uninstall is half done, naming `uninstall` and `rollback`. A revision is
+//! `deployed` once applied, and with `--wait` only once every object of it is ready. An upgrade
+//! with nothing to change records no revision, but still repairs the records, moves objects
+//! off the shared manager, and with `--wait` waits on every object.
 
 pub mod act;
 pub mod diff;
@@ -116,7 +125,22 @@ pub enum ReleaseError {
     #[error("the values stored with release {name} revision {revision} no longer fit: {source}; pass --reset-values to start from the overlay's defaults")]
     StoredValues { name: String, revision: u32, source: crate::values::ValuesError },
     #[error("release {name}: revision {revision} failed: {source}{}", if after.is_empty() { String::new() } else { format!("; {after}") })]
-    Failed { name: String, revision: u32, source: Box<crate::error::Error>, after: String },
+    Failed {
+        name: String,
+        revision: u32,
+        source: Box<crate::error::Error>,
+        after: String,
+        /// The revision still deployed afterwards (none after a failed first install).
+        deployed: Option<u32>,
+    },
+    #[error("release {name} in namespace {namespace} is half uninstalled: an uninstall stopped before it finished (revision {revision} is uninstalling); run `kubectl dimtensor uninstall {name}` to finish it, or `kubectl dimtensor rollback {name} {revision}` to keep the release")]
+    Uninstalling { name: String, namespace: String, revision: u32 },
+    #[error(
+        "release {name}: the uninstall stopped: {source}; run `kubectl dimtensor uninstall {name}` again to finish it"
+    )]
+    UninstallStopped { name: String, source: Box<crate::error::Error> },
+    #[error("release {name}: nothing to change, but revision {revision} is not ready: {source}")]
+    NotReady { name: String, revision: u32, source: Box<crate::error::Error> },
     #[error("release {name}: revision {revision} was applied, but recording its outcome failed ({source}); the next upgrade or rollback repairs the record")]
     Finalize { name: String, revision: u32, source: store::StoreError },
     #[error("release {name} changed while this operation was being planned (another operation ran); run it again to see the new plan")]

@@ -58,6 +58,13 @@ impl Prepared {
     pub fn adopted(&self) -> impl Iterator<Item = &ResId> {
         self.takeovers.iter().filter(|(_, d)| d.forced()).map(|(id, _)| id)
     }
+
+    /// Every object of the revision this plan makes (what `--wait` waits on), changed or not,
+    /// but for Jobs already finished and removed by their TTL.
+    pub fn revision_ids(&self) -> Vec<ResId> {
+        let planned = self.plan.changes.iter().filter(|c| c.action != Action::Delete);
+        planned.map(|c| c.id.clone()).filter(|id| !self.settled.contains(id)).collect()
+    }
 }
 
 /// Plans `desired` for release `name` with its `history`: the objects of the render, and the

@@ -4,6 +4,7 @@
 use super::record::Release;
 use super::store::{self, SecretStore, Store, StoreError};
 use super::{inputs, notes, plan, show, versions};
+use crate::apply::wait::Rules;
 use crate::cluster::{Cluster, ClusterError, ConnectOptions};
 use crate::error::Error;
 
@@ -34,6 +35,7 @@ pub async fn status(
     let (cluster, h) = history_of(conn, name).await?;
     let rel = store::revision(&h, name, &cluster.namespace, revision)?;
     let mut resources = Vec::new();
+    let mut rules = Rules::default();
     for (stored_id, stored) in plan::manifest_ids(&rel.manifest) {
         let id = versions::served_id(&cluster, &stored_id).await.unwrap_or(stored_id);
         let live = match cluster.get(&id).await {
@@ -41,7 +43,10 @@ pub async fn status(
             Err(e) if e.is_not_found() || matches!(e, ClusterError::UnknownKind { .. }) => None,
             Err(e) => return Err(e.into()),
         };
-        resources.push(show::resource(id, &stored, live.as_ref()));
+        if let Some(obj) = &live {
+            rules.learn(&cluster, obj).await;
+        }
+        resources.push(show::resource(id, &stored, live.as_ref(), &rules));
     }
     Ok(show::status(&rel, &resources, format))
 }

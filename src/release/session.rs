@@ -7,7 +7,7 @@
 use super::act::{ActOptions, ClusterAct};
 use super::inputs::Inputs;
 use super::lifecycle::{self, Draft, Ledger};
-use super::lock::Lock;
+use super::lock::{Lock, Sighting};
 use super::prepare::{self, Prepared};
 use super::record::{Release, Status};
 use super::store::SecretStore;
@@ -22,6 +22,9 @@ use serde_json::Value;
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// `--lock-duration`'s default, and the duration of a lease that names none.
+const DEFAULT_LOCK: Duration = Duration::from_secs(60);
 
 /// How the plan is shown, and whether to go on after it.
 #[derive(Debug, Clone, Copy)]
@@ -47,21 +50,26 @@ pub struct Session {
     pub cluster: Arc<Cluster>,
     pub cancel: Cancel,
     pub name: String,
+    /// Another holder's lease as first watched (when it was seen dead): the lock is taken over
+    /// from it without watching again.
+    seen: std::sync::Mutex<Option<Sighting>>,
 }
 
 impl Session {
     /// Starts an operation on release `name`: a valid name, Ctrl-C handling, the connection,
     /// and (unless it only plans) a check that no other operation holds the release's lock,
-    /// before any work is done.
+    /// before any work is done (a lock held by a live operation fails it; one whose holder died
+    /// is taken over later, when the operation locks).
     pub async fn open(conn: &ConnectOptions, name: &str, dry_run: bool) -> Result<Session, Error> {
         render::check_release_name(name)?;
         let cancel = Cancel::default();
         cancel.on_signals();
         let cluster = Arc::new(Cluster::connect(conn).await?);
-        if !dry_run {
-            Lock::ensure_free(&cluster, &cluster.namespace, name).await?;
-        }
-        Ok(Session { cluster, cancel, name: name.to_string() })
+        let seen = match dry_run {
+            true => None,
+            false => Lock::ensure_free(&cluster, &cluster.namespace, name, DEFAULT_LOCK, &cancel).await?,
+        };
+        Ok(Session { cluster, cancel, name: name.to_string(), seen: std::sync::Mutex::new(seen) })
     }
 
     pub fn namespace(&self) -> &str {
@@ -114,8 +122,9 @@ impl Session {
         planned: &[Release],
         lock_duration: &str,
     ) -> Result<(Lock, Vec<Release>), Error> {
-        let d = duration("--lock-duration", lock_duration, 60)?;
-        let lock = Lock::acquire(self.cluster.clone(), &ledger.namespace, &ledger.name, d, &self.cancel).await?;
+        let d = duration("--lock-duration", lock_duration, DEFAULT_LOCK.as_secs())?;
+        let seen = self.seen.lock().ok().and_then(|mut s| s.take());
+        let lock = Lock::acquire(self.cluster.clone(), &ledger.namespace, &ledger.name, d, &self.cancel, seen).await?;
         match ledger.load().await {
             Ok(h) if fingerprint(&h) == fingerprint(planned) => Ok((lock, h)),
             other => {

@@ -2,7 +2,7 @@
 //! functions of the records (and, for `status`, of the live objects the caller fetched).
 
 use super::record::Release;
-use crate::apply::wait::{readiness, Readiness};
+use crate::apply::wait::{readiness, Readiness, Rules};
 use crate::model::ResId;
 use serde_json::{json, Value};
 
@@ -103,8 +103,9 @@ pub struct Resource {
     pub job: Option<Value>,
 }
 
-/// Readiness of a stored object given its live state (`None`: not found).
-pub fn resource(id: ResId, stored: &Value, live: Option<&Value>) -> Resource {
+/// Readiness of a stored object given its live state (`None`: not found); `rules` know the
+/// StorageClasses of its claims. Jobs count once finished.
+pub fn resource(id: ResId, stored: &Value, live: Option<&Value>, rules: &Rules) -> Resource {
     let Some(obj) = live else {
         let state = if super::plan::finished_by_ttl(stored) {
             "complete (removed after ttlSecondsAfterFinished)".to_string()
@@ -113,10 +114,12 @@ pub fn resource(id: ResId, stored: &Value, live: Option<&Value>) -> Resource {
         };
         return Resource { id, state, job: None };
     };
-    let state = match readiness(obj, true) {
+    let state = match readiness(obj, &Rules { jobs: true, ..rules.clone() }) {
         Readiness::Ready => "ready".to_string(),
         Readiness::Pending(r) => format!("pending: {r}"),
         Readiness::Failed(r) => format!("failed: {r}"),
+        Readiness::Terminating(f) if f.is_empty() => "terminating".to_string(),
+        Readiness::Terminating(f) => format!("terminating: held by finalizers {}", f.join(", ")),
     };
     let job = (id.gvk.kind == "Job").then(|| {
         let s = &obj["status"];
@@ -200,7 +203,7 @@ mod tests {
     fn job_status_has_progress_failed_indexes_and_a_logs_hint() {
         let id = ResId::new(Gvk::from_api_version("batch/v1", "Job"), "ml", "batch");
         let live = json!({"kind": "Job", "spec": {"completions": 100}, "status": {"succeeded": 40, "failed": 2, "failedIndexes": "3,7"}});
-        let r = resource(id, &json!({}), Some(&live));
+        let r = resource(id, &json!({}), Some(&live), &Rules::default());
         let text = status(&sample("p", 1, Status::Deployed), &[r], Format::Table);
         assert!(text.contains("40/100 completions, 2 failed, failed indexes 3,7"), "{text}");
         assert!(text.contains("kubectl logs -n ml job/batch"), "{text}");

@@ -3,10 +3,13 @@
 //! with a uid precondition; in reverse dependency order, PVCs and objects marked keep staying;
 //! then its records (or, `--keep-history`, marks them uninstalled), under the lock.
 
+use super::lifecycle::Ledger;
+use super::lock::Lock;
 use super::ownership::{self, Key, Recorded};
 use super::plan::recent_objects;
 use super::record::{Release, Status};
 use super::session::{confirm, repair, unlock, Session};
+use super::store::SecretStore;
 use super::{store, versions, ReleaseError, RELEASE_LABEL};
 use crate::apply::{self, ApplyOptions, Doomed};
 use crate::cluster::{Cluster, ClusterError, ConnectOptions, Propagation};
@@ -70,31 +73,49 @@ impl Uninstall {
         let result = async {
             repair(&ledger, &mut history, out).await?;
             ledger.begin_uninstall(&mut history).await?;
-            let opts =
-                ApplyOptions { delete_data: self.delete_data, cascade: Some(self.cascade), ..ApplyOptions::default() };
-            let mut outcome = apply::Outcome::default();
-            apply::delete_all(&s.cluster, &mut survey.doomed, &opts, &s.cancel, &mut outcome).await?;
-            for id in &outcome.deleted {
-                writeln!(out, "{id} deleted").ok();
-            }
-            for id in outcome.kept.iter().chain(&survey.kept) {
-                writeln!(out, "{id} kept").ok();
-            }
-            for (id, why) in &outcome.spared {
-                writeln!(out, "{id}: not deleted: it is no longer the object the release applied ({why})").ok();
-            }
-            if let Some(timeout) = self.wait {
-                for id in &outcome.deleted {
-                    apply::wait::until_gone(&s.cluster, id, timeout).await?;
-                }
-            }
-            lock.check()?;
-            ledger.finish_uninstall(&mut history, self.keep_history).await?;
+            // From here on the latest revision says `uninstalling`: any stop names the way out.
+            self.delete(&s, &lock, &mut survey, &mut history, &ledger, out)
+                .await
+                .map_err(|e| ReleaseError::UninstallStopped { name: name.into(), source: Box::new(e) })?;
             writeln!(out, "release {name} uninstalled").ok();
             Ok(0)
         }
         .await;
         unlock(lock, result).await
+    }
+
+    /// Deletes what the survey found, waits (`--wait`) until it is gone, then drops or marks the
+    /// records.
+    async fn delete(
+        &self,
+        s: &Session,
+        lock: &Lock,
+        survey: &mut Survey,
+        history: &mut Vec<Release>,
+        ledger: &Ledger<'_, SecretStore<'_>>,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
+        let opts =
+            ApplyOptions { delete_data: self.delete_data, cascade: Some(self.cascade), ..ApplyOptions::default() };
+        let mut outcome = apply::Outcome::default();
+        apply::delete_all(&s.cluster, &mut survey.doomed, &opts, &s.cancel, &mut outcome).await?;
+        for id in &outcome.deleted {
+            writeln!(out, "{id} deleted").ok();
+        }
+        for id in outcome.kept.iter().chain(&survey.kept) {
+            writeln!(out, "{id} kept").ok();
+        }
+        for (id, why) in &outcome.spared {
+            writeln!(out, "{id}: not deleted: it is no longer the object the release applied ({why})").ok();
+        }
+        if let Some(timeout) = self.wait {
+            for id in &outcome.deleted {
+                apply::wait::until_gone(&s.cluster, id, timeout, &s.cancel).await?;
+            }
+        }
+        lock.check()?;
+        ledger.finish_uninstall(history, self.keep_history).await?;
+        Ok(())
     }
 }
 

@@ -1,9 +1,10 @@
 //! `upgrade`: the values as Helm takes them ([`Reuse`]), rendered and planned against the
 //! deployed revision (prune of what the render lacks, only what is still the release's), shown,
 //! confirmed, then recorded as revision n+1 and applied under the lock. Nothing to change and
-//! nothing new: no revision. With `--install` and nothing deployed, an [`Install`].
+//! nothing new: no revision (but `--wait` still waits on every object of the deployed one).
+//! With `--install` and nothing deployed, an [`Install`].
 
-use super::act::{check_replacements, move_ownership, ActOptions};
+use super::act::{check_replacements, move_ownership, wait_ready, ActOptions};
 use super::inputs::{self, Reuse};
 use super::install::Install;
 use super::lifecycle::{as_repaired, current, installs, needs_repair, Draft, Op};
@@ -74,6 +75,11 @@ impl Upgrade {
                     let n = prepared.takeovers.len();
                     writeln!(out, "release {name}: {n} object(s) moved to field manager {}", prepared.manager).ok();
                 }
+            }
+            if let Some(w) = self.act.wait {
+                // Nothing to apply, but `--wait` still means: exit 0 only once it is all ready.
+                let ready = wait_ready(&s.cluster, &prepared.revision_ids(), w, self.act.quiet, &s.cancel).await;
+                ready.map_err(|e| ReleaseError::NotReady { name: name.clone(), revision, source: Box::new(e) })?;
             }
             writeln!(out, "release {name}: nothing to change (revision {revision} stays deployed)").ok();
             return Ok(0);
