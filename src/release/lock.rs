@@ -295,8 +295,9 @@ impl Lock {
 }
 
 /// Renews every third of the lease (whatever the operation is doing meanwhile: applying,
-/// waiting); a 409 means someone took it over, and no renewal for a whole lease (on this
-/// machine's monotonic clock) means it may have been: lost either way.
+/// waiting); a 409 means someone took it over, and no renewal for two thirds of the lease (on
+/// this machine's monotonic clock; client-go's renew deadline has the same ratio) means it soon
+/// may be: lost either way, before a watcher could take it.
 async fn renew(
     cluster: Arc<Cluster>,
     id: ResId,
@@ -335,7 +336,9 @@ async fn renew(
                 };
                 return give_up(by);
             }
-            Err(_) if last_ok.elapsed() >= duration => return give_up("nobody (renewal kept failing)".into()),
+            Err(_) if last_ok.elapsed() >= duration * 2 / 3 => {
+                return give_up("nobody yet (renewals kept failing)".into())
+            }
             Err(_) => {}
         }
     }
