@@ -2,7 +2,7 @@
 //! compares status codes, Status bodies and managedFields with the real answers.
 
 use crate::client::{Client, Resp};
-use dimtensor_test_apiserver::{Config, ForbidRule, TestServer};
+use dimtensor_test_apiserver::{Config, ControllerConfig, ForbidRule, TestServer};
 use serde_json::{json, Value};
 
 fn capture(name: &str) -> Value {
@@ -447,4 +447,49 @@ fn finalizer_captures_replay_with_the_same_answers() {
     let released = admin.patch(cm, "application/merge-patch+json", &json!({"metadata": {"finalizers": null}}));
     assert_eq!(released.status, 200);
     assert_eq!(admin.get(cm).status, 404);
+}
+
+/// The controller session (`ctl-*`): right after the apply, only the applier's fields and no
+/// status; a moment later the status a v1.24 kube-controller-manager without kubelets writes
+/// (observed, never available), the revision annotation and its own `status` entry.
+#[test]
+fn controller_captures_replay_with_the_same_status() {
+    let controller = ControllerConfig::never_ready().delay(std::time::Duration::from_millis(300));
+    let config = Config::new().namespace("capture-demo").controller(controller);
+    let server = TestServer::start_blocking(config).expect("server");
+    let c = Client::new(server.url());
+    let applied = check("ctl-deployment-right-after-apply.json", &send(&c, "ctl-deployment-right-after-apply.json"));
+    let want = want_body(&capture("ctl-deployment-right-after-apply.json")).clone();
+    assert_eq!((&applied["status"], &applied["metadata"].get("annotations")), (&want["status"], &None));
+    assert_eq!(managers(&applied), managers(&want));
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let path = "/apis/apps/v1/namespaces/capture-demo/deployments/web";
+    while c.get(path).json()["status"]["observedGeneration"] != 1 {
+        assert!(std::time::Instant::now() < deadline, "the controller never wrote the status");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let got = check("ctl-deployment-after-controllers.json", &send(&c, "ctl-deployment-after-controllers.json"));
+    let want = want_body(&capture("ctl-deployment-after-controllers.json")).clone();
+    assert_eq!(got["metadata"]["annotations"], want["metadata"]["annotations"]);
+    for k in ["observedGeneration", "replicas", "updatedReplicas", "unavailableReplicas", "readyReplicas"] {
+        assert_eq!(got["status"].get(k), want["status"].get(k), "status.{k}");
+    }
+    // Conditions without their times, and the ReplicaSet's hash (its template hash) masked.
+    let conditions = |v: &Value| -> Vec<(Value, Value, Value, String)> {
+        let list = v["status"]["conditions"].as_array().cloned().unwrap_or_default();
+        list.iter()
+            .map(|c| {
+                let msg = c["message"].as_str().unwrap_or("");
+                let masked = msg.split('"').enumerate().map(|(i, p)| if i == 1 { "RS" } else { p }).collect();
+                (c["type"].clone(), c["status"].clone(), c["reason"].clone(), masked)
+            })
+            .collect()
+    };
+    assert_eq!(conditions(&got), conditions(&want));
+    let entries = |v: &Value| -> Vec<(Value, Value, Value)> {
+        let list = v["metadata"]["managedFields"].as_array().cloned().unwrap_or_default();
+        list.iter().map(|m| (m["manager"].clone(), m["operation"].clone(), m["subresource"].clone())).collect()
+    };
+    assert_eq!(entries(&got), entries(&want), "the controller writes through the status subresource");
 }
