@@ -114,7 +114,7 @@ async fn watch(
         eprintln!(
             "release {release} is locked by {} (since {since}): watching the lock for up to {}s (a running operation renews it, one that died does not)",
             first.holder,
-            (first.duration - first.since.elapsed()).as_secs().max(1)
+            first.duration.saturating_sub(first.since.elapsed()).as_secs_f64().ceil()
         );
     }
     let poll = (first.duration / 10).clamp(Duration::from_millis(200), Duration::from_secs(2));
