@@ -63,7 +63,8 @@ fn simple(plan: &Plan, color: bool) -> String {
         out.push('\n');
         match &c.action {
             Action::Replace { reason } => {
-                out.push_str(&format!("  {reason}: replaced (deleted and created again) only with --force\n"))
+                let how = "--force replaces it (deletes it and creates it again)";
+                out.push_str(&format!("  the server refuses an in-place update: {reason}; {how}\n"))
             }
             Action::Terminating { finalizers } => out.push_str(&format!("  {}\n", terminating_note(finalizers))),
             _ => {}
