@@ -52,9 +52,14 @@ pub struct Attributes<'a> {
     pub name: &'a str,
 }
 
-/// True if no rule denies it.
+/// True if no rule denies it. A rule on `pods` also denies its subresources; a rule on
+/// `pods/log` denies only that subresource (as RBAC names it).
 pub fn allowed(rules: &[ForbidRule], a: &Attributes) -> bool {
-    !rules.iter().any(|r| r.matches(a.user, a.verb, a.group, a.resource, a.namespace))
+    let sub = a.subresource.map(|s| format!("{}/{s}", a.resource));
+    !rules.iter().any(|r| {
+        r.matches(a.user, a.verb, a.group, a.resource, a.namespace)
+            || sub.as_deref().is_some_and(|s| r.matches(a.user, a.verb, a.group, s, a.namespace))
+    })
 }
 
 /// 403 with the message RBAC gives (forbidden-403.json).

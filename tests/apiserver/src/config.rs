@@ -1,5 +1,6 @@
 //! Everything a test can set before (and while) the server runs.
 
+use crate::podlog::{LogKey, SeedLog};
 use crate::resources::CustomResource;
 use regex::Regex;
 use serde_json::Value;
@@ -41,6 +42,8 @@ pub struct Config {
     /// Seconds the server's clock is off from the real one: every timestamp it writes
     /// (creation, deletion, managedFields, conditions, simulated lease holders) follows it.
     pub clock_offset: i64,
+    /// Container log lines present from the start (`pods/log`), stamped at start.
+    pub logs: Vec<SeedLog>,
 }
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             log_to_stderr: false,
             node_port_range: crate::validation::DEFAULT_NODE_PORTS,
             clock_offset: 0,
+            logs: Vec::new(),
         }
     }
 }
@@ -127,6 +131,11 @@ impl Config {
     }
     pub fn log_to_stderr(mut self, on: bool) -> Self {
         self.log_to_stderr = on;
+        self
+    }
+    /// Seeds the current run of a container's log with `text` (one line per line).
+    pub fn pod_log(mut self, namespace: &str, pod: &str, container: &str, text: &str) -> Self {
+        self.logs.push(SeedLog { key: LogKey::new(namespace, pod, container, false), text: text.to_string() });
         self
     }
     pub fn finalizer_delay(mut self, delay: Duration) -> Self {

@@ -41,10 +41,11 @@ pub fn apply_defaults(info: &ResourceInfo, obj: &mut Value) -> Result<(), String
                 default_field(spec, "volumeMode", json!("Filesystem"));
             }
         }
+        // SetDefaults_StorageClass: top-level fields, no spec.
         ("storage.k8s.io", "StorageClass") => {
-            if let Some(m) = obj.as_object_mut() {
-                default_field(m, "reclaimPolicy", json!("Delete"));
-                default_field(m, "volumeBindingMode", json!("Immediate"));
+            if let Some(sc) = obj.as_object_mut() {
+                default_field(sc, "reclaimPolicy", json!("Delete"));
+                default_field(sc, "volumeBindingMode", json!("Immediate"));
             }
         }
         _ => {}

@@ -84,6 +84,8 @@ pub enum Reply {
     },
     /// Chunks of a watch stream.
     Stream(mpsc::Receiver<Bytes>),
+    /// Chunks of a followed container log (`text/plain`).
+    TextStream(mpsc::Receiver<Bytes>),
     /// Drop the connection with a TCP reset.
     Reset,
 }
@@ -98,7 +100,7 @@ impl Reply {
     pub fn status(&self) -> u16 {
         match self {
             Reply::Json { status, .. } | Reply::Raw { status, .. } => *status,
-            Reply::Stream(_) => 200,
+            Reply::Stream(_) | Reply::TextStream(_) => 200,
             Reply::Reset => 0,
         }
     }

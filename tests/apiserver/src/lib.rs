@@ -28,6 +28,7 @@ pub mod kubeconfig;
 pub mod lease;
 pub mod log;
 pub mod patch;
+pub mod podlog;
 pub mod proto;
 pub mod resources;
 pub mod router;

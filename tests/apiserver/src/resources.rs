@@ -18,7 +18,7 @@ const DISCOVERY_DOCS: &[&str] = &[
     include_str!("../data/discovery/rbac-authorization-k8s-io-v1.json"),
     include_str!("../data/discovery/scheduling-k8s-io-v1.json"),
     include_str!("../data/discovery/authorization-k8s-io-v1.json"),
-    // Written by hand in the same shape (StorageClasses only): PVC readiness reads them.
+    // Written by hand in the same shape (StorageClasses only): PVC readiness and doctor read them.
     include_str!("../data/discovery/storage-k8s-io-v1.json"),
 ];
 

@@ -5,6 +5,7 @@ use crate::faults::FaultState;
 use crate::handlers::{self, Request};
 use crate::http::{parse_query, Query, Reply, ReplyBody};
 use crate::log::RequestRecord;
+use crate::podlog::LogKey;
 use crate::state::{Shared, State};
 use crate::status::ApiError;
 use crate::store::ObjKey;
@@ -160,6 +161,23 @@ impl TestServer {
         st.store.remove(&ObjKey::new(&info.group, &info.plural, ns, name)).is_some()
     }
 
+    /// Appends lines to the current run of a container's log, stamped now (a follow stream
+    /// sees them). The pod need not exist yet.
+    pub fn append_log(&self, namespace: &str, pod: &str, container: &str, text: &str) {
+        self.append_log_at(namespace, pod, container, std::time::SystemTime::now(), text);
+    }
+
+    /// Appends lines as if written at `at` (for `sinceSeconds`/`sinceTime`).
+    pub fn append_log_at(&self, namespace: &str, pod: &str, container: &str, at: std::time::SystemTime, text: &str) {
+        self.shared.lock().logs.append(LogKey::new(namespace, pod, container, false), text, at);
+    }
+
+    /// Sets the log of the container's previous run (what `previous=true` and a crash loop show).
+    pub fn set_previous_log(&self, namespace: &str, pod: &str, container: &str, text: &str) {
+        let key = LogKey::new(namespace, pod, container, true);
+        self.shared.lock().logs.set(key, text, std::time::SystemTime::now());
+    }
+
     /// The current global resourceVersion.
     pub fn resource_version(&self) -> u64 {
         self.shared.lock().store.current_rv()
@@ -269,6 +287,9 @@ fn build(config: &Config, addr: SocketAddr, shutdown: watch::Receiver<bool>) -> 
     for obj in &config.seed {
         crate::seed::insert(&mut state, obj.clone()).map_err(StartError::Seed)?;
     }
+    for log in &config.logs {
+        state.logs.append(log.key.clone(), &log.text, std::time::SystemTime::now());
+    }
     Ok(Shared::new(state, addr, shutdown))
 }
 
@@ -347,6 +368,7 @@ async fn serve_one(
         }
         Reply::Raw { status, content_type, body } => respond(status, &content_type, ReplyBody::Full(Some(body))),
         Reply::Stream(rx) => respond(200, "application/json", ReplyBody::Stream(rx)),
+        Reply::TextStream(rx) => respond(200, "text/plain", ReplyBody::Stream(rx)),
     };
     Ok(response)
 }

@@ -3,6 +3,7 @@
 use crate::config::{Config, ControllerConfig, ForbidRule};
 use crate::faults::FaultState;
 use crate::log::RequestRecord;
+use crate::podlog::Logs;
 use crate::resources::Registry;
 use crate::store::{Store, WatchEvent};
 use crate::strategy::Allocator;
@@ -37,6 +38,8 @@ pub struct State {
     pub validation: crate::validation::Options,
     /// Seconds this server's clock is off from the real one (every timestamp it writes).
     pub clock_offset: i64,
+    /// Container logs (`pods/log`).
+    pub logs: Logs,
 }
 
 impl State {
@@ -59,6 +62,7 @@ impl State {
             revisions: HashMap::new(),
             validation: crate::validation::Options { node_ports: config.node_port_range },
             clock_offset: config.clock_offset,
+            logs: Logs::default(),
         }
     }
 

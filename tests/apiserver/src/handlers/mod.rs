@@ -1,6 +1,7 @@
 //! Request dispatch: faults, authentication, routing, authorization, then the verb handlers.
 
 pub mod delete;
+pub mod log;
 pub mod read;
 pub mod review;
 pub mod scale;
@@ -145,6 +146,11 @@ fn route(sh: &Arc<Shared>, req: &Request, user: &str) -> Result<Reply, ApiError>
     }
 }
 
+/// Subresources this server implements (the others are listed in discovery only).
+fn served_subresource(plural: &str, sub: &str) -> bool {
+    matches!(sub, "status" | "scale") || (plural == "pods" && sub == "log")
+}
+
 fn verb_of(req: &Request, rp: &ResourcePath) -> &'static str {
     let watch = rp.watch || req.query.flag("watch");
     match (req.method.as_str(), rp.name.is_some()) {
@@ -198,7 +204,7 @@ fn serve(sh: &Arc<Shared>, req: &Request, user: &str, rp: &ResourcePath) -> Resu
     let sub_ok = rp
         .subresource
         .as_deref()
-        .map_or(true, |s| info.subresources.iter().any(|x| x.name == s) && matches!(s, "status" | "scale"));
+        .map_or(true, |s| info.subresources.iter().any(|x| x.name == s) && served_subresource(&info.plural, s));
     if scoped_wrong || !sub_ok {
         return Err(ApiError::unknown_resource());
     }
@@ -254,6 +260,8 @@ fn serve(sh: &Arc<Shared>, req: &Request, user: &str, rp: &ResourcePath) -> Resu
             };
             scale::get(&st, &w, &name)
         }
+        "get" if rp.subresource.as_deref() == Some("log") => log::get(sh, &st, &namespace, &name, req),
+        _ if rp.subresource.as_deref() == Some("log") => Err(ApiError::method_not_allowed()),
         "get" => read::get(&st, &info, &namespace, &name, req),
         "list" => read::list(&st, &info, ns_opt, req),
         "watch" => {
