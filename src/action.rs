@@ -1,11 +1,12 @@
 //! The cluster verbs: each maps its command-line flags onto the operation in `crate::release`
 //! that owns its sequence (`install`, `upgrade`, `rollback`, `uninstall`, `diff`, and the
 //! read-only `history`, `status`, `list`, `get`; Helm's `pkg/action` is the model) and runs it.
+//! The day-two commands map onto [`crate::doctor`] and [`crate::logs`] the same way.
 //! Input that needs no cluster (the overlay, the release name, the values) is checked first.
 
 use crate::cli::{
-    ClusterArgs, DiffArgs, GetWhat, Global, HistoryArgs, InstallArgs, ListArgs, ReleaseFlags, RollbackArgs, StatusArgs,
-    UninstallArgs, UpgradeArgs,
+    ClusterArgs, Connection, DiffArgs, DoctorArgs, GetWhat, HistoryArgs, InstallArgs, ListArgs, LogsArgs, ReleaseFlags,
+    RollbackArgs, StatusArgs, UninstallArgs, UpgradeArgs,
 };
 use crate::cluster::ConnectOptions;
 use crate::error::Error;
@@ -31,7 +32,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|source| Error::Io { context: "starting the async runtime".into(), source })
 }
 
-pub fn connect_options(g: &Global) -> Result<ConnectOptions, Error> {
+pub fn connect_options(g: &Connection) -> Result<ConnectOptions, Error> {
     let request_timeout = match g.request_timeout.as_deref() {
         Some(t) => crate::cluster::parse_timeout(t).map_err(|m| Error::Usage(format!("--request-timeout: {m}")))?,
         None => None,
@@ -88,7 +89,7 @@ fn recording(release: &ReleaseFlags) -> Recording {
 
 /// `diff`: what install/upgrade would change, and drift since the current revision. Exit 0 when
 /// nothing would change, 1 when something would.
-pub fn diff_cmd(diff: &DiffArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn diff_cmd(diff: &DiffArgs, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
     let args = &diff.common;
     let preview = Preview {
         name: release_name(args),
@@ -104,7 +105,7 @@ pub fn diff_cmd(diff: &DiffArgs, global: &Global, out: &mut dyn Write) -> Result
     runtime()?.block_on(preview.run(&conn, out))
 }
 
-pub fn install_cmd(args: &InstallArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn install_cmd(args: &InstallArgs, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
     let c = &args.common;
     let allow = Allow { adopt: args.adopt, take_ownership: args.release.take_ownership };
     let install = Install {
@@ -121,7 +122,7 @@ pub fn install_cmd(args: &InstallArgs, global: &Global, out: &mut dyn Write) -> 
     runtime()?.block_on(install.run(&conn, out))
 }
 
-pub fn upgrade_cmd(args: &UpgradeArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn upgrade_cmd(args: &UpgradeArgs, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
     let c = &args.common;
     let allow = Allow { adopt: false, take_ownership: args.release.take_ownership };
     let upgrade = Upgrade {
@@ -140,7 +141,7 @@ pub fn upgrade_cmd(args: &UpgradeArgs, global: &Global, out: &mut dyn Write) -> 
 }
 
 /// `rollback NAME [REVISION]`: that revision's manifest again, as a new revision.
-pub fn rollback_cmd(args: &RollbackArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn rollback_cmd(args: &RollbackArgs, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
     let rollback = Rollback {
         name: args.name.clone(),
         revision: args.revision,
@@ -160,7 +161,7 @@ pub fn rollback_cmd(args: &RollbackArgs, global: &Global, out: &mut dyn Write) -
 }
 
 /// `uninstall NAME`: what the records list and is still the release's, then the records.
-pub fn uninstall_cmd(args: &UninstallArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn uninstall_cmd(args: &UninstallArgs, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
     let uninstall = Uninstall {
         name: args.name.clone(),
         cascade: args.cascade,
@@ -180,22 +181,22 @@ fn print(out: &mut dyn Write, text: &str) -> Result<u8, Error> {
     Ok(0)
 }
 
-pub fn history_cmd(args: &HistoryArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn history_cmd(args: &HistoryArgs, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
     let conn = connect_options(global)?;
     print(out, &runtime()?.block_on(query::history(&conn, &args.name, args.output))?)
 }
 
-pub fn status_cmd(args: &StatusArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn status_cmd(args: &StatusArgs, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
     let conn = connect_options(global)?;
     print(out, &runtime()?.block_on(query::status(&conn, &args.name, args.revision, args.output))?)
 }
 
-pub fn list_cmd(args: &ListArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn list_cmd(args: &ListArgs, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
     let conn = connect_options(global)?;
     print(out, &runtime()?.block_on(query::list(&conn, args.all_namespaces, args.output))?)
 }
 
-pub fn get_cmd(what: &GetWhat, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn get_cmd(what: &GetWhat, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
     let conn = connect_options(global)?;
     let (args, part) = match what {
         GetWhat::Values(a) => (&a.get, Part::Values { all: a.all }),
@@ -205,4 +206,53 @@ pub fn get_cmd(what: &GetWhat, global: &Global, out: &mut dyn Write) -> Result<u
     let json = args.output == crate::cli::Output::Json;
     let text = runtime()?.block_on(query::get(&conn, &args.name, args.revision, part, args.show_secrets, json))?;
     print(out, &text)
+}
+
+/// `doctor [NAME]`: exit 0 when nothing is wrong, 1 when something is.
+pub fn doctor_cmd(args: &DoctorArgs, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
+    let json = args.output == crate::cli::LintOutput::Json;
+    let conn = connect_options(global)?;
+    let (text, code) = runtime()?.block_on(crate::doctor::command(&conn, args.name.as_deref(), json))?;
+    print(out, &text)?;
+    Ok(code)
+}
+
+/// `--since` as seconds for the API (which wants at least 1); 0 means all.
+fn since_seconds(since: Option<&str>) -> Result<Option<i64>, Error> {
+    let Some(s) = since else { return Ok(None) };
+    let d = crate::cluster::parse_timeout(s).map_err(|m| Error::Usage(format!("--since: {m}")))?;
+    Ok(d.map(|d| (d.as_secs_f64().ceil() as i64).max(1)))
+}
+
+/// `logs NAME`: the release's pods' logs, prefixed; `-f` follows.
+pub fn logs_cmd(args: &LogsArgs, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
+    if args.max_log_requests == 0 {
+        return Err(Error::Usage("--max-log-requests must be at least 1".into()));
+    }
+    let req = crate::logs::Request {
+        follow: args.follow,
+        index: args.index,
+        container: args.container.clone(),
+        previous: args.previous,
+        since_seconds: since_seconds(args.since.as_deref())?,
+        tail: Some(args.tail).filter(|t| *t >= 0),
+        timestamps: args.timestamps,
+        max_requests: args.max_log_requests,
+    };
+    let conn = connect_options(global)?;
+    runtime()?.block_on(crate::logs::command(&conn, &args.name, &req, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::since_seconds;
+
+    #[test]
+    fn since_reads_like_kubectl() {
+        assert_eq!(since_seconds(Some("5s")).unwrap(), Some(5));
+        assert_eq!(since_seconds(Some("2m")).unwrap(), Some(120));
+        assert_eq!(since_seconds(Some("1ms")).unwrap(), Some(1), "the API takes whole seconds, at least 1");
+        assert_eq!(since_seconds(Some("0")).unwrap(), None);
+        assert!(since_seconds(Some("soon")).unwrap_err().to_string().contains("--since"));
+    }
 }

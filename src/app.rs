@@ -9,20 +9,22 @@ use std::io::Write;
 
 /// Runs a parsed command line; returns the process exit code on success.
 pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
-    if let Some(ns) = &cli.global.namespace {
+    if let Some(ns) = cli.command.namespace() {
         check_namespace(ns)?;
     }
     match cli.command {
-        Command::Render(args) => render_cmd(&args, cli.global.namespace.as_deref(), out),
-        Command::Diff(args) => crate::action::diff_cmd(&args, &cli.global, out),
-        Command::Install(args) => crate::action::install_cmd(&args, &cli.global, out),
-        Command::Upgrade(args) => crate::action::upgrade_cmd(&args, &cli.global, out),
-        Command::Uninstall(args) => crate::action::uninstall_cmd(&args, &cli.global, out),
-        Command::Rollback(args) => crate::action::rollback_cmd(&args, &cli.global, out),
-        Command::History(args) => crate::action::history_cmd(&args, &cli.global, out),
-        Command::Status(args) => crate::action::status_cmd(&args, &cli.global, out),
-        Command::List(args) => crate::action::list_cmd(&args, &cli.global, out),
-        Command::Get { what } => crate::action::get_cmd(&what, &cli.global, out),
+        Command::Render(args) => render_cmd(&args, args.ns.namespace.as_deref(), out),
+        Command::Diff(args) => crate::action::diff_cmd(&args, &args.common.conn, out),
+        Command::Install(args) => crate::action::install_cmd(&args, &args.common.conn, out),
+        Command::Upgrade(args) => crate::action::upgrade_cmd(&args, &args.common.conn, out),
+        Command::Uninstall(args) => crate::action::uninstall_cmd(&args, &args.conn, out),
+        Command::Rollback(args) => crate::action::rollback_cmd(&args, &args.conn, out),
+        Command::History(args) => crate::action::history_cmd(&args, &args.conn, out),
+        Command::Status(args) => crate::action::status_cmd(&args, &args.conn, out),
+        Command::List(args) => crate::action::list_cmd(&args, &args.conn, out),
+        Command::Get { what } => crate::action::get_cmd(&what, what.conn(), out),
+        Command::Doctor(args) => crate::action::doctor_cmd(&args, &args.conn, out),
+        Command::Logs(args) => crate::action::logs_cmd(&args, &args.conn, out),
         Command::Overlays => overlays(out),
         Command::Init { dir } => init(&dir, out),
         Command::Show { what } => show(what, out),
@@ -31,7 +33,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
                 .map_err(io("writing output"))?;
             Ok(0)
         }
-        Command::Lint(args) => lint_cmd(&args, cli.global.namespace.as_deref(), out),
+        Command::Lint(args) => lint_cmd(&args, args.ns.namespace.as_deref(), out),
         Command::Completion { shell } => {
             crate::completion::write_script(shell, out);
             Ok(0)

@@ -10,43 +10,51 @@ use std::path::PathBuf;
     bin_name = "kubectl dimtensor",
     version,
     about = "Render, diff and install dimtensor workloads from Kustomize-style overlays",
-    long_about = "kubectl dimtensor renders the dimtensor workloads (inference, training, batch, cronjob) from a base and Kustomize-compatible overlays, and takes the seed Helm chart's values.",
+    long_about = "kubectl dimtensor renders the dimtensor workloads (inference, training, batch, cronjob) from a base and Kustomize-compatible overlays, and takes the seed Helm chart's values.\n\nThe commands that talk to a cluster take kubectl's connection flags (-n, --kubeconfig, --context, --cluster, --user, --as, --as-group, --request-timeout); the offline ones (render, lint, init, show, overlays, completion, version) take none.",
     after_help = "Examples:\n  kubectl dimtensor render --overlay inference\n  kubectl dimtensor render --overlay ./my-overlay -o json\n  kubectl dimtensor overlays"
 )]
 pub struct Cli {
-    #[command(flatten)]
-    pub global: Global,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Flags shared by every command, as kubectl spells them.
+/// kubectl's connection flags, for the commands that talk to a cluster (and only those: an
+/// offline command that took `--context` would suggest it looked at one).
 #[derive(Debug, Args, Clone, Default)]
-pub struct Global {
-    /// Namespace to put namespaced resources in (default: the context's namespace)
-    #[arg(short = 'n', long, global = true)]
+#[command(next_help_heading = "Connection (as kubectl)")]
+pub struct Connection {
+    /// Namespace of the release (default: the kubeconfig context's namespace)
+    #[arg(short = 'n', long)]
     pub namespace: Option<String>,
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub context: Option<String>,
     /// The kubeconfig cluster to use
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub cluster: Option<String>,
     /// The kubeconfig user to use
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub user: Option<String>,
     /// Username to impersonate
-    #[arg(long = "as", global = true, value_name = "USER")]
+    #[arg(long = "as", value_name = "USER")]
     pub as_user: Option<String>,
     /// Group to impersonate (repeatable)
-    #[arg(long = "as-group", global = true, value_name = "GROUP")]
+    #[arg(long = "as-group", value_name = "GROUP")]
     pub as_group: Vec<String>,
     /// How long one API request may take (e.g. 10s, 1m; 0 for the default of 30s)
-    #[arg(long, global = true, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION")]
     pub request_timeout: Option<String>,
+}
+
+/// `-n` of the offline commands: where rendered objects go; no cluster is contacted.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RenderNamespace {
+    /// Namespace to put namespaced resources in
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +91,16 @@ pub enum Command {
     /// Show a release's revision, status, and the readiness of each of its resources
     #[command(after_help = "Examples:\n  kubectl dimtensor status prod\n  kubectl dimtensor status prod -o yaml")]
     Status(StatusArgs),
+    /// Diagnose a release: the seed chart's troubleshooting steps, checked against the cluster
+    #[command(
+        after_help = "Examples:\n  kubectl dimtensor doctor prod -n ml\n  kubectl dimtensor doctor -o json\n\nChecks: GPU nodes, labels, taints and the NVIDIA device plugin; metrics-server and HPA scaling; image pulls, scheduling, crash loops, pending PVCs and quota refusals of the release's pods. Checks that need what you may not read (nodes, StorageClasses) are skipped with a line saying so.\n\nExit status: 0 nothing wrong, 1 something is, 2 error."
+    )]
+    Doctor(DoctorArgs),
+    /// Print the logs of a release's pods, each line prefixed with its pod
+    #[command(
+        after_help = "Examples:\n  kubectl dimtensor logs prod -f\n  kubectl dimtensor logs batch --index 7 --tail 20\n  kubectl dimtensor logs train --previous --timestamps\n\nLines are prefixed `pod/container`, with `[index]` for Indexed Jobs. With -f, new pods (a Job's retries, a Deployment's rollout) are followed as they start."
+    )]
+    Logs(LogsArgs),
     /// List releases (in the namespace, or with -A in all)
     #[command(after_help = "Examples:\n  kubectl dimtensor list\n  kubectl dimtensor list -A -o json")]
     List(ListArgs),
@@ -136,11 +154,48 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The connection flags of a command that talks to a cluster; None for the offline ones.
+    pub fn connection(&self) -> Option<&Connection> {
+        Some(match self {
+            Command::Diff(a) => &a.common.conn,
+            Command::Install(a) => &a.common.conn,
+            Command::Upgrade(a) => &a.common.conn,
+            Command::Rollback(a) => &a.conn,
+            Command::History(a) => &a.conn,
+            Command::Status(a) => &a.conn,
+            Command::List(a) => &a.conn,
+            Command::Get { what } => what.conn(),
+            Command::Uninstall(a) => &a.conn,
+            Command::Doctor(a) => &a.conn,
+            Command::Logs(a) => &a.conn,
+            Command::Render(_)
+            | Command::Lint(_)
+            | Command::Overlays
+            | Command::Init { .. }
+            | Command::Show { .. }
+            | Command::Version
+            | Command::Completion { .. } => return None,
+        })
+    }
+
+    /// `-n` as given, to whichever command took it.
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            Command::Render(a) => a.ns.namespace.as_deref(),
+            Command::Lint(a) => a.ns.namespace.as_deref(),
+            other => other.connection().and_then(|c| c.namespace.as_deref()),
+        }
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct LintArgs {
     /// Built-in overlay (inference, training, batch, cronjob) or a kustomization directory
     #[arg(long, short = 'k')]
     pub overlay: Option<String>,
+    #[command(flatten)]
+    pub ns: RenderNamespace,
     #[command(flatten)]
     pub values: ValuesArgs,
     /// Exit 1 when there is a warning or an error
@@ -164,6 +219,8 @@ pub struct RenderArgs {
     /// Built-in overlay (inference, training, batch, cronjob) or a kustomization directory
     #[arg(long, short = 'k')]
     pub overlay: Option<String>,
+    #[command(flatten)]
+    pub ns: RenderNamespace,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Yaml)]
     pub output: Output,
@@ -265,6 +322,8 @@ pub struct ClusterArgs {
     /// No progress output
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[command(flatten)]
+    pub conn: Connection,
 }
 
 /// How install and upgrade record the release and guard it.
@@ -388,6 +447,8 @@ pub struct RollbackArgs {
     /// No progress output
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[command(flatten)]
+    pub conn: Connection,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -397,6 +458,8 @@ pub struct HistoryArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = crate::release::show::Format::Table)]
     pub output: crate::release::show::Format,
+    #[command(flatten)]
+    pub conn: Connection,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -409,6 +472,8 @@ pub struct StatusArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = crate::release::show::Format::Table)]
     pub output: crate::release::show::Format,
+    #[command(flatten)]
+    pub conn: Connection,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -419,6 +484,8 @@ pub struct ListArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = crate::release::show::Format::Table)]
     pub output: crate::release::show::Format,
+    #[command(flatten)]
+    pub conn: Connection,
 }
 
 #[derive(Debug, Subcommand)]
@@ -447,6 +514,8 @@ pub struct GetNotesArgs {
     /// Revision (default: the latest)
     #[arg(long)]
     pub revision: Option<u32>,
+    #[command(flatten)]
+    pub conn: Connection,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -462,6 +531,18 @@ pub struct GetArgs {
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Yaml)]
     pub output: Output,
+    #[command(flatten)]
+    pub conn: Connection,
+}
+
+impl GetWhat {
+    pub fn conn(&self) -> &Connection {
+        match self {
+            GetWhat::Values(a) => &a.get.conn,
+            GetWhat::Manifest(a) => &a.conn,
+            GetWhat::Notes(a) => &a.conn,
+        }
+    }
 }
 
 #[derive(Debug, Args, Clone)]
@@ -492,4 +573,49 @@ pub struct UninstallArgs {
     /// How long the release lock lasts without renewal
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub lock_duration: String,
+    #[command(flatten)]
+    pub conn: Connection,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DoctorArgs {
+    /// Release name (default: every release in the namespace)
+    pub name: Option<String>,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = LintOutput::Text)]
+    pub output: LintOutput,
+    #[command(flatten)]
+    pub conn: Connection,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LogsArgs {
+    /// Release name
+    pub name: String,
+    /// Keep streaming, and follow new pods as Jobs retry and Deployments roll
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Only the pod of this completion index (Indexed Jobs)
+    #[arg(long, value_name = "N")]
+    pub index: Option<u32>,
+    /// Only this container (default: all containers)
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// The previous run of each container (after a crash or restart)
+    #[arg(short = 'p', long)]
+    pub previous: bool,
+    /// Only lines newer than this (e.g. 5s, 2m, 3h)
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+    /// Lines from the end of each container's log to show (-1: all)
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true, value_name = "N")]
+    pub tail: i64,
+    /// Put the server's timestamp at the start of each line
+    #[arg(long)]
+    pub timestamps: bool,
+    /// Log streams open at once; the others wait for one to end
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_log_requests: usize,
+    #[command(flatten)]
+    pub conn: Connection,
 }

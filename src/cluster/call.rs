@@ -245,7 +245,8 @@ mod tests {
     fn cluster() -> Cluster {
         let config = kube::Config::new("http://127.0.0.1:9".parse().expect("uri"));
         Cluster {
-            client: kube::Client::try_from(config).expect("client"),
+            client: kube::Client::try_from(config.clone()).expect("client"),
+            stream_client: kube::Client::try_from(config).expect("client"),
             namespace: "ml".into(),
             url: "http://127.0.0.1:9/".into(),
             timeout: Duration::from_secs(5),

@@ -7,8 +7,10 @@ mod call;
 mod config;
 mod crud;
 pub mod retry;
+mod stream;
 
 pub use config::{parse_timeout, ConnectOptions, Identity};
+pub use stream::{LogOptions, LogReader, WatchStream, Watched};
 
 use crate::model::{Gvk, ResId};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, Preconditions, PropagationPolicy};
@@ -142,6 +144,8 @@ pub struct Kind {
 /// A connected cluster.
 pub struct Cluster {
     client: kube::Client,
+    /// For logs and watches: the same connection settings without a read timeout.
+    stream_client: kube::Client,
     /// The namespace objects go to when they name none: `-n`, or the context's namespace.
     pub namespace: String,
     url: String,
@@ -157,12 +161,19 @@ impl Cluster {
         let (config, timeout, identity) = config::load(opts).await?;
         let namespace = opts.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
         let url = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).map_err(|e| match e {
-            kube::Error::Auth(auth) => ClusterError::Credentials(identity.auth_failure(&auth)),
-            other => ClusterError::Config(other.to_string()),
-        })?;
+        let build = |config: kube::Config| {
+            kube::Client::try_from(config).map_err(|e| match e {
+                kube::Error::Auth(auth) => ClusterError::Credentials(identity.auth_failure(&auth)),
+                other => ClusterError::Config(other.to_string()),
+            })
+        };
+        let mut streaming = config.clone();
+        streaming.read_timeout = None;
+        let stream_client = build(streaming)?;
+        let client = build(config)?;
         let policy = retry::Policy::default();
-        Ok(Cluster { client, namespace, url, timeout, identity, policy, discovery: Mutex::new(HashMap::new()) })
+        let discovery = Mutex::new(HashMap::new());
+        Ok(Cluster { client, stream_client, namespace, url, timeout, identity, policy, discovery })
     }
 
     pub fn url(&self) -> &str {
@@ -274,6 +285,16 @@ impl Cluster {
         namespace: &str,
         label_selector: Option<&str>,
     ) -> Result<Vec<Value>, ClusterError> {
+        Ok(self.list_versioned(gvk, namespace, label_selector).await?.0)
+    }
+
+    /// [`Cluster::list`], with the list's resourceVersion (to watch from).
+    pub async fn list_versioned(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        label_selector: Option<&str>,
+    ) -> Result<(Vec<Value>, String), ClusterError> {
         let kind = self.resolve(gvk).await?;
         let mut lp = ListParams::default();
         if let Some(sel) = label_selector {
@@ -284,11 +305,12 @@ impl Cluster {
         let send =
             || async { self.client.request::<Value>(request.list(&lp).map_err(kube::Error::BuildRequest)?).await };
         let mut list = self.call("list", &what, send).await?;
+        let version = list["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
         let Some(Value::Array(items)) = list.get_mut("items").map(Value::take) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), version));
         };
         // A list's items carry no apiVersion and kind; put them back, first as the API server does.
-        Ok(items
+        let items = items
             .into_iter()
             .map(|item| {
                 let mut typed = serde_json::Map::with_capacity(item.as_object().map_or(0, |m| m.len()) + 2);
@@ -299,7 +321,18 @@ impl Cluster {
                 }
                 Value::Object(typed)
             })
-            .collect())
+            .collect();
+        Ok((items, version))
+    }
+
+    /// Whether the server serves a group-version (`metrics.k8s.io/v1beta1`: is metrics-server
+    /// installed). One discovery request, cached like [`Cluster::resolve`]'s.
+    pub async fn serves(&self, api_version: &str, kind: &str) -> Result<bool, ClusterError> {
+        match self.resolve(&Gvk::from_api_version(api_version, kind)).await {
+            Ok(_) => Ok(true),
+            Err(ClusterError::UnknownKind { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Deletes with an explicit propagation policy (a Job deleted without one orphans its pods),

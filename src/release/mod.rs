@@ -73,6 +73,7 @@ pub mod helm;
 pub mod inputs;
 pub mod install;
 pub mod lifecycle;
+pub mod live;
 pub mod lock;
 pub mod memory;
 pub mod notes;

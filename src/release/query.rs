@@ -48,7 +48,30 @@ pub async fn status(
         }
         resources.push(show::resource(id, &stored, live.as_ref(), &rules));
     }
+    if resources.iter().any(|r| !r.is_settled()) {
+        add_reasons(&cluster, &rel, &mut resources).await;
+    }
     Ok(show::status(&rel, &resources, format))
+}
+
+/// Beside each resource that is not ready, the first thing `doctor` finds about it. Status
+/// still shows when the checks cannot run (a note says why).
+async fn add_reasons(cluster: &Cluster, rel: &Release, resources: &mut [show::Resource]) {
+    let facts = match crate::doctor::gather(cluster, &rel.name, &rel.manifest).await {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("note: no reasons for the resources that are not ready: {e}");
+            return;
+        }
+    };
+    let report = crate::doctor::run(&facts);
+    for (id, reason) in crate::doctor::first_reasons(&report) {
+        let same =
+            |r: &show::Resource| r.id.gvk.group == id.gvk.group && r.id.gvk.kind == id.gvk.kind && r.id.name == id.name;
+        if let Some(r) = resources.iter_mut().find(|r| same(r) && !r.is_settled()) {
+            r.reason = Some(reason);
+        }
+    }
 }
 
 /// `list [-A]`: the latest revision of every release.

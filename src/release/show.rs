@@ -101,6 +101,15 @@ pub struct Resource {
     pub id: ResId,
     pub state: String,
     pub job: Option<Value>,
+    /// Why it is not ready: the first `doctor` finding about it.
+    pub reason: Option<String>,
+}
+
+impl Resource {
+    /// Ready, or done (a Job removed after its TTL).
+    pub fn is_settled(&self) -> bool {
+        self.state == "ready" || self.state.starts_with("complete")
+    }
 }
 
 /// Readiness of a stored object given its live state (`None`: not found); `rules` know the
@@ -112,7 +121,7 @@ pub fn resource(id: ResId, stored: &Value, live: Option<&Value>, rules: &Rules) 
         } else {
             "missing".to_string()
         };
-        return Resource { id, state, job: None };
+        return Resource { id, state, job: None, reason: None };
     };
     let state = match readiness(obj, &Rules { jobs: true, ..rules.clone() }) {
         Readiness::Ready => "ready".to_string(),
@@ -130,7 +139,7 @@ pub fn resource(id: ResId, stored: &Value, live: Option<&Value>, rules: &Rules) 
             "logs": format!("kubectl logs -n {} job/{}", id.namespace, id.name),
         })
     });
-    Resource { id, state, job }
+    Resource { id, state, job, reason: None }
 }
 
 pub fn status(rel: &Release, resources: &[Resource], format: Format) -> String {
@@ -141,6 +150,9 @@ pub fn status(rel: &Release, resources: &[Resource], format: Format) -> String {
                 let mut v = json!({"resource": r.id.to_string(), "state": r.state});
                 if let Some(j) = &r.job {
                     v["job"] = j.clone();
+                }
+                if let Some(reason) = &r.reason {
+                    v["reason"] = json!(reason);
                 }
                 v
             })
@@ -158,8 +170,16 @@ pub fn status(rel: &Release, resources: &[Resource], format: Format) -> String {
         rel.last_deployed,
         rel.description
     );
-    let rows: Vec<Vec<String>> = resources.iter().map(|r| vec![r.id.to_string(), r.state.clone()]).collect();
-    out.push_str(&table(&["RESOURCE", "STATE"], &rows));
+    if resources.iter().any(|r| r.reason.is_some()) {
+        let rows: Vec<Vec<String>> = resources
+            .iter()
+            .map(|r| vec![r.id.to_string(), r.state.clone(), r.reason.clone().unwrap_or_default()])
+            .collect();
+        out.push_str(&table(&["RESOURCE", "STATE", "REASON"], &rows));
+    } else {
+        let rows: Vec<Vec<String>> = resources.iter().map(|r| vec![r.id.to_string(), r.state.clone()]).collect();
+        out.push_str(&table(&["RESOURCE", "STATE"], &rows));
+    }
     for r in resources {
         if let Some(j) = &r.job {
             let idx = j["failedIndexes"]

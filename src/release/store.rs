@@ -73,6 +73,26 @@ fn secret_gvk() -> Gvk {
 }
 
 impl SecretStore<'_> {
+    /// The names of the releases in the namespace, from the records' labels alone (no record
+    /// is decoded); releases uninstalled with `--keep-history` are left out.
+    pub async fn names(&self) -> Result<Vec<String>, StoreError> {
+        let items = self.cluster.list(&secret_gvk(), &self.namespace, Some(&record::selector(None))).await?;
+        let mut latest: std::collections::BTreeMap<String, (u64, String)> = Default::default();
+        for s in &items {
+            let label = |k: &str| s["metadata"]["labels"][k].as_str().unwrap_or("").to_string();
+            let revision = label("revision").parse().unwrap_or(0);
+            let entry = latest.entry(label("name")).or_insert((0, String::new()));
+            if revision >= entry.0 {
+                *entry = (revision, label("status"));
+            }
+        }
+        Ok(latest
+            .into_iter()
+            .filter(|(n, (_, status))| !n.is_empty() && status != "uninstalled")
+            .map(|(n, _)| n)
+            .collect())
+    }
+
     fn id(&self, secret: &str) -> ResId {
         ResId::new(secret_gvk(), &self.namespace, secret)
     }

@@ -8,7 +8,10 @@
 //!
 //! Candidates come from the clap command tree, so a new subcommand or flag completes without
 //! touching this file; only values that need knowledge (overlay names, values keys, releases) are
-//! listed in [`values_for`].
+//! listed in [`values_for`]. Release names come from the cluster ([`releases::ClusterReleases`]),
+//! bounded by a short timeout, for the commands that act on an existing release.
+
+pub mod releases;
 
 use crate::cli::Cli;
 use crate::{builtin, values};
@@ -53,25 +56,33 @@ pub fn write_script(shell: Shell, out: &mut dyn Write) {
     clap_complete::generate(shell, &mut cmd, "kubectl-dimtensor", out);
 }
 
-/// Lists installed releases for completing `render NAME` and friends. The cluster code plugs a
-/// real lister in (release records are Secrets of type `dimtensor.io/release.v1` labelled
-/// `owner=dimtensor,name=<release>`); completion must never fail because a cluster is unreachable,
-/// so a lister returns an empty list instead of an error.
+/// Lists installed releases for completing `status NAME` and friends (release records are
+/// Secrets labelled `owner=dimtensor,name=<release>`); completion must never fail because a
+/// cluster is unreachable, so a lister returns an empty list instead of an error.
 pub trait ReleaseLister {
     /// Release names in the scope the typed flags chose.
     fn releases(&self, scope: &Scope) -> Vec<String>;
 }
 
-/// The cluster flags typed so far (`-n`, `--context`, `--kubeconfig`), so a lister asks the
-/// cluster the command will talk to. `None` means the kubeconfig's default.
+/// The connection flags typed so far (`-n`, `--kubeconfig`, `--context`, ...), so a lister asks
+/// the cluster the command will talk to, as that user. `None` means the kubeconfig's default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
     pub namespace: Option<String>,
     pub context: Option<String>,
     pub kubeconfig: Option<String>,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    pub as_user: Option<String>,
+    pub as_groups: Vec<String>,
 }
 
-/// The lister used until cluster support exists: no releases, no network.
+/// Commands whose NAME is an existing release (not `install`, `diff` or `render`, which name
+/// a new one or none).
+pub const RELEASE_COMMANDS: &[&str] =
+    &["upgrade", "rollback", "history", "status", "uninstall", "values", "manifest", "notes", "logs", "doctor"];
+
+/// A lister that knows no releases (no network): for tests and offline use.
 pub struct NoReleases;
 
 impl ReleaseLister for NoReleases {
@@ -166,6 +177,7 @@ pub fn complete(words: &[String], releases: &dyn ReleaseLister) -> Completion {
     let mut positionals: Vec<&Arg> = st.cmd.get_positionals().collect();
     positionals.sort_by_key(|a| a.get_index());
     match positionals.get(st.positional) {
+        Some(arg) if arg.get_id() == "name" && !RELEASE_COMMANDS.contains(&st.cmd.get_name()) => none(),
         Some(arg) => values_for(arg, current, "", &st.scope, releases),
         None => none(),
     }
@@ -222,6 +234,13 @@ fn note_value(st: &mut State<'_>, arg: &Arg, value: &str) {
         "namespace" => &mut st.scope.namespace,
         "context" => &mut st.scope.context,
         "kubeconfig" => &mut st.scope.kubeconfig,
+        "cluster" => &mut st.scope.cluster,
+        "user" => &mut st.scope.user,
+        "as_user" => &mut st.scope.as_user,
+        "as_group" => {
+            st.scope.as_groups.push(value.to_string());
+            return;
+        }
         _ => return,
     };
     *slot = Some(value.to_string());
@@ -361,7 +380,9 @@ mod tests {
         assert_eq!(values(&run(&["show", ""])), ["values", "schema"]);
         let flags = run(&["render", "--ov"]);
         assert_eq!(values(&flags), ["--overlay"]);
-        assert!(values(&run(&["render", "-"])).contains(&"-n"), "global flags complete too");
+        assert!(values(&run(&["render", "-"])).contains(&"-n"), "render takes -n");
+        assert!(!values(&run(&["render", "--"])).contains(&"--kubeconfig"), "but no connection flags");
+        assert!(values(&run(&["status", "--k"])).contains(&"--kubeconfig"));
     }
 
     #[test]
@@ -376,13 +397,53 @@ mod tests {
     #[test]
     fn release_names_come_from_the_lister_in_the_typed_namespace() {
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(run(&["render", ""]).candidates.is_empty(), "no cluster: no releases, no failure");
-        assert_eq!(values(&complete(&words(&["render", ""]), &Fixed)), ["dev"]);
-        assert_eq!(values(&complete(&words(&["-n", "ml", "render", "p"]), &Fixed)), ["prod"]);
-        assert_eq!(values(&complete(&words(&["render", "--namespace=ml", ""]), &Fixed)), ["prod", "staging"]);
+        assert!(run(&["status", ""]).candidates.is_empty(), "no cluster: no releases, no failure");
+        assert_eq!(values(&complete(&words(&["status", ""]), &Fixed)), ["dev"]);
+        assert_eq!(values(&complete(&words(&["logs", "-n", "ml", "p"]), &Fixed)), ["prod"]);
+        assert_eq!(values(&complete(&words(&["history", "--namespace=ml", ""]), &Fixed)), ["prod", "staging"]);
+        assert_eq!(values(&complete(&words(&["get", "values", "-n", "ml", ""]), &Fixed)), ["prod", "staging"]);
         // A flag's value is not a positional: the release name is still to come.
-        assert_eq!(values(&complete(&words(&["render", "--overlay", "inference", ""]), &Fixed)), ["dev"]);
+        assert_eq!(values(&complete(&words(&["upgrade", "--overlay", "inference", ""]), &Fixed)), ["dev"]);
         assert_eq!(values(&complete(&words(&["uninstall", "-nml", "--context", "gpu", ""]), &Fixed)), ["train"]);
+        for cmd in ["rollback", "doctor"] {
+            assert_eq!(values(&complete(&words(&[cmd, ""]), &Fixed)), ["dev"], "{cmd}");
+        }
+        // New names, or none: nothing to look up.
+        for cmd in ["render", "install", "diff"] {
+            assert!(complete(&words(&[cmd, ""]), &Fixed).candidates.is_empty(), "{cmd}");
+        }
+        assert!(complete(&words(&["rollback", "prod", ""]), &Fixed).candidates.is_empty(), "a revision is not a name");
+    }
+
+    #[test]
+    fn every_typed_connection_flag_reaches_the_lister() {
+        struct Echo;
+        impl ReleaseLister for Echo {
+            fn releases(&self, scope: &Scope) -> Vec<String> {
+                vec![format!("{scope:?}")]
+            }
+        }
+        let words: Vec<String> = [
+            "status",
+            "--kubeconfig",
+            "/k",
+            "--cluster=c",
+            "--user",
+            "u",
+            "--as",
+            "a",
+            "--as-group",
+            "g1",
+            "--as-group=g2",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let got = values(&complete(&words, &Echo)).join("");
+        for part in ["Some(\"/k\")", "Some(\"c\")", "Some(\"u\")", "Some(\"a\")", "[\"g1\", \"g2\"]"] {
+            assert!(got.contains(part), "{part} missing from {got}");
+        }
     }
 
     #[test]

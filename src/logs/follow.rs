@@ -1,0 +1,208 @@
+//! `logs -f`: list the pods, stream every container run that has logs, and watch the pods for
+//! new ones (a Job's retry, a Deployment's rollout, a CronJob's next run) or new runs of a
+//! restarted container. At most `--max-log-requests` streams are open at once; the others wait
+//! for one to end. When the watch ends or its version expires, the pods are listed again (runs
+//! already shown are never shown twice). A release of Jobs only ends the command once its Jobs
+//! have finished and their logs are read; otherwise it runs until interrupted, as kubectl does.
+
+use super::{options, passing, targets, write_lines, Request, Target};
+use crate::cluster::{Cluster, ClusterError, Watched};
+use crate::error::Error;
+use crate::model::Gvk;
+use crate::release::live::{cron_jobs, members, Live, Pod};
+use crate::release::RELEASE_LABEL;
+use futures::{AsyncBufReadExt, StreamExt};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::sync::Arc;
+use tokio::sync::{mpsc, Semaphore};
+
+enum Msg {
+    Line(String),
+    Ended { prefix: String, error: Option<ClusterError> },
+}
+
+/// The follower's memory: what was started, what was said, what is running.
+struct Follower<'a> {
+    cluster: &'a Arc<Cluster>,
+    live: &'a Live,
+    req: &'a Request,
+    name: &'a str,
+    tx: mpsc::Sender<Msg>,
+    slots: Arc<Semaphore>,
+    started: BTreeSet<(String, String, i64)>,
+    noted: BTreeSet<String>,
+    active: usize,
+    cron: BTreeMap<String, String>,
+    /// Jobs known not to be the release's CronJobs' runs (no need to look again).
+    foreign_jobs: BTreeSet<String>,
+    /// Streams started from the first listing honour --tail and --since.
+    first: bool,
+    told_limit: bool,
+}
+
+fn pod_gvk() -> Gvk {
+    Gvk::from_api_version("v1", "Pod")
+}
+
+impl Follower<'_> {
+    /// Starts streams for the runs of `pod` not yet shown.
+    async fn consider(&mut self, pod: Value) -> Result<(), ClusterError> {
+        let Some(pod) = self.member(pod).await? else { return Ok(()) };
+        let (runs, notes) = targets(&pod, self.req);
+        for n in notes {
+            if self.noted.insert(n.clone()) {
+                eprintln!("{n}");
+            }
+        }
+        for t in runs {
+            if self.started.insert(t.key()) {
+                self.spawn(t);
+            }
+        }
+        Ok(())
+    }
+
+    /// The pod as the release's, if it is (new CronJob runs are looked up once).
+    async fn member(&mut self, pod: Value) -> Result<Option<Pod>, ClusterError> {
+        if let Some(p) = members(vec![pod.clone()], &self.live.objects, &self.cron).pop() {
+            return Ok(Some(p));
+        }
+        let job = pod["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["kind"] == "Job" && r["controller"] == true)
+            .and_then(|r| r["name"].as_str())
+            .map(str::to_string);
+        let has_crons = self.live.objects.iter().any(|o| o.id.gvk.kind == "CronJob");
+        match job {
+            Some(job) if has_crons && !self.cron.contains_key(&job) && !self.foreign_jobs.contains(&job) => {
+                self.cron = cron_jobs(self.cluster, &self.cluster.namespace, &self.live.objects).await?;
+                if !self.cron.contains_key(&job) {
+                    self.foreign_jobs.insert(job);
+                }
+                Ok(members(vec![pod], &self.live.objects, &self.cron).pop())
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn spawn(&mut self, t: Target) {
+        self.active += 1;
+        let max = self.req.max_requests.max(1);
+        if self.active > max && !self.told_limit {
+            self.told_limit = true;
+            eprintln!(
+                "more than {max} log streams: {max} are followed at once (--max-log-requests {max}); the others start as those end"
+            );
+        }
+        let (cluster, tx, slots) = (self.cluster.clone(), self.tx.clone(), self.slots.clone());
+        let opts = options(&t, self.req, self.first);
+        tokio::spawn(async move {
+            let prefix = t.prefix();
+            let Ok(_slot) = slots.acquire_owned().await else { return };
+            let read = async {
+                let mut lines = cluster.log_stream(&cluster.namespace, &t.pod, &opts).await?.lines();
+                while let Some(line) = lines.next().await {
+                    let line = line.map_err(|e| ClusterError::Other(format!("reading the log: {e}")))?;
+                    if tx.send(Msg::Line(format!("{prefix}{line}"))).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(())
+            };
+            let error = read.await.err();
+            let _ = tx.send(Msg::Ended { prefix, error }).await;
+        });
+    }
+
+    /// A release of Jobs only is done when every Job has finished.
+    async fn jobs_done(&self) -> Result<bool, ClusterError> {
+        if self.live.workloads().any(|(id, _)| id.gvk.kind != "Job") {
+            return Ok(false);
+        }
+        let selector = format!("{RELEASE_LABEL}={}", self.name);
+        let jobs = self
+            .cluster
+            .list(&Gvk::from_api_version("batch/v1", "Job"), &self.cluster.namespace, Some(&selector))
+            .await?;
+        Ok(!jobs.is_empty()
+            && jobs.iter().all(|j| {
+                j["status"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
+            }))
+    }
+}
+
+pub async fn run(
+    cluster: &Arc<Cluster>,
+    name: &str,
+    live: &Live,
+    req: &Request,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
+    let (tx, mut rx) = mpsc::channel(1024);
+    let mut f = Follower {
+        cluster,
+        live,
+        req,
+        name,
+        tx,
+        slots: Arc::new(Semaphore::new(req.max_requests.max(1))),
+        started: BTreeSet::new(),
+        noted: BTreeSet::new(),
+        active: 0,
+        cron: cron_jobs(cluster, &cluster.namespace, &live.objects).await?,
+        foreign_jobs: BTreeSet::new(),
+        first: true,
+        told_limit: false,
+    };
+    loop {
+        let (mut pods, version) = cluster.list_versioned(&pod_gvk(), &cluster.namespace, None).await?;
+        pods.sort_by(|a, b| a["metadata"]["name"].as_str().cmp(&b["metadata"]["name"].as_str()));
+        for pod in pods {
+            f.consider(pod).await?;
+        }
+        f.first = false;
+        if f.active == 0 && f.jobs_done().await? {
+            return Ok(0);
+        }
+        let mut watch = cluster.watch(&pod_gvk(), &cluster.namespace, &version).await?;
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(Msg::Line(line)) => write_lines(out, "", &line)?,
+                    Some(Msg::Ended { prefix, error }) => {
+                        f.active -= 1;
+                        match error {
+                            Some(e) if passing(&e) => eprintln!("{}{e}", prefix),
+                            Some(e) => return Err(e.into()),
+                            None => {}
+                        }
+                        if f.active == 0 && f.jobs_done().await? {
+                            return Ok(0);
+                        }
+                    }
+                    None => return Ok(0),
+                },
+                ev = watch.next() => match ev {
+                    Some(Ok(Watched::Upsert(pod))) => f.consider(pod).await?,
+                    Some(Ok(Watched::Deleted(_))) => {}
+                    // Expired (410) or cut: list again and watch from there, after a pause so
+                    // a server that keeps failing is not hammered.
+                    Some(Err(e)) if e.code().is_none_or(|c| c == 410) => {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                        break;
+                    }
+                    Some(Err(e)) => return Err(e.into()),
+                    None => break,
+                },
+            }
+        }
+    }
+}
