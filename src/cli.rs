@@ -98,7 +98,7 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Print the logs of a release's pods, each line prefixed with its pod
     #[command(
-        after_help = "Examples:\n  kubectl dimtensor logs prod -f\n  kubectl dimtensor logs batch --index 7 --tail 20\n  kubectl dimtensor logs train --previous --timestamps\n\nLines are prefixed `pod/container`, with `[index]` for Indexed Jobs. With -f, new pods (a Job's retries, a Deployment's rollout) are followed as they start."
+        after_help = "Examples:\n  kubectl dimtensor logs prod -f\n  kubectl dimtensor logs batch --index 7 --tail 20\n  kubectl dimtensor logs train --previous --timestamps\n\nEach line is prefixed `[pod/NAME/CONTAINER]`, or `[#INDEX pod/NAME/CONTAINER]` for an Indexed Job's pod. Without -f, each container's log is printed whole, in index and pod order. With -f, lines are printed as they come and new pods (a Job's retries, a Deployment's rollout) are followed as they start; a release of Jobs only ends the command once its Jobs have finished."
     )]
     Logs(LogsArgs),
     /// List releases (in the namespace, or with -A in all)

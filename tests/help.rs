@@ -54,3 +54,57 @@ fn every_subcommand_has_examples_that_parse() {
 fn the_command_tree_is_consistent() {
     Cli::command().debug_assert();
 }
+
+#[test]
+fn connection_flags_have_their_own_heading_on_cluster_commands_only() {
+    let online = ["diff", "install", "upgrade", "rollback", "history", "status", "list", "uninstall", "doctor", "logs"];
+    for cmd in online {
+        let text = help(&[cmd]);
+        let heading = text.find("Connection (as kubectl):").unwrap_or_else(|| panic!("{cmd}: no heading:\n{text}"));
+        for flag in [
+            "--kubeconfig",
+            "--context",
+            "--cluster",
+            "--user",
+            "--as <USER>",
+            "--as-group",
+            "--request-timeout",
+            "--namespace",
+        ] {
+            let at = text.find(flag).unwrap_or_else(|| panic!("{cmd}: {flag} missing:\n{text}"));
+            assert!(at > heading, "{cmd}: {flag} is not under the connection heading:\n{text}");
+        }
+    }
+    let get = help(&["get", "values"]);
+    assert!(get.contains("Connection (as kubectl):") && get.contains("--kubeconfig"), "{get}");
+
+    let offline: [&[&str]; 7] = [
+        &["render", "--overlay", "inference"],
+        &["lint", "--overlay", "inference"],
+        &["init", "/nonexistent-dir-for-help-test"],
+        &["show", "values"],
+        &["overlays"],
+        &["completion", "bash"],
+        &["version"],
+    ];
+    for args in offline {
+        let text = help(&args[..1]);
+        assert!(
+            !text.contains("--kubeconfig") && !text.contains("Connection"),
+            "{args:?} lists connection flags:\n{text}"
+        );
+        for flag in [["--kubeconfig", "/k"], ["--context", "c"], ["--request-timeout", "5s"]] {
+            let out = Command::new(env!("CARGO_BIN_EXE_kubectl-dimtensor"))
+                .args(args)
+                .args(flag)
+                .output()
+                .expect("the binary runs");
+            assert_eq!(out.status.code(), Some(2), "{args:?} {flag:?} accepted");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains(&format!("unexpected argument '{}'", flag[0])), "{args:?}: {err}");
+        }
+    }
+    // render and lint keep -n: it says where rendered objects go.
+    assert!(help(&["render"]).contains("-n, --namespace"));
+    assert!(help(&["lint"]).contains("-n, --namespace"));
+}

@@ -42,6 +42,9 @@ struct Follower<'a> {
     told_limit: bool,
 }
 
+/// How often a release of Jobs with nothing streaming checks whether its Jobs have finished.
+const JOBS_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn pod_gvk() -> Gvk {
     Gvk::from_api_version("v1", "Pod")
 }
@@ -120,7 +123,7 @@ impl Follower<'_> {
 
     /// A release of Jobs only is done when every Job has finished.
     async fn jobs_done(&self) -> Result<bool, ClusterError> {
-        if self.live.workloads().any(|(id, _)| id.gvk.kind != "Job") {
+        if self.live.workloads().any(|(id, _)| id.gvk.kind != "Job") || self.live.workloads().next().is_none() {
             return Ok(false);
         }
         let selector = format!("{RELEASE_LABEL}={}", self.name);
@@ -162,6 +165,7 @@ pub async fn run(
         first: true,
         told_limit: false,
     };
+    let only_jobs = live.workloads().all(|(id, _)| id.gvk.kind == "Job");
     loop {
         let (mut pods, version) = cluster.list_versioned(&pod_gvk(), &cluster.namespace, None).await?;
         pods.sort_by(|a, b| a["metadata"]["name"].as_str().cmp(&b["metadata"]["name"].as_str()));
@@ -190,6 +194,13 @@ pub async fn run(
                     }
                     None => return Ok(0),
                 },
+                // Nothing streaming in a release of Jobs: the Job controller marks a Job done
+                // after its last pod ends, so look again now and then.
+                _ = tokio::time::sleep(JOBS_RECHECK), if f.active == 0 && only_jobs => {
+                    if f.jobs_done().await? {
+                        return Ok(0);
+                    }
+                }
                 ev = watch.next() => match ev {
                     Some(Ok(Watched::Upsert(pod))) => f.consider(pod).await?,
                     Some(Ok(Watched::Deleted(_))) => {}

@@ -165,6 +165,10 @@ pub async fn run(
             "--previous shows runs that have ended, which cannot be followed: drop -f (or --previous)".into(),
         ));
     }
+    if live.workloads().next().is_none() {
+        eprintln!("release {name} has no workloads, so no pods and no logs");
+        return Ok(0);
+    }
     if req.follow {
         return follow::run(cluster, name, live, req, out).await;
     }
