@@ -44,12 +44,21 @@ impl Env {
         self.server.as_ref()
     }
 
+    /// The binary with `args`; commands that talk to a cluster get the kubeconfig and the test
+    /// namespace, `render` and `lint` the namespace, the other offline ones nothing (they refuse
+    /// connection flags).
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-dimtensor"));
-        c.args(args)
-            .args(["--kubeconfig", self.kubeconfig.to_str().expect("utf-8 path"), "-n", &self.namespace])
-            .env_remove("KUBECONFIG")
-            .env("NO_COLOR", "");
+        c.args(args).env_remove("KUBECONFIG").env("NO_COLOR", "");
+        match args.first().copied() {
+            Some("init" | "show" | "overlays" | "version" | "completion") => {}
+            Some("render" | "template" | "lint") => {
+                c.args(["-n", &self.namespace]);
+            }
+            _ => {
+                c.args(["-n", &self.namespace]).arg("--kubeconfig").arg(&self.kubeconfig);
+            }
+        }
         c
     }
 
