@@ -162,7 +162,7 @@ fn status_shows_each_resource_and_job_progress() {
     let out = assert_ok(&env.run(&["status", "batch"]));
     assert!(out.contains("REVISION: 1") && out.contains("STATUS: deployed"), "{out}");
     assert!(out.contains("ConfigMap/") && out.contains("Job/") && out.contains("/100 completions"), "{out}");
-    assert!(out.contains(&format!("kubectl logs -n {} job/batch-dimtensor", env.namespace)), "{out}");
+    assert!(out.contains(&format!("kubectl dimtensor logs batch -n {}", env.namespace)), "{out}");
     let json: Value = serde_json::from_str(&assert_ok(&env.run(&["status", "batch", "-o", "json"]))).unwrap();
     assert_eq!(json["revision"], 1);
     if env.server.is_some() {

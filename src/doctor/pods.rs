@@ -4,7 +4,7 @@
 
 use super::{role, Facts, Finding};
 use crate::model::ResId;
-use crate::release::live::{pod_template, Pod};
+use crate::release::live::{job_has, pod_template, Pod};
 use serde_json::Value;
 
 const PULL_ERRORS: &[&str] =
@@ -94,13 +94,7 @@ fn pull_finding(facts: &Facts, p: &Pod, cs: &Value, reason: &str) -> Finding {
 
 /// Whether a Job is finished successfully (its failed pods are history, not a problem).
 fn job_complete(facts: &Facts, owner: &ResId) -> bool {
-    facts.live.object(owner).and_then(|o| o.live.as_ref()).is_some_and(|j| {
-        j["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "Complete" && c["status"] == "True")
-    })
+    facts.live.object(owner).and_then(|o| o.live.as_ref()).is_some_and(|j| job_has(j, &["Complete"]))
 }
 
 fn termination(t: &Value) -> String {

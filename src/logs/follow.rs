@@ -9,7 +9,7 @@ use super::{options, passing, targets, write_lines, Request, Target};
 use crate::cluster::{Cluster, ClusterError, Watched};
 use crate::error::Error;
 use crate::model::Gvk;
-use crate::release::live::{cron_jobs, members, Live, Pod};
+use crate::release::live::{controller, cron_jobs, job_has, members, Live, Pod};
 use crate::release::RELEASE_LABEL;
 use futures::{AsyncBufReadExt, StreamExt};
 use serde_json::Value;
@@ -72,13 +72,7 @@ impl Follower<'_> {
         if let Some(p) = members(vec![pod.clone()], &self.live.objects, &self.cron).pop() {
             return Ok(Some(p));
         }
-        let job = pod["metadata"]["ownerReferences"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|r| r["kind"] == "Job" && r["controller"] == true)
-            .and_then(|r| r["name"].as_str())
-            .map(str::to_string);
+        let job = controller(&pod).filter(|(kind, _)| *kind == "Job").map(|(_, name)| name.to_string());
         let has_crons = self.live.objects.iter().any(|o| o.id.gvk.kind == "CronJob");
         match job {
             Some(job) if has_crons && !self.cron.contains_key(&job) && !self.foreign_jobs.contains(&job) => {
@@ -131,14 +125,7 @@ impl Follower<'_> {
             .cluster
             .list(&Gvk::from_api_version("batch/v1", "Job"), &self.cluster.namespace, Some(&selector))
             .await?;
-        Ok(!jobs.is_empty()
-            && jobs.iter().all(|j| {
-                j["status"]["conditions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|c| (c["type"] == "Complete" || c["type"] == "Failed") && c["status"] == "True")
-            }))
+        Ok(!jobs.is_empty() && jobs.iter().all(|j| job_has(j, &["Complete", "Failed"])))
     }
 }
 

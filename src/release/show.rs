@@ -136,10 +136,16 @@ pub fn resource(id: ResId, stored: &Value, live: Option<&Value>, rules: &Rules) 
             "completions": format!("{}/{}", s["succeeded"].as_i64().unwrap_or(0), obj["spec"]["completions"].as_i64().unwrap_or(1)),
             "failed": s["failed"].as_i64().unwrap_or(0),
             "failedIndexes": s["failedIndexes"].as_str().unwrap_or(""),
-            "logs": format!("kubectl logs -n {} job/{}", id.namespace, id.name),
         })
     });
     Resource { id, state, job, reason: None }
+}
+
+/// Where a Job's logs are: `kubectl dimtensor logs`, at the first failed index when some failed.
+fn logs_hint(rel: &Release, job: &Value) -> String {
+    let first_failed = job["failedIndexes"].as_str().and_then(|s| s.split([',', '-']).next()).filter(|s| !s.is_empty());
+    let index = first_failed.map(|i| format!(" --index {i}")).unwrap_or_default();
+    format!("kubectl dimtensor logs {} -n {}{index}", rel.name, rel.namespace)
 }
 
 pub fn status(rel: &Release, resources: &[Resource], format: Format) -> String {
@@ -150,6 +156,7 @@ pub fn status(rel: &Release, resources: &[Resource], format: Format) -> String {
                 let mut v = json!({"resource": r.id.to_string(), "state": r.state});
                 if let Some(j) = &r.job {
                     v["job"] = j.clone();
+                    v["job"]["logs"] = json!(logs_hint(rel, j));
                 }
                 if let Some(reason) = &r.reason {
                     v["reason"] = json!(reason);
@@ -192,7 +199,7 @@ pub fn status(rel: &Release, resources: &[Resource], format: Format) -> String {
                 r.id,
                 j["completions"].as_str().unwrap_or(""),
                 j["failed"],
-                j["logs"].as_str().unwrap_or("")
+                logs_hint(rel, j)
             ));
         }
     }
@@ -226,6 +233,6 @@ mod tests {
         let r = resource(id, &json!({}), Some(&live), &Rules::default());
         let text = status(&sample("p", 1, Status::Deployed), &[r], Format::Table);
         assert!(text.contains("40/100 completions, 2 failed, failed indexes 3,7"), "{text}");
-        assert!(text.contains("kubectl logs -n ml job/batch"), "{text}");
+        assert!(text.contains("logs: kubectl dimtensor logs p -n ml --index 3\n"), "{text}");
     }
 }

@@ -14,6 +14,7 @@ const USAGE: &str = "usage: test-apiserver [options]
   --anonymous-user USER    who a request without a token is (kubectl sends none over http)
   --forbid USER:VERB:RESOURCE[:NAMESPACE]   deny with 403 (\"*\" matches anything; repeatable)
   --seed FILE              store the objects of a YAML/JSON stream at start (repeatable)
+  --pod-log NS/POD/CONTAINER=FILE   the container's log (pods/log) at start (repeatable)
   --controller MODE        ready | never | deadline | old-replicas | off (default: ready)
   --controller-delay-ms N  delay before workloads get their status (default: 0)
   --clock-offset SECS      the server's clock is this far ahead (negative: behind)
@@ -68,6 +69,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
                 let docs = dimtensor_test_apiserver::yaml::parse_stream(&text).map_err(|e| format!("{path}: {e}"))?;
                 o.config.seed.extend(docs);
+            }
+            "--pod-log" => {
+                let v = value()?;
+                let (key, path) = v.split_once('=').ok_or("--pod-log wants NAMESPACE/POD/CONTAINER=FILE")?;
+                let [ns, pod, container] = key.split('/').collect::<Vec<_>>()[..] else {
+                    return Err(format!("--pod-log wants NAMESPACE/POD/CONTAINER=FILE, got {v:?}"));
+                };
+                let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+                o.config = std::mem::take(&mut o.config).pod_log(ns, pod, container, &text);
             }
             "--controller" => {
                 o.config.controller = match value()?.as_str() {
@@ -195,5 +205,8 @@ mod tests {
         assert!(!o.config.custom_resources[0].namespaced);
         assert_eq!(o.config.controller.deployments, DeploymentBehaviour::NeverReady);
         assert!(parse(&["--bogus".to_string()]).is_err());
+        assert!(parse(&["--pod-log".to_string(), "ns/pod=x".to_string()])
+            .unwrap_err()
+            .contains("NAMESPACE/POD/CONTAINER"));
     }
 }
