@@ -1,7 +1,7 @@
-//! Long-lived requests: container logs (`pods/log`) and watches. They go through a second
-//! client without a read timeout, since a training run may print nothing for an hour and a
-//! watch is quiet while nothing changes; opening one is bounded by `--request-timeout` and
-//! retried like any request.
+//! Long-lived requests: container logs (`pods/log`) and watches. Followed logs and watches go
+//! through a second client without a read timeout, since a training run may print nothing for
+//! an hour and a watch is quiet while nothing changes; opening one is bounded by
+//! `--request-timeout` and retried like any request.
 
 use super::{Cluster, ClusterError};
 use crate::model::Gvk;
@@ -38,9 +38,12 @@ pub type WatchStream = Pin<Box<dyn Stream<Item = Result<Watched, ClusterError>> 
 const WATCH_SECONDS: u32 = 290;
 
 impl Cluster {
-    /// Opens a container's log.
+    /// Opens a container's log. A followed log may be quiet for hours, so it has no read
+    /// timeout; a log read to its end keeps `--request-timeout` between reads, so a server that
+    /// stops sending cannot hang the command.
     pub async fn log_stream(&self, namespace: &str, pod: &str, o: &LogOptions) -> Result<LogReader, ClusterError> {
-        let api: Api<Pod> = Api::namespaced(self.stream_client.clone(), namespace);
+        let client = if o.follow { &self.stream_client } else { &self.client };
+        let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
         let lp = LogParams {
             container: Some(o.container.clone()).filter(|c| !c.is_empty()),
             follow: o.follow,

@@ -3,8 +3,11 @@
 
 cases! {
     // cli
+    cli_connection_flag_on_offline_command => "cli/connection-flag-on-offline-command",
     cli_init_into_a_file => "cli/init-into-a-file",
     cli_invalid_release_name => "cli/invalid-release-name",
+    cli_logs_max_log_requests_zero => "cli/logs-max-log-requests-zero",
+    cli_logs_since_not_a_duration => "cli/logs-since-not-a-duration",
     cli_namespace_invalid => "cli/namespace-invalid",
     cli_release_name_too_long => "cli/release-name-too-long",
     cli_show_unknown_thing => "cli/show-unknown-thing",
@@ -17,6 +20,7 @@ cases! {
     cluster_connection_reset => "cluster/connection-reset",
     cluster_create_namespace_forbidden => "cluster/create-namespace-forbidden",
     cluster_discovery_fails => "cluster/discovery-fails",
+    cluster_doctor_missing_release => "cluster/doctor-missing-release",
     cluster_forbidden_diff => "cluster/forbidden-diff",
     cluster_forbidden_install => "cluster/forbidden-install",
     cluster_forbidden_to_read => "cluster/forbidden-to-read",
