@@ -252,6 +252,64 @@ fn doctor_on_a_healthy_inference_release_exits_0_and_names_a_missing_metrics_ser
 }
 
 #[test]
+fn doctor_reads_storage_classes_taints_quota_events_crash_loops_and_hpa_conditions() {
+    let env = env("checks");
+    let Some(server) = env.server_only("needs seeded nodes, events and statuses") else { return };
+    let ns = env.namespace.clone();
+    let train = ["install", "train", "--overlay", "training", "--set", "persistence.enabled=true"];
+    assert_ok(&env.run(&[&train[..], &["--set", "persistence.storageClass=fast", "--yes"]].concat()));
+    let mut gpu = node("gpu-1", json!({"accelerator": "nvidia-gpu"}), Some("4"));
+    gpu["spec"]["taints"] = json!([{"key": "dedicated", "value": "ml", "effect": "NoSchedule"}]);
+    server.insert_object(gpu).unwrap();
+    server
+        .insert_object(json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": "rancher.io/local-path", "volumeBindingMode": "WaitForFirstConsumer"}))
+        .unwrap();
+    server
+        .insert_object(json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "train-dimtensor.17c", "namespace": ns},
+            "involvedObject": {"kind": "Job", "namespace": ns, "name": "train-dimtensor", "apiVersion": "batch/v1"},
+            "reason": "FailedCreate", "type": "Warning", "source": {"component": "job-controller"},
+            "message": "Error creating: pods \"train-dimtensor-q8w2e\" is forbidden: exceeded quota: gpu-quota, requested: requests.nvidia.com/gpu=1, used: requests.nvidia.com/gpu=4, limited: requests.nvidia.com/gpu=4"}))
+        .unwrap();
+    let report = text(&env.run(&["doctor", "train"]).stdout);
+    for expected in [
+        "problem [quota] Job/",
+        "exceeded quota: gpu-quota, requested: requests.nvidia.com/gpu=1",
+        "problem [pvc-pending] PersistentVolumeClaim/",
+        "PersistentVolumeClaim train-dimtensor is not bound: StorageClass fast does not exist",
+        "problem [gpu-taint] Job/",
+        "every GPU node has a taint the pods do not tolerate (dedicated=ml:NoSchedule on gpu-1)",
+        "--set tolerations[0].key=dedicated,tolerations[0].operator=Exists,tolerations[0].effect=NoSchedule",
+        "3 problems (10 checks ran)",
+    ] {
+        assert!(report.contains(expected), "{expected:?} missing:\n{report}");
+    }
+
+    install(&env, "web", "inference");
+    let crash = json!({"phase": "Running", "containerStatuses": [{"name": "dimtensor", "restartCount": 5, "ready": false,
+        "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 2m40s restarting failed container"}},
+        "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}}]});
+    let pod = pod_of(server, &ns, "Deployment", "web-dimtensor", "web-dimtensor-5d8f7c9b-k2m4n", None, crash);
+    server.insert_object(pod).unwrap();
+    let mut hpa = server.get_object("autoscaling/v2", "HorizontalPodAutoscaler", Some(&ns), "web-dimtensor").unwrap();
+    hpa["status"] = json!({"currentReplicas": 2, "desiredReplicas": 2, "conditions": [
+        {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale"},
+        {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
+         "message": "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API"}]});
+    server.insert_object(hpa).unwrap();
+    let report = text(&env.run(&["doctor", "web"]).stdout);
+    for expected in [
+        "problem [crash-loop] Deployment/", "pod web-dimtensor-5d8f7c9b-k2m4n container dimtensor is in CrashLoopBackOff after 5 restarts; its last run ended OOMKilled (exit code 137)",
+        "kubectl dimtensor upgrade web --set resources.limits.memory=<more>",
+        "problem [hpa-scaling] HorizontalPodAutoscaler/", "ScalingActive=False (FailedGetResourceMetric)",
+        "kubectl describe hpa web-dimtensor -n",
+    ] {
+        assert!(report.contains(expected), "{expected:?} missing:\n{report}");
+    }
+}
+
+#[test]
 fn doctor_without_a_release_is_an_error() {
     let env = env("none");
     let out = env.run(&["doctor"]);
@@ -297,7 +355,7 @@ fn logs_prefix_every_line_with_its_pod_and_completion_index() {
     assert_eq!(logs.len(), 3, "one request per container");
     assert!(logs.iter().all(|r| r.param("container").as_deref() == Some("dimtensor")));
 
-    let one = assert_ok(&env.run(&["logs", "batch", "--index", "1", "--tail", "1"]));
+    let one = assert_ok(&env.run(&["logs", "batch", "--index", "1", "--tail", "1", "-c", "dimtensor"]));
     assert_eq!(one, "[#1 pod/batch-dimtensor-1-p1x/dimtensor] index 1: done\n");
     let stamped = assert_ok(&env.run(&["logs", "batch", "--index", "0", "--timestamps", "--since", "1h"]));
     let first = stamped.lines().next().unwrap_or_default();
