@@ -68,6 +68,20 @@ impl Facts {
         self.events.as_deref().unwrap_or(&[])
     }
 
+    /// The newest event about object `kind`/`name` that `pick` accepts.
+    pub fn latest_event(&self, kind: &str, name: &str, pick: impl Fn(&Value) -> bool) -> Option<&Value> {
+        let time = |e: &Value| {
+            [&e["lastTimestamp"], &e["eventTime"], &e["metadata"]["creationTimestamp"]]
+                .into_iter()
+                .find_map(|t| t.as_str().map(str::to_string))
+                .unwrap_or_default()
+        };
+        self.events()
+            .iter()
+            .filter(|e| e["involvedObject"]["kind"] == kind && e["involvedObject"]["name"] == name && pick(e))
+            .max_by_key(|e| time(e))
+    }
+
     /// The release's live objects of a kind.
     pub fn live_of<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = (&'a crate::model::ResId, &'a Value)> + 'a {
         self.live.objects.iter().filter(move |o| o.id.gvk.kind == kind).filter_map(|o| Some((&o.id, o.live.as_ref()?)))

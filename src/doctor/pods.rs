@@ -151,21 +151,6 @@ pub fn summarize(message: &str) -> String {
     head.replacen(" nodes are available:", " nodes:", 1).trim().trim_end_matches('.').to_string()
 }
 
-/// The newest event of `reason` about object `kind`/`name`.
-fn latest_event<'a>(facts: &'a Facts, kind: &str, name: &str, reason: &str) -> Option<&'a Value> {
-    let time = |e: &Value| {
-        [&e["lastTimestamp"], &e["eventTime"], &e["metadata"]["creationTimestamp"]]
-            .into_iter()
-            .find_map(|t| t.as_str().map(str::to_string))
-            .unwrap_or_default()
-    };
-    facts
-        .events()
-        .iter()
-        .filter(|e| e["involvedObject"]["kind"] == kind && e["involvedObject"]["name"] == name && e["reason"] == reason)
-        .max_by_key(|e| time(e))
-}
-
 fn scheduling_fix(facts: &Facts, p: &Pod, message: &str) -> Vec<String> {
     let mut fix = Vec::new();
     if message.contains("Insufficient nvidia.com/gpu") {
@@ -205,7 +190,11 @@ pub fn scheduling(facts: &Facts) -> Vec<Finding> {
             .flatten()
             .find(|c| c["type"] == "PodScheduled" && c["status"] == "False" && c["reason"] == "Unschedulable")
             .map(|c| s(c, "message").to_string());
-        let event = || latest_event(facts, "Pod", p.name(), "FailedScheduling").map(|e| s(e, "message").to_string());
+        let event = || {
+            facts
+                .latest_event("Pod", p.name(), |e| e["reason"] == "FailedScheduling")
+                .map(|e| s(e, "message").to_string())
+        };
         let Some(message) = condition.filter(|m| !m.is_empty()).or_else(event) else { continue };
         let summary = summarize(&message);
         g.add(&p.owner, summary.clone(), || Finding {

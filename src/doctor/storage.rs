@@ -34,13 +34,7 @@ pub fn pvc_pending(facts: &Facts) -> Vec<Finding> {
             (_, Some(c)) if c["volumeBindingMode"] == "WaitForFirstConsumer" => continue,
             (_, Some(c)) => {
                 let event = facts
-                    .events()
-                    .iter()
-                    .filter(|e| {
-                        e["involvedObject"]["kind"] == "PersistentVolumeClaim" && e["involvedObject"]["name"] == id.name
-                    })
-                    .filter(|e| e["type"] == "Warning")
-                    .last()
+                    .latest_event("PersistentVolumeClaim", &id.name, |e| e["type"] == "Warning")
                     .and_then(|e| e["message"].as_str())
                     .map(|m| format!(": {m}"))
                     .unwrap_or_default();
