@@ -1,6 +1,12 @@
 //! The command line, as clap derive types. Spellings follow kubectl and Helm (`-n`, `-f`,
 //! `--set`, `render`/`template`), so what users type feels like the tools they know.
 
+mod connection;
+mod day_two;
+
+pub use connection::{Connection, RenderNamespace};
+pub use day_two::{DoctorArgs, LogsArgs};
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -16,45 +22,6 @@ use std::path::PathBuf;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// kubectl's connection flags, for the commands that talk to a cluster (and only those: an
-/// offline command that took `--context` would suggest it looked at one).
-#[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "Connection (as kubectl)")]
-pub struct Connection {
-    /// Namespace of the release (default: the kubeconfig context's namespace)
-    #[arg(short = 'n', long)]
-    pub namespace: Option<String>,
-    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)
-    #[arg(long, value_name = "FILE")]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use
-    #[arg(long)]
-    pub context: Option<String>,
-    /// The kubeconfig cluster to use
-    #[arg(long)]
-    pub cluster: Option<String>,
-    /// The kubeconfig user to use
-    #[arg(long)]
-    pub user: Option<String>,
-    /// Username to impersonate
-    #[arg(long = "as", value_name = "USER")]
-    pub as_user: Option<String>,
-    /// Group to impersonate (repeatable)
-    #[arg(long = "as-group", value_name = "GROUP")]
-    pub as_group: Vec<String>,
-    /// How long one API request may take (e.g. 10s, 1m; 0 for the default of 30s)
-    #[arg(long, value_name = "DURATION")]
-    pub request_timeout: Option<String>,
-}
-
-/// `-n` of the offline commands: where rendered objects go; no cluster is contacted.
-#[derive(Debug, Args, Clone, Default)]
-pub struct RenderNamespace {
-    /// Namespace to put namespaced resources in
-    #[arg(short = 'n', long)]
-    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -573,49 +540,6 @@ pub struct UninstallArgs {
     /// How long the release lock lasts without renewal
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub lock_duration: String,
-    #[command(flatten)]
-    pub conn: Connection,
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct DoctorArgs {
-    /// Release name (default: every release in the namespace)
-    pub name: Option<String>,
-    /// Output format
-    #[arg(short = 'o', long, value_enum, default_value_t = LintOutput::Text)]
-    pub output: LintOutput,
-    #[command(flatten)]
-    pub conn: Connection,
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct LogsArgs {
-    /// Release name
-    pub name: String,
-    /// Keep streaming, and follow new pods as Jobs retry and Deployments roll
-    #[arg(short = 'f', long)]
-    pub follow: bool,
-    /// Only the pod of this completion index (Indexed Jobs)
-    #[arg(long, value_name = "N")]
-    pub index: Option<u32>,
-    /// Only this container (default: all containers)
-    #[arg(short = 'c', long)]
-    pub container: Option<String>,
-    /// The previous run of each container (after a crash or restart)
-    #[arg(short = 'p', long)]
-    pub previous: bool,
-    /// Only lines newer than this (e.g. 5s, 2m, 3h)
-    #[arg(long, value_name = "DURATION")]
-    pub since: Option<String>,
-    /// Lines from the end of each container's log to show (-1: all)
-    #[arg(long, default_value_t = -1, allow_negative_numbers = true, value_name = "N")]
-    pub tail: i64,
-    /// Put the server's timestamp at the start of each line
-    #[arg(long)]
-    pub timestamps: bool,
-    /// Log streams open at once; the others wait for one to end
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub max_log_requests: usize,
     #[command(flatten)]
     pub conn: Connection,
 }
