@@ -205,8 +205,7 @@ mod tests {
         assert!(!o.config.custom_resources[0].namespaced);
         assert_eq!(o.config.controller.deployments, DeploymentBehaviour::NeverReady);
         assert!(parse(&["--bogus".to_string()]).is_err());
-        assert!(parse(&["--pod-log".to_string(), "ns/pod=x".to_string()])
-            .unwrap_err()
-            .contains("NAMESPACE/POD/CONTAINER"));
+        let bad = parse(&["--pod-log".to_string(), "ns/pod=x".to_string()]);
+        assert!(bad.is_err_and(|e| e.contains("NAMESPACE/POD/CONTAINER")));
     }
 }
