@@ -68,10 +68,13 @@ impl Env {
         self.dir.path().join("kubeconfig")
     }
 
-    /// Runs the plugin against this server.
+    /// Runs the plugin against this server (the offline `render` and `lint` take only `-n`).
     fn run(&self, args: &[String]) -> Output {
         let mut all = args.to_vec();
-        all.extend(["--kubeconfig".into(), self.kubeconfig().display().to_string(), "-n".into(), self.ns.clone()]);
+        all.extend(["-n".into(), self.ns.clone()]);
+        if !matches!(args.first().map(String::as_str), Some("render" | "lint")) {
+            all.extend(["--kubeconfig".into(), self.kubeconfig().display().to_string()]);
+        }
         run(&all, self.dir.path())
     }
 }
