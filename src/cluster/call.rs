@@ -246,7 +246,8 @@ mod tests {
         let config = kube::Config::new("http://127.0.0.1:9".parse().expect("uri"));
         Cluster {
             client: kube::Client::try_from(config.clone()).expect("client"),
-            stream_client: kube::Client::try_from(config).expect("client"),
+            stream_config: config,
+            stream_client: Default::default(),
             namespace: "ml".into(),
             url: "http://127.0.0.1:9/".into(),
             timeout: Duration::from_secs(5),

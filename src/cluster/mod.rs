@@ -144,8 +144,10 @@ pub struct Kind {
 /// A connected cluster.
 pub struct Cluster {
     client: kube::Client,
-    /// For logs and watches: the same connection settings without a read timeout.
-    stream_client: kube::Client,
+    /// For followed logs and watches: the same settings without a read timeout, built on first
+    /// use (most commands never stream).
+    stream_config: kube::Config,
+    stream_client: std::sync::OnceLock<kube::Client>,
     /// The namespace objects go to when they name none: `-n`, or the context's namespace.
     pub namespace: String,
     url: String,
@@ -161,23 +163,26 @@ impl Cluster {
         let (config, timeout, identity) = config::load(opts).await?;
         let namespace = opts.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
         let url = config.cluster_url.to_string();
-        let build = |config: kube::Config| {
-            kube::Client::try_from(config).map_err(|e| match e {
-                kube::Error::Auth(auth) => ClusterError::Credentials(identity.auth_failure(&auth)),
-                other => ClusterError::Config(other.to_string()),
-            })
-        };
-        let mut streaming = config.clone();
-        streaming.read_timeout = None;
-        let stream_client = build(streaming)?;
-        let client = build(config)?;
+        let mut stream_config = config.clone();
+        stream_config.read_timeout = None;
+        let client = build_client(config, &identity)?;
         let policy = retry::Policy::default();
         let discovery = Mutex::new(HashMap::new());
-        Ok(Cluster { client, stream_client, namespace, url, timeout, identity, policy, discovery })
+        let stream_client = std::sync::OnceLock::new();
+        Ok(Cluster { client, stream_config, stream_client, namespace, url, timeout, identity, policy, discovery })
     }
 
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The client for followed logs and watches.
+    fn stream_client(&self) -> Result<kube::Client, ClusterError> {
+        if let Some(c) = self.stream_client.get() {
+            return Ok(c.clone());
+        }
+        let c = build_client(self.stream_config.clone(), &self.identity)?;
+        Ok(self.stream_client.get_or_init(|| c).clone())
     }
 
     /// The REST resource of a kind. One discovery request per group-version, cached.
@@ -388,6 +393,13 @@ impl Cluster {
         self.apply(&id, &body, ApplyAs { manager: FIELD_MANAGER, force: false, dry_run: false }).await?;
         Ok(true)
     }
+}
+
+fn build_client(config: kube::Config, identity: &Identity) -> Result<kube::Client, ClusterError> {
+    kube::Client::try_from(config).map_err(|e| match e {
+        kube::Error::Auth(auth) => ClusterError::Credentials(identity.auth_failure(&auth)),
+        other => ClusterError::Config(other.to_string()),
+    })
 }
 
 /// `--cascade`.

@@ -42,8 +42,8 @@ impl Cluster {
     /// timeout; a log read to its end keeps `--request-timeout` between reads, so a server that
     /// stops sending cannot hang the command.
     pub async fn log_stream(&self, namespace: &str, pod: &str, o: &LogOptions) -> Result<LogReader, ClusterError> {
-        let client = if o.follow { &self.stream_client } else { &self.client };
-        let api: Api<Pod> = Api::namespaced(client.clone(), namespace);
+        let client = if o.follow { self.stream_client()? } else { self.client.clone() };
+        let api: Api<Pod> = Api::namespaced(client, namespace);
         let lp = LogParams {
             container: Some(o.container.clone()).filter(|c| !c.is_empty()),
             follow: o.follow,
@@ -62,10 +62,11 @@ impl Cluster {
     /// stream ends when the server ends the watch; an expired version is an error (410).
     pub async fn watch(&self, gvk: &Gvk, namespace: &str, resource_version: &str) -> Result<WatchStream, ClusterError> {
         let kind = self.resolve(gvk).await?;
+        let client = self.stream_client()?;
         let api: Api<DynamicObject> = if kind.namespaced {
-            Api::namespaced_with(self.stream_client.clone(), namespace, &kind.resource)
+            Api::namespaced_with(client, namespace, &kind.resource)
         } else {
-            Api::all_with(self.stream_client.clone(), &kind.resource)
+            Api::all_with(client, &kind.resource)
         };
         let wp = WatchParams::default().timeout(WATCH_SECONDS);
         let what = format!("{}/{namespace}", gvk.kind);

@@ -6,17 +6,17 @@
 //! have finished and their logs are read; otherwise it runs until interrupted, as kubectl does.
 
 use super::{options, passing, targets, write_lines, Request, Target};
-use crate::cluster::{Cluster, ClusterError, Watched};
+use crate::cluster::{Cluster, ClusterError, LogOptions, Watched};
 use crate::error::Error;
 use crate::model::Gvk;
 use crate::release::live::{controller, cron_jobs, job_has, members, Live, Pod};
 use crate::release::RELEASE_LABEL;
 use futures::{AsyncBufReadExt, StreamExt};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Write;
 use std::sync::Arc;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 
 enum Msg {
     Line(String),
@@ -30,10 +30,11 @@ struct Follower<'a> {
     req: &'a Request,
     name: &'a str,
     tx: mpsc::Sender<Msg>,
-    slots: Arc<Semaphore>,
+    /// Streams open now, and those waiting for one to end.
+    open: usize,
+    queue: VecDeque<(Target, LogOptions)>,
     started: BTreeSet<(String, String, i64)>,
     noted: BTreeSet<String>,
-    active: usize,
     cron: BTreeMap<String, String>,
     /// Jobs known not to be the release's CronJobs' runs (no need to look again).
     foreign_jobs: BTreeSet<String>,
@@ -86,20 +87,41 @@ impl Follower<'_> {
         }
     }
 
+    /// Streams `t` now, or queues it (in the order found) while `--max-log-requests` are open.
     fn spawn(&mut self, t: Target) {
-        self.active += 1;
-        let max = self.req.max_requests.max(1);
-        if self.active > max && !self.told_limit {
-            self.told_limit = true;
-            eprintln!(
-                "more than {max} log streams: {max} are followed at once (--max-log-requests {max}); the others start as those end"
-            );
-        }
-        let (cluster, tx, slots) = (self.cluster.clone(), self.tx.clone(), self.slots.clone());
         let opts = options(&t, self.req, self.first);
+        let max = self.req.max_requests.max(1);
+        if self.open >= max {
+            if !self.told_limit {
+                self.told_limit = true;
+                eprintln!(
+                    "more than {max} log streams: {max} are followed at once (--max-log-requests {max}); the others start as those end"
+                );
+            }
+            self.queue.push_back((t, opts));
+            return;
+        }
+        self.start(t, opts);
+    }
+
+    /// Streams not ended yet, open or queued.
+    fn active(&self) -> usize {
+        self.open + self.queue.len()
+    }
+
+    /// A stream ended: the next queued one starts.
+    fn ended(&mut self) {
+        self.open -= 1;
+        if let Some((t, opts)) = self.queue.pop_front() {
+            self.start(t, opts);
+        }
+    }
+
+    fn start(&mut self, t: Target, opts: LogOptions) {
+        self.open += 1;
+        let (cluster, tx) = (self.cluster.clone(), self.tx.clone());
         tokio::spawn(async move {
             let prefix = t.prefix();
-            let Ok(_slot) = slots.acquire_owned().await else { return };
             let read = async {
                 let mut lines = cluster.log_stream(&cluster.namespace, &t.pod, &opts).await?.lines();
                 while let Some(line) = lines.next().await {
@@ -143,10 +165,10 @@ pub async fn run(
         req,
         name,
         tx,
-        slots: Arc::new(Semaphore::new(req.max_requests.max(1))),
+        open: 0,
+        queue: VecDeque::new(),
         started: BTreeSet::new(),
         noted: BTreeSet::new(),
-        active: 0,
         cron: cron_jobs(cluster, &cluster.namespace, &live.objects).await?,
         foreign_jobs: BTreeSet::new(),
         first: true,
@@ -160,7 +182,7 @@ pub async fn run(
             f.consider(pod).await?;
         }
         f.first = false;
-        if f.active == 0 && f.jobs_done().await? {
+        if f.active() == 0 && f.jobs_done().await? {
             return Ok(0);
         }
         let mut watch = cluster.watch(&pod_gvk(), &cluster.namespace, &version).await?;
@@ -169,13 +191,13 @@ pub async fn run(
                 msg = rx.recv() => match msg {
                     Some(Msg::Line(line)) => write_lines(out, "", &line)?,
                     Some(Msg::Ended { prefix, error }) => {
-                        f.active -= 1;
+                        f.ended();
                         match error {
                             Some(e) if passing(&e) => eprintln!("{}{e}", prefix),
                             Some(e) => return Err(e.into()),
                             None => {}
                         }
-                        if f.active == 0 && f.jobs_done().await? {
+                        if f.active() == 0 && f.jobs_done().await? {
                             return Ok(0);
                         }
                     }
@@ -183,7 +205,7 @@ pub async fn run(
                 },
                 // Nothing streaming in a release of Jobs: the Job controller marks a Job done
                 // after its last pod ends, so look again now and then.
-                _ = tokio::time::sleep(JOBS_RECHECK), if f.active == 0 && only_jobs => {
+                _ = tokio::time::sleep(JOBS_RECHECK), if f.active() == 0 && only_jobs => {
                     if f.jobs_done().await? {
                         return Ok(0);
                     }
