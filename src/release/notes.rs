@@ -26,6 +26,7 @@ pub fn notes(release: &str, namespace: &str, manifest: &[Value]) -> String {
         let _ = writeln!(t, "\nYour dimtensor Job has been submitted. Follow it:\n");
         let _ = writeln!(t, "  kubectl get job {ns} {}", name(j));
         let _ = writeln!(t, "  kubectl logs {ns} -f -l app.kubernetes.io/instance={release} --prefix");
+        let _ = writeln!(t, "  kubectl dimtensor logs {release} {ns} -f    (every pod, new ones too)");
         if let Some(ttl) = j["spec"]["ttlSecondsAfterFinished"].as_i64() {
             let _ = writeln!(t, "\nThe Job is deleted {ttl} seconds after it finishes.");
         }
@@ -35,8 +36,10 @@ pub fn notes(release: &str, namespace: &str, manifest: &[Value]) -> String {
         let _ = writeln!(t, "  kubectl get cronjob {ns} {}", name(c));
         let _ = writeln!(t, "  kubectl get jobs {ns} -l app.kubernetes.io/instance={release} --watch");
         let _ = writeln!(t, "  kubectl logs {ns} -f -l app.kubernetes.io/instance={release} --prefix");
+        let _ = writeln!(t, "  kubectl dimtensor logs {release} {ns} -f    (every pod, new ones too)");
     }
-    let _ = writeln!(t, "\n`kubectl dimtensor status {release} {ns}` shows each resource's state.");
+    let _ = writeln!(t, "\n`kubectl dimtensor status {release} {ns}` shows each resource's state;");
+    let _ = writeln!(t, "`kubectl dimtensor doctor {release} {ns}` says what is wrong and how to fix it.");
     t
 }
 
@@ -121,6 +124,10 @@ mod tests {
             vec![json!({"kind": "Job", "metadata": {"name": "t-dimtensor"}, "spec": {"ttlSecondsAfterFinished": 60}})];
         let n = notes("t", "ml", &job);
         assert!(n.contains("kubectl logs -n ml -f -l app.kubernetes.io/instance=t") && n.contains("60 seconds"), "{n}");
+        assert!(
+            n.contains("kubectl dimtensor logs t -n ml -f") && n.contains("kubectl dimtensor doctor t -n ml"),
+            "{n}"
+        );
         let cron =
             vec![json!({"kind": "CronJob", "metadata": {"name": "n-dimtensor"}, "spec": {"schedule": "0 0 * * *"}})];
         let n = notes("n", "ml", &cron);
