@@ -91,7 +91,7 @@ pub fn readiness(obj: &Value, rules: &Rules) -> Readiness {
                 Readiness::Ready
             }
         }
-        "Job" if rules.jobs => job(obj),
+        "Job" if rules.jobs => job_readiness(obj),
         "PersistentVolumeClaim" => claim(obj, rules),
         "Service" if obj["spec"]["type"] == "LoadBalancer" => {
             if status["loadBalancer"]["ingress"].as_array().is_some_and(|a| !a.is_empty()) {
@@ -155,7 +155,9 @@ fn stateful_set(obj: &Value) -> Readiness {
     Readiness::Ready
 }
 
-fn job(obj: &Value) -> Readiness {
+/// A Job by its conditions: ready once `Complete`, failed for good once `Failed`, else pending
+/// with its progress. Also how `doctor` and `logs -f` tell a finished Job.
+pub fn job_readiness(obj: &Value) -> Readiness {
     let status = &obj["status"];
     let int = |v: &Value| v.as_i64().unwrap_or(0);
     if let Some(c) = condition(status, "Failed").filter(|c| c["status"] == "True") {
@@ -212,11 +214,25 @@ impl Rules {
         }
         let id = ResId::new(Gvk::from_api_version("storage.k8s.io/v1", "StorageClass"), "", class);
         let late = match cluster.get(&id).await {
-            Ok(Some(sc)) => sc["volumeBindingMode"] == "WaitForFirstConsumer",
+            Ok(Some(sc)) => binds_on_first_consumer(&sc),
             _ => false,
         };
         self.first_consumer.insert(class.to_string(), late);
     }
+
+    /// Rules that know these StorageClasses (listed once, as `doctor` reads them).
+    pub fn with_classes(classes: &[Value]) -> Rules {
+        let first_consumer = classes
+            .iter()
+            .filter_map(|sc| Some((sc["metadata"]["name"].as_str()?.to_string(), binds_on_first_consumer(sc))))
+            .collect();
+        Rules { first_consumer, ..Rules::default() }
+    }
+}
+
+/// Whether a StorageClass binds a claim's volume only once a pod uses the claim.
+pub fn binds_on_first_consumer(storage_class: &Value) -> bool {
+    storage_class["volumeBindingMode"] == "WaitForFirstConsumer"
 }
 
 /// Polls each object until ready, or fails with the first that times out or fails. An object

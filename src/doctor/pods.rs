@@ -3,8 +3,9 @@
 //! message summarized), and pods a ResourceQuota refused to create.
 
 use super::{role, Facts, Finding};
+use crate::apply::wait::{job_readiness, Readiness};
 use crate::model::ResId;
-use crate::release::live::{job_has, pod_template, Pod};
+use crate::release::live::{pod_template, Pod};
 use serde_json::Value;
 
 const PULL_ERRORS: &[&str] =
@@ -94,7 +95,7 @@ fn pull_finding(facts: &Facts, p: &Pod, cs: &Value, reason: &str) -> Finding {
 
 /// Whether a Job is finished successfully (its failed pods are history, not a problem).
 fn job_complete(facts: &Facts, owner: &ResId) -> bool {
-    facts.live.object(owner).and_then(|o| o.live.as_ref()).is_some_and(|j| job_has(j, &["Complete"]))
+    facts.live.object(owner).and_then(|o| o.live.as_ref()).is_some_and(|j| job_readiness(j) == Readiness::Ready)
 }
 
 fn termination(t: &Value) -> String {

@@ -121,7 +121,7 @@ fn forbidden_cluster_reads_skip_their_checks_with_a_line() {
     let skipped: Vec<&str> = r.skipped.iter().map(|s| s.check).collect();
     assert_eq!(skipped, ["gpu-node-label", "gpu-device-plugin", "gpu-taint"]);
     assert_eq!(r.ran, CHECKS.len() - 3);
-    let text = to_text(&[r.clone()]);
+    let text = to_text(std::slice::from_ref(&r));
     assert!(
         text.contains("skipped [gpu-taint]: cannot list nodes (cluster-scoped) (403 Forbidden: nodes is forbidden"),
         "{text}"
@@ -275,6 +275,20 @@ fn pending_claims_unless_waiting_for_their_first_consumer() {
     );
 
     f.live.objects = vec![pvc("ckpt", None, "Bound")];
+    assert!(run(&f).findings.is_empty());
+
+    // Read as --wait reads claims: a named WaitForFirstConsumer class is ready, Lost is a failure,
+    // and a claim being deleted is status's to show.
+    f.storage_classes = Ok(vec![sc("late", "WaitForFirstConsumer", false)]);
+    f.live.objects = vec![pvc("ckpt", Some("late"), "Pending")];
+    assert!(run(&f).findings.is_empty(), "{:?}", run(&f).findings);
+    f.live.objects = vec![pvc("ckpt", Some("late"), "Lost")];
+    assert_eq!(run(&f).findings[0].what, "PersistentVolumeClaim ckpt is not bound: its volume was lost");
+    let mut terminating = pvc("ckpt", Some("gone"), "Pending");
+    if let Some(live) = terminating.live.as_mut() {
+        live["metadata"]["deletionTimestamp"] = json!("2024-01-01T00:00:00Z");
+    }
+    f.live.objects = vec![terminating];
     assert!(run(&f).findings.is_empty());
 }
 

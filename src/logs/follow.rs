@@ -6,10 +6,11 @@
 //! have finished and their logs are read; otherwise it runs until interrupted, as kubectl does.
 
 use super::{options, passing, targets, write_lines, Request, Target};
+use crate::apply::wait::{job_readiness, Readiness};
 use crate::cluster::{Cluster, ClusterError, LogOptions, Watched};
 use crate::error::Error;
 use crate::model::Gvk;
-use crate::release::live::{controller, cron_jobs, job_has, members, Live, Pod};
+use crate::release::live::{controller, cron_jobs, members, Live, Pod};
 use crate::release::RELEASE_LABEL;
 use futures::{AsyncBufReadExt, StreamExt};
 use serde_json::Value;
@@ -147,7 +148,7 @@ impl Follower<'_> {
             .cluster
             .list(&Gvk::from_api_version("batch/v1", "Job"), &self.cluster.namespace, Some(&selector))
             .await?;
-        Ok(!jobs.is_empty() && jobs.iter().all(|j| job_has(j, &["Complete", "Failed"])))
+        Ok(!jobs.is_empty() && jobs.iter().all(|j| matches!(job_readiness(j), Readiness::Ready | Readiness::Failed(_))))
     }
 }
 

@@ -65,15 +65,6 @@ pub fn selects(selector: &Value, labels: &Map<String, Value>) -> bool {
     labels_ok && exprs_ok
 }
 
-/// Whether a Job has one of the condition types (`Complete`, `Failed`) set to True.
-pub fn job_has(job: &Value, types: &[&str]) -> bool {
-    job["status"]["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|c| c["status"] == "True" && c["type"].as_str().is_some_and(|t| types.contains(&t)))
-}
-
 /// The controller owner reference of an object: (kind, name).
 pub fn controller(obj: &Value) -> Option<(&str, &str)> {
     obj["metadata"]["ownerReferences"]

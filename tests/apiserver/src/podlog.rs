@@ -61,10 +61,9 @@ impl Logs {
     /// apart, and never earlier than the lines before them, as a runtime's clock would stamp them.
     pub fn append(&mut self, key: LogKey, text: &str, at: SystemTime) {
         let lines = self.lines.entry(key).or_default();
-        let mut t = unix_nanos(at).max(lines.last().map_or(i128::MIN, |l| l.at + 1));
-        for line in text.lines() {
+        let first = unix_nanos(at).max(lines.last().map_or(i128::MIN, |l| l.at + 1));
+        for (t, line) in (first..).zip(text.lines()) {
             lines.push(LogLine { at: t, text: line.to_string() });
-            t += 1;
         }
         self.changed.send_modify(|n| *n += 1);
     }

@@ -161,7 +161,7 @@ fn format(lines: &[LogLine], timestamps: bool) -> String {
 
 /// The lines a request selects, as text (`sinceSeconds`/`sinceTime`, then `tailLines`).
 fn select(all: &[LogLine], o: &Options) -> String {
-    let since: Vec<LogLine> = all.iter().filter(|l| o.since.map_or(true, |s| l.at >= s)).cloned().collect();
+    let since: Vec<LogLine> = all.iter().filter(|l| o.since.is_none_or(|s| l.at >= s)).cloned().collect();
     let start = o.tail.map_or(0, |t| since.len().saturating_sub(usize::try_from(t).unwrap_or(usize::MAX)));
     format(&since[start..], o.timestamps)
 }
