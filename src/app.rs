@@ -82,6 +82,9 @@ fn io(context: &str) -> impl Fn(std::io::Error) -> Error + '_ {
 }
 
 fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+    if args.argocd {
+        return argocd_render(args, namespace, out);
+    }
     let user = values::load(&args.values.input(), &mut std::io::stdin())?;
     let req = render::Request {
         overlay: args.overlay.clone(),
@@ -119,6 +122,32 @@ fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -
     // The process ends next: freeing thousands of trees one node at a time would only delay it.
     std::mem::forget(rendered);
     Ok(0)
+}
+
+/// `render --argocd`: the inputs from Argo CD's environment, then an ordinary render.
+fn argocd_render(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+    if namespace.is_some() {
+        return Err(Error::Usage(
+            "render --argocd takes the namespace from ARGOCD_APP_NAMESPACE (the Application's destination); drop -n"
+                .into(),
+        ));
+    }
+    let env: std::collections::BTreeMap<String, String> =
+        std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+    let cwd = std::env::current_dir().map_err(io("reading the working directory (the Application's path)"))?;
+    let inputs = crate::gitops::argocd::inputs(&env, &cwd)?;
+    if let Some(ns) = &inputs.namespace {
+        check_namespace(ns).map_err(|e| Error::Usage(format!("ARGOCD_APP_NAMESPACE: {e}")))?;
+    }
+    let values = crate::cli::ValuesArgs {
+        files: inputs.values.files,
+        set: inputs.values.set,
+        set_string: inputs.values.set_string,
+        set_file: Vec::new(),
+    };
+    let plain =
+        RenderArgs { name: Some(inputs.release), overlay: inputs.overlay, values, argocd: false, ..args.clone() };
+    render_cmd(&plain, inputs.namespace.as_deref(), out)
 }
 
 /// Every parameter, its effective value and where it came from.

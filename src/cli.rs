@@ -54,7 +54,7 @@ pub enum Command {
     /// Print the manifests an overlay renders to (no cluster needed)
     #[command(
         visible_alias = "template",
-        after_help = "Examples:\n  kubectl dimtensor render --overlay training\n  kubectl dimtensor render prod --overlay inference -n ml\n  kubectl dimtensor render --overlay training --set resources.gpu.count=2 --set image.tag=4.3.0\n  kubectl dimtensor render -f values-production.yaml --explain\n  kubectl dimtensor render --overlay ./overlays/staging -o json\n\nWith no NAME and no values, `render --overlay DIR` prints the same objects, in the same order, as `kubectl kustomize DIR` (each object's keys stay in the order they were written, where Kustomize sorts them)."
+        after_help = "Examples:\n  kubectl dimtensor render --overlay training\n  kubectl dimtensor render prod --overlay inference -n ml\n  kubectl dimtensor render --overlay training --set resources.gpu.count=2 --set image.tag=4.3.0\n  kubectl dimtensor render -f values-production.yaml --explain\n  kubectl dimtensor render --overlay ./overlays/staging -o json\n  kubectl dimtensor render --argocd\n\nWith no NAME and no values, `render --overlay DIR` prints the same objects, in the same order, as `kubectl kustomize DIR` (each object's keys stay in the order they were written, where Kustomize sorts them).\n\n`--argocd` is the generate command of Argo CD's plugin (packaging/argocd/plugin.yaml): it reads nothing but the environment Argo CD sets and the files of the Application's repository, and never contacts a cluster."
     )]
     Render(RenderArgs),
     /// Show what install/upgrade would change in the cluster: a server-side dry run, as a diff
@@ -178,6 +178,9 @@ pub struct RenderArgs {
     /// File holding the key of the checksum/secret pod annotation (else $DIMTENSOR_CHECKSUM_KEY; with neither, the annotation is left out)
     #[arg(long, value_name = "FILE")]
     pub checksum_key_file: Option<PathBuf>,
+    /// Run as Argo CD's config management plugin: release, namespace, overlay and values from Argo CD's environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_PARAMETERS or PARAM_*, ARGOCD_ENV_*)
+    #[arg(long, conflicts_with_all = ["name", "overlay", "files", "set", "set_string", "set_file", "show_values", "explain"])]
+    pub argocd: bool,
 }
 
 /// Chart values, spelled as Helm spells them.

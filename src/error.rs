@@ -26,6 +26,8 @@ pub enum Error {
     Wait(#[from] crate::apply::wait::WaitError),
     #[error(transparent)]
     Release(#[from] crate::release::ReleaseError),
+    #[error(transparent)]
+    ArgoCd(#[from] crate::gitops::argocd::ArgoCdError),
     /// A command line that parses but cannot be meant.
     #[error("{0}")]
     Usage(String),

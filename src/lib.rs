@@ -13,6 +13,7 @@ pub mod cluster;
 pub mod completion;
 pub mod diff;
 pub mod error;
+pub mod gitops;
 pub mod lint;
 pub mod load;
 pub mod model;

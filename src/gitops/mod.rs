@@ -1,0 +1,2 @@
+//! Handing deployments to a GitOps engine: Argo CD's plugin ([`argocd`]).
+pub mod argocd;
