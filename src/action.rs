@@ -1,16 +1,17 @@
 //! The cluster verbs: each maps its command-line flags onto the operation in `crate::release`
-//! that owns its sequence (`install`, `upgrade`, `rollback`, `uninstall`, `diff`, and the
+//! that owns its sequence (`install`, `upgrade`, `rollback`, `uninstall`, `handover`, `diff`, and the
 //! read-only `history`, `status`, `list`, `get`; Helm's `pkg/action` is the model) and runs it.
 //! Input that needs no cluster (the overlay, the release name, the values) is checked first.
 
 use crate::cli::{
-    ClusterArgs, DiffArgs, GetWhat, Global, HistoryArgs, InstallArgs, ListArgs, ReleaseFlags, RollbackArgs, StatusArgs,
-    UninstallArgs, UpgradeArgs,
+    ClusterArgs, DiffArgs, GetWhat, Global, HandoverArgs, HistoryArgs, InstallArgs, ListArgs, ReleaseFlags,
+    RollbackArgs, StatusArgs, UninstallArgs, UpgradeArgs,
 };
 use crate::cluster::ConnectOptions;
 use crate::error::Error;
 use crate::release::act::{ActOptions, Wait};
 use crate::release::diff::Preview;
+use crate::release::handover::Handover;
 use crate::release::install::Install;
 use crate::release::ownership::Allow;
 use crate::release::prepare::Flags;
@@ -173,6 +174,17 @@ pub fn uninstall_cmd(args: &UninstallArgs, global: &Global, out: &mut dyn Write)
     };
     let conn = connect_options(global)?;
     runtime()?.block_on(uninstall.run(&conn, out))
+}
+
+pub fn handover_cmd(args: &HandoverArgs, global: &Global, out: &mut dyn Write) -> Result<u8, Error> {
+    let handover = Handover {
+        name: args.name.clone(),
+        yes: args.yes,
+        dry_run: args.dry_run,
+        lock_duration: args.lock_duration.clone(),
+    };
+    let conn = connect_options(global)?;
+    runtime()?.block_on(handover.run(&conn, out))
 }
 
 fn print(out: &mut dyn Write, text: &str) -> Result<u8, Error> {

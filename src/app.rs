@@ -18,6 +18,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Command::Install(args) => crate::action::install_cmd(&args, &cli.global, out),
         Command::Upgrade(args) => crate::action::upgrade_cmd(&args, &cli.global, out),
         Command::Uninstall(args) => crate::action::uninstall_cmd(&args, &cli.global, out),
+        Command::Handover(args) => crate::action::handover_cmd(&args, &cli.global, out),
         Command::Rollback(args) => crate::action::rollback_cmd(&args, &cli.global, out),
         Command::History(args) => crate::action::history_cmd(&args, &cli.global, out),
         Command::Status(args) => crate::action::status_cmd(&args, &cli.global, out),

@@ -99,6 +99,11 @@ pub enum Command {
         after_help = "Examples:\n  kubectl dimtensor uninstall dimtensor -n ml --yes\n  kubectl dimtensor uninstall prod --delete-data --cascade foreground --wait --yes\n\nOnly what the release's records list is deleted, and only while it still carries the release's label and is the object the release applied (its uid): another release's objects, or a same-named object someone made since, are left and named."
     )]
     Uninstall(UninstallArgs),
+    /// Hand a release over to a GitOps engine (Argo CD, Flux): its objects stay as they are; its records, field manager and label go
+    #[command(
+        after_help = "Examples:\n  kubectl dimtensor handover prod -n ml --dry-run\n  kubectl dimtensor handover prod -n ml --yes\n\nNothing is deleted and no workload restarts: each object the release applied loses only the release's field manager entries, the dimtensor.io/release label and the dimtensor.io/release-namespace annotation, so no later uninstall or prune can delete what the GitOps engine now manages. Then the release's records and its lock go. Last, it prints the `kubectl dimtensor init` command that writes the equivalent Kustomize tree for the engine to deploy."
+    )]
+    Handover(HandoverArgs),
     /// List the built-in overlays and components
     #[command(after_help = "Example:\n  kubectl dimtensor overlays")]
     Overlays,
@@ -492,6 +497,21 @@ pub struct UninstallArgs {
     /// Keep the release's history (marked uninstalled); `install` may reuse the name later
     #[arg(long)]
     pub keep_history: bool,
+    /// How long the release lock lasts without renewal
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub lock_duration: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HandoverArgs {
+    /// Release name
+    pub name: String,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show what would be handed over and stop
+    #[arg(long)]
+    pub dry_run: bool,
     /// How long the release lock lasts without renewal
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub lock_duration: String,

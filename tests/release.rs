@@ -4,7 +4,8 @@
 //! matrix (every step of every operation) in `release/faults.rs`; Helm adoption in
 //! `release/adopt.rs`; what a release may touch in `release/ownership.rs`; objects across API
 //! versions in `release/versions.rs`; rollout truth (waits, readiness, terminating objects, the
-//! interrupted uninstall) in `release/truth.rs`; the lock's takeover rules in `release/lock.rs`.
+//! interrupted uninstall) in `release/truth.rs`; the lock's takeover rules in `release/lock.rs`;
+//! the hand-over to a GitOps engine in `release/gitops_handover.rs`.
 
 #[path = "release/adopt.rs"]
 mod adopt;
@@ -15,6 +16,8 @@ mod common;
 mod fault_steps;
 #[path = "release/faults.rs"]
 mod faults;
+#[path = "release/gitops_handover.rs"]
+mod gitops_handover;
 #[path = "release/guards.rs"]
 mod guards;
 #[path = "release/handover.rs"]
