@@ -58,7 +58,7 @@ mod tests {
         assert!(
             cmd.starts_with("kubectl dimtensor init ./prod --release prod -n ml --overlay training -f - <<'VALUES'\n")
         );
-        assert!(cmd.ends_with("\nVALUES") && cmd.contains("tag: 4.3.0") && cmd.contains("enabled: true"), "{cmd}");
+        assert!(cmd.ends_with("\nVALUES") && cmd.contains("tag: \"4.3.0\"") && cmd.contains("enabled: true"), "{cmd}");
         assert!(!cmd.contains("hunter2") && !cmd.contains("stringData"), "{cmd}");
         assert_eq!(withheld, ["secret.stringData.pw"]);
         let (cmd, _) = init_command("a", "b", Some("/my dir/it's"), &json!({}));

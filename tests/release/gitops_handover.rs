@@ -112,7 +112,7 @@ fn a_handover_changes_nothing_but_what_made_the_objects_the_releases() {
         "persistence.enabled=true",
     ];
     assert_ok(&env.run(&[&["install", "prod"][..], &prod, &["--yes"]].concat()));
-    assert_ok(&env.run(&["upgrade", "prod", "--set", "image.tag=4.3.0", "--yes"]));
+    assert_ok(&env.run(&["upgrade", "prod", "--reuse-values", "--set", "image.tag=4.3.0", "--yes"]));
     assert_ok(&env.run(&["install", "other", "--overlay", "cronjob", "--set", "fullnameOverride=nightly", "--yes"]));
     let mine = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "users-own"}, "data": {"k": "v"}});
     assert!(env.kubectl_with(&["-n", &env.namespace, "create", "-f", "-"], Some(&mine.to_string())).status.success());
@@ -212,10 +212,10 @@ fn a_handover_patch_reads_again_when_someone_wrote_meanwhile() {
     let env = Env::new("handover-race");
     assert_ok(&env.run(&["install", "prod", "--overlay", "cronjob", "--set", "configMap.enabled=true", "--yes"]));
     let id = |kind: &str, name: &str| ResId::new(Gvk::from_api_version("v1", kind), &env.namespace, name);
-    let stale_cm = env.get("v1", "ConfigMap", "dimtensor").unwrap();
+    let stale_cm = env.get("v1", "ConfigMap", "prod-dimtensor").unwrap();
     let stale_sa = env.get("v1", "ServiceAccount", "prod-dimtensor").unwrap();
     let ns = env.namespace.as_str();
-    assert!(env.kubectl(&["-n", ns, "annotate", "configmap", "dimtensor", "someone=was-here"]).status.success());
+    assert!(env.kubectl(&["-n", ns, "annotate", "configmap", "prod-dimtensor", "someone=was-here"]).status.success());
     let relabel = ["-n", ns, "label", "--overwrite", "serviceaccount", "prod-dimtensor", "dimtensor.io/release=other"];
     assert!(env.kubectl(&relabel).status.success());
     if let Some(server) = &env.server {
@@ -232,13 +232,13 @@ fn a_handover_patch_reads_again_when_someone_wrote_meanwhile() {
             Some("prod") => Ok(()),
             other => Err(format!("belongs to release {} now", other.unwrap_or("none"))),
         };
-        let cm = takeover::hand_over(&cluster, &id("ConfigMap", "dimtensor"), "prod", stale_cm, still).await;
+        let cm = takeover::hand_over(&cluster, &id("ConfigMap", "prod-dimtensor"), "prod", stale_cm, still).await;
         let sa = takeover::hand_over(&cluster, &id("ServiceAccount", "prod-dimtensor"), "prod", stale_sa, still).await;
         (cm.expect("handed over on the second attempt"), sa.expect("left, no error"))
     });
     assert_eq!(cm, Handed::Over);
     assert_eq!(sa, Handed::Left("belongs to release other now".into()));
-    let live = env.get("v1", "ConfigMap", "dimtensor").unwrap();
+    let live = env.get("v1", "ConfigMap", "prod-dimtensor").unwrap();
     assert_eq!(live["metadata"]["annotations"]["someone"], "was-here", "the other write is kept: {live}");
     assert!(live["metadata"]["labels"].get(RELEASE_LABEL).is_none(), "{live}");
     assert!(!managers(&live).iter().any(|m| m.contains("kubectl-dimtensor")), "{live}");
