@@ -25,7 +25,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Command::List(args) => crate::action::list_cmd(&args, &cli.global, out),
         Command::Get { what } => crate::action::get_cmd(&what, &cli.global, out),
         Command::Overlays => overlays(out),
-        Command::Init { dir } => init(&dir, out),
+        Command::Init(args) => init(&args, cli.global.namespace.as_deref(), out),
         Command::Show { what } => show(what, out),
         Command::Version => {
             writeln!(out, "kubectl-dimtensor {} (deploys dimtensor {})", env!("CARGO_PKG_VERSION"), crate::APP_VERSION)
@@ -228,7 +228,11 @@ fn overlays(out: &mut dyn Write) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn init(dir: &std::path::Path, out: &mut dyn Write) -> Result<u8, Error> {
+fn init(args: &crate::cli::InitArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+    let dir = args.dir.as_path();
+    if args.ejects(namespace) {
+        return eject(args, namespace, out);
+    }
     if dir.exists() && !dir.is_dir() {
         return Err(Error::Usage(format!(
             "cannot init into {}: it is a file, not a directory; give a new or existing directory",
@@ -245,6 +249,34 @@ fn init(dir: &std::path::Path, out: &mut dyn Write) -> Result<u8, Error> {
         dir.join("overlays/inference").display()
     )
     .map_err(io("writing output"))?;
+    Ok(0)
+}
+
+/// `init DIR` with render's inputs: renders them, then writes the layers as a Kustomize tree.
+fn eject(args: &crate::cli::InitArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+    let req = render::Request {
+        overlay: args.overlay.clone(),
+        release: args.release.clone(),
+        namespace: namespace.map(str::to_string),
+        values: values::load(&args.values.input(), &mut std::io::stdin())?,
+        checksum_key: values::checksum::Key::offline(args.checksum_key_file.as_deref())?,
+        defaults: None,
+    };
+    let rendered = render::render(&req)?;
+    crate::report::print_warnings(&rendered.warnings);
+    let written = crate::gitops::eject::eject(&rendered, &args.dir, args.secrets_file.as_deref())?;
+    let dir = args.dir.display();
+    let mut text = format!(
+        "wrote {} files to {dir}: `kubectl kustomize {dir}` renders what `kubectl dimtensor render` prints for these inputs\n",
+        written.files.len()
+    );
+    if let Some(secrets) = &written.secrets {
+        text.push_str(&format!(
+            "Secret values are in {}, listed in the .gitignore beside it: keep it out of git (for Argo CD or Flux, encrypt it with SOPS or create the Secret another way)\n",
+            secrets.display()
+        ));
+    }
+    out.write_all(text.as_bytes()).map_err(io("writing output"))?;
     Ok(0)
 }
 

@@ -107,14 +107,11 @@ pub enum Command {
     /// List the built-in overlays and components
     #[command(after_help = "Example:\n  kubectl dimtensor overlays")]
     Overlays,
-    /// Write the built-in base/ and overlays/ into DIR to customise them
+    /// Write the built-in base/ and overlays/ into DIR; with render's inputs, a plain Kustomize tree that renders the same
     #[command(
-        after_help = "Example:\n  kubectl dimtensor init ./deploy && kubectl dimtensor render --overlay ./deploy/overlays/inference"
+        after_help = "Examples:\n  kubectl dimtensor init ./deploy && kubectl dimtensor render --overlay ./deploy/overlays/inference\n  kubectl dimtensor init ./prod --overlay training --release prod -n ml -f values.yaml\n  kubectl dimtensor init ./prod -k inference -f secret-values.yaml --secrets-file secret.env\n\nWith --overlay, --release, -n or values, DIR gets a kustomization.yaml that `kubectl kustomize DIR` renders to what `kubectl dimtensor render` prints for the same inputs (the base, the overlay, and the values as an ordinary layer of patches and components), for Argo CD or Flux to deploy with their own Kustomize. Secret values never go into the tree: with --secrets-file they go to that env file in DIR/secrets/, listed in a .gitignore there, and a secretGenerator reads them."
     )]
-    Init {
-        /// Directory to write into (created if missing; existing files are never overwritten)
-        dir: PathBuf,
-    },
+    Init(InitArgs),
     /// Show the chart parameters: defaults with a comment per key, or the JSON Schema
     #[command(
         after_help = "Examples:\n  kubectl dimtensor show values > my-values.yaml\n  kubectl dimtensor show schema > values.schema.json"
@@ -515,4 +512,36 @@ pub struct HandoverArgs {
     /// How long the release lock lasts without renewal
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub lock_duration: String,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InitArgs {
+    /// Directory to write into (created if missing; existing files are never overwritten)
+    pub dir: PathBuf,
+    /// Built-in overlay (inference, training, batch, cronjob) or a kustomization directory, as for render
+    #[arg(long, short = 'k')]
+    pub overlay: Option<String>,
+    /// Release name, as `render NAME` takes it (names resources like the chart's fullname)
+    #[arg(long, value_name = "NAME")]
+    pub release: Option<String>,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Env file for the values of secret.data and secret.stringData, relative to the tree's secrets/ layer (listed in a .gitignore beside it; init refuses Secret values without it)
+    #[arg(long, value_name = "FILE")]
+    pub secrets_file: Option<String>,
+    /// File holding the key of the checksum/secret pod annotation, as for render (else $DIMTENSOR_CHECKSUM_KEY; with neither, the annotation is left out)
+    #[arg(long, value_name = "FILE")]
+    pub checksum_key_file: Option<PathBuf>,
+}
+
+impl InitArgs {
+    /// Whether anything beyond the directory was given: then the tree renders those inputs.
+    pub fn ejects(&self, namespace: Option<&str>) -> bool {
+        self.overlay.is_some()
+            || self.release.is_some()
+            || namespace.is_some()
+            || !self.values.input().is_empty()
+            || self.secrets_file.is_some()
+            || self.checksum_key_file.is_some()
+    }
 }
