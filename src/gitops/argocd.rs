@@ -131,12 +131,12 @@ pub fn inputs(env: &BTreeMap<String, String>, cwd: &Path) -> Result<Inputs, Argo
         given.insert(name, value);
     }
     let root = repository_root(cwd, env.get("ARGOCD_APP_SOURCE_PATH").map(String::as_str));
-    let mut inputs = Inputs::default();
-    inputs.release = match given.remove("release-name") {
+    let release = match given.remove("release-name") {
         Some(Given::String(s)) => s,
         _ => application_name(env)?,
     };
-    inputs.namespace = env.get("ARGOCD_APP_NAMESPACE").filter(|n| !n.is_empty()).cloned();
+    let namespace = env.get("ARGOCD_APP_NAMESPACE").filter(|n| !n.is_empty()).cloned();
+    let mut inputs = Inputs { release, namespace, ..Inputs::default() };
     if let Some(Given::String(overlay)) = given.remove("overlay") {
         inputs.overlay = Some(overlay_path(&overlay, cwd, &root)?);
     }

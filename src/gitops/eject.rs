@@ -265,6 +265,7 @@ fn move_secrets(k: &mut Value, secrets_file: Option<&str>) -> Result<Option<(Pat
 /// The env file: `key=value` lines, `data` values decoded (the generator encodes them again),
 /// a key in both taking `stringData`'s value as the API server does.
 fn env_file(found: &[(&str, String, String)]) -> Result<String, EjectError> {
+    let env_name = regex::Regex::new(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$").expect("static regex");
     let mut values: Map<String, Value> = Map::new();
     let (data, string_data): (Vec<_>, Vec<_>) = found.iter().partition(|(f, _, _)| *f == "data");
     for (field, key, value) in data.into_iter().chain(string_data) {
@@ -280,7 +281,6 @@ fn env_file(found: &[(&str, String, String)]) -> Result<String, EjectError> {
             }
             _ => value.clone(),
         };
-        let env_name = regex::Regex::new(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$").expect("static regex");
         if !env_name.is_match(key) {
             return Err(bad("an env file's key must not start with a digit"));
         }
