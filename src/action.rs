@@ -46,6 +46,7 @@ pub fn connect_options(g: &Global) -> Result<ConnectOptions, Error> {
         as_user: g.as_user.clone(),
         as_groups: g.as_group.clone(),
         request_timeout,
+        concurrency: g.concurrency.map(usize::from),
     })
 }
 
@@ -66,11 +67,16 @@ fn wait(wait: bool, jobs: bool, timeout: &str) -> Result<Option<Wait>, Error> {
 }
 
 fn show(args: &ClusterArgs) -> Show {
-    Show { dry_run: args.dry_run, yes: args.yes, format: args.output, color: args.color }
+    Show { dry_run: args.dry_run, yes: args.yes, format: args.output, color: args.color, context: args.exact.unified }
 }
 
 fn plan_flags(args: &ClusterArgs, allow: Allow) -> Flags {
-    Flags { create_namespace: args.create_namespace, force_conflicts: args.force_conflicts, allow }
+    Flags {
+        create_namespace: args.create_namespace,
+        force_conflicts: args.force_conflicts,
+        allow,
+        dry_run_all: args.exact.server_dry_run_all,
+    }
 }
 
 fn act_options(args: &ClusterArgs, release: &ReleaseFlags) -> Result<ActOptions, Error> {
@@ -98,8 +104,11 @@ pub fn diff_cmd(diff: &DiffArgs, global: &Global, out: &mut dyn Write) -> Result
         reuse: diff.reuse.rule(),
         create_namespace: args.create_namespace,
         force_conflicts: args.force_conflicts,
+        dry_run_all: args.exact.server_dry_run_all,
         format: args.output,
         color: args.color,
+        context: args.exact.unified,
+        external: std::env::var("KUBECTL_EXTERNAL_DIFF").ok().filter(|c| !c.trim().is_empty()),
     };
     let conn = connect_options(global)?;
     runtime()?.block_on(preview.run(&conn, out))
@@ -146,6 +155,7 @@ pub fn rollback_cmd(args: &RollbackArgs, global: &Global, out: &mut dyn Write) -
         name: args.name.clone(),
         revision: args.revision,
         force_conflicts: args.force_conflicts,
+        dry_run_all: args.exact.server_dry_run_all,
         act: ActOptions {
             force: args.force,
             delete_data: args.delete_data,
@@ -153,7 +163,13 @@ pub fn rollback_cmd(args: &RollbackArgs, global: &Global, out: &mut dyn Write) -
             timeout: duration("--timeout", &args.timeout, 300)?,
             quiet: args.quiet,
         },
-        show: Show { dry_run: args.dry_run, yes: args.yes, format: args.output, color: args.color },
+        show: Show {
+            dry_run: args.dry_run,
+            yes: args.yes,
+            format: args.output,
+            color: args.color,
+            context: args.exact.unified,
+        },
         record: Recording { history_max: args.history_max, lock_duration: args.lock_duration.clone(), atomic: false },
     };
     let conn = connect_options(global)?;

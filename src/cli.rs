@@ -47,6 +47,9 @@ pub struct Global {
     /// How long one API request may take (e.g. 10s, 1m; 0 for the default of 30s)
     #[arg(long, global = true, value_name = "DURATION")]
     pub request_timeout: Option<String>,
+    /// API requests in flight at once (halved while the server answers 429 Too Many Requests)
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,7 +62,7 @@ pub enum Command {
     Render(RenderArgs),
     /// Show what install/upgrade would change in the cluster: a server-side dry run, as a diff
     #[command(
-        after_help = "Examples:\n  kubectl dimtensor diff --overlay inference -n ml\n  kubectl dimtensor diff prod --overlay inference --set image.tag=4.3.0 --color always\n  kubectl dimtensor diff --overlay training -o markdown > plan.md\n\nExit status: 0 nothing would change, 1 something would, 2 error (as kubectl diff)."
+        after_help = "Examples:\n  kubectl dimtensor diff --overlay inference -n ml\n  kubectl dimtensor diff prod --overlay inference --set image.tag=4.3.0 --color always\n  kubectl dimtensor diff --overlay training -o markdown > plan.md\n\nExit status: 0 nothing would change, 1 something would, 2 error (as kubectl diff).\n\nKUBECTL_EXTERNAL_DIFF=\"diff -u\" (or any program and its flags) is run, as kubectl does, on two directories, LIVE and MERGED, with one file per object named group.version.kind.namespace.name (Secret values masked).\n\nSkipping dry runs: the dry run of an object of the release is skipped when its records know the answer: the newest revision that lists it holds the stamp of its last apply (a keyed hash of the request, its uid and resourceVersion, and the release's managedFields entry), the request is the same, the live object has the same uid, is not being deleted, and has the same resourceVersion or an identical managedFields entry of the release (any writer of a field the release set takes that field's ownership, so nothing the release set has changed), and the server's and this tool's versions are those of the stamp. Limits: mutating admission webhooks are not tracked by managed fields; for a skipped object, admission added since the stamp (new webhooks or policies, stricter validation, deprecation warnings) is not checked again; a client that rewrites managedFields directly is not seen. --server-dry-run-all dry-runs everything."
     )]
     Diff(DiffArgs),
     /// Install a release: plan (server dry run), show the diff, confirm, apply
@@ -270,6 +273,19 @@ pub struct ClusterArgs {
     /// No progress output
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[command(flatten)]
+    pub exact: Exactness,
+}
+
+/// How the plan is made and shown, shared by diff, install, upgrade and rollback.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Exactness {
+    /// Dry-run every object on the server, also those the release's records vouch for (see diff --help)
+    #[arg(long)]
+    pub server_dry_run_all: bool,
+    /// Lines of context around each change in the diff, as `diff -U N` (`--context` is kubectl's kubeconfig context)
+    #[arg(short = 'U', long = "unified", value_name = "N", default_value_t = 3)]
+    pub unified: usize,
 }
 
 /// How install and upgrade record the release and guard it.
@@ -393,6 +409,8 @@ pub struct RollbackArgs {
     /// No progress output
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    #[command(flatten)]
+    pub exact: Exactness,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -85,6 +85,7 @@ pub mod record;
 pub mod rollback;
 pub mod session;
 pub mod show;
+pub mod stamp;
 pub mod store;
 pub mod survey;
 pub mod takeover;

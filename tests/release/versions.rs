@@ -71,7 +71,7 @@ fn a_new_api_version_updates_the_object_in_place_and_rollback_crosses_back() {
     let out = assert_ok(&env.run(&["rollback", "prod", "1", "--yes"]));
     assert_eq!(hpa_uid(&env).as_deref(), Some(uid.as_str()), "rollback across versions keeps it: {out}");
     assert_eq!(env.statuses("prod"), pairs(&[(1, "superseded"), (2, "superseded"), (3, "deployed")]));
-    let diff = env.run(&["diff", "prod"]);
+    let diff = crate::common::diff_both_ways(|a| env.run(a), &["diff", "prod"]);
     assert_eq!(diff.status.code(), Some(0), "{}{}", text(&diff.stdout), text(&diff.stderr));
 }
 

@@ -41,6 +41,19 @@ pub struct Config {
     /// Seconds the server's clock is off from the real one: every timestamp it writes
     /// (creation, deletion, managedFields, conditions, simulated lease holders) follows it.
     pub clock_offset: i64,
+    /// Queue what the controllers would write after each stored write until a test releases it
+    /// (`TestServer::run_held_controllers`, or a `Fault::run_controllers` on a chosen request):
+    /// reads in between see the object as the write left it, as on a real cluster a moment
+    /// after an apply.
+    pub hold_controllers: bool,
+    /// One network round trip, added to every request (half before it is handled, half after)
+    /// and once more before the first request of each connection (the TCP handshake).
+    pub latency: Duration,
+    /// CPU each write burns (POST, PUT, PATCH, dry run or not): a real server's defaulting,
+    /// admission, merge and managed fields cost several milliseconds each.
+    pub write_cpu: Duration,
+    /// What `/version` says its `gitVersion` is (default: the captured v1.24.0).
+    pub git_version: Option<String>,
 }
 
 impl Default for Config {
@@ -64,6 +77,10 @@ impl Default for Config {
             log_to_stderr: false,
             node_port_range: crate::validation::DEFAULT_NODE_PORTS,
             clock_offset: 0,
+            hold_controllers: false,
+            latency: Duration::ZERO,
+            write_cpu: Duration::ZERO,
+            git_version: None,
         }
     }
 }
@@ -138,6 +155,22 @@ impl Config {
         self.clock_offset = secs;
         self
     }
+    pub fn hold_controllers(mut self, on: bool) -> Self {
+        self.hold_controllers = on;
+        self
+    }
+    pub fn latency(mut self, round_trip: Duration) -> Self {
+        self.latency = round_trip;
+        self
+    }
+    pub fn write_cpu(mut self, cpu: Duration) -> Self {
+        self.write_cpu = cpu;
+        self
+    }
+    pub fn git_version(mut self, v: &str) -> Self {
+        self.git_version = Some(v.to_string());
+        self
+    }
 }
 
 /// Denies matching requests with 403 (RBAC stand-in). Unset parts match anything.
@@ -199,6 +232,8 @@ pub enum FaultAction {
     Reset,
     /// Wait, then answer normally.
     Delay(Duration),
+    /// Run the held controllers' writes (see `Config::hold_controllers`), then answer normally.
+    RunControllers,
 }
 
 /// Fault injection: the `nth` request (1-based) matching method and path regex, and the
@@ -253,6 +288,10 @@ impl Fault {
     }
     pub fn delay(mut self, d: Duration) -> Self {
         self.action = FaultAction::Delay(d);
+        self
+    }
+    pub fn run_controllers(mut self) -> Self {
+        self.action = FaultAction::RunControllers;
         self
     }
 }

@@ -3,8 +3,8 @@
 use crate::config::{Config, ControllerConfig, ForbidRule};
 use crate::faults::FaultState;
 use crate::log::RequestRecord;
-use crate::resources::Registry;
-use crate::store::{Store, WatchEvent};
+use crate::resources::{Registry, ResourceInfo};
+use crate::store::{ObjKey, Store, WatchEvent};
 use crate::strategy::Allocator;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -37,6 +37,12 @@ pub struct State {
     pub validation: crate::validation::Options,
     /// Seconds this server's clock is off from the real one (every timestamp it writes).
     pub clock_offset: i64,
+    pub hold_controllers: bool,
+    /// Writes whose controllers are held (see `Config::hold_controllers`).
+    pub held: Vec<(ResourceInfo, ObjKey)>,
+    pub latency: Duration,
+    pub write_cpu: Duration,
+    pub git_version: Option<String>,
 }
 
 impl State {
@@ -59,6 +65,11 @@ impl State {
             revisions: HashMap::new(),
             validation: crate::validation::Options { node_ports: config.node_port_range },
             clock_offset: config.clock_offset,
+            hold_controllers: config.hold_controllers,
+            held: Vec::new(),
+            latency: config.latency,
+            write_cpu: config.write_cpu,
+            git_version: config.git_version.clone(),
         }
     }
 
@@ -88,12 +99,22 @@ pub struct Shared {
     pub in_flight: AtomicUsize,
     /// The runtime the server runs on (test controls spawn simulated clients there).
     pub runtime: tokio::runtime::Handle,
+    /// Connections accepted since the start (HTTP/1.1: one per request in flight; over TLS, each
+    /// is a handshake).
+    pub connections: AtomicUsize,
 }
 
 impl Shared {
     pub fn new(state: State, addr: SocketAddr, shutdown: watch::Receiver<bool>) -> Arc<Shared> {
         let runtime = tokio::runtime::Handle::current();
-        Arc::new(Shared { state: Mutex::new(state), addr, shutdown, in_flight: AtomicUsize::new(0), runtime })
+        Arc::new(Shared {
+            state: Mutex::new(state),
+            addr,
+            shutdown,
+            in_flight: AtomicUsize::new(0),
+            runtime,
+            connections: AtomicUsize::new(0),
+        })
     }
 
     /// The state; a panic in another holder does not make it unusable for tests.
