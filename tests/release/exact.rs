@@ -189,11 +189,10 @@ fn upgrade_and_rollback_skip_what_they_know_and_stamp_what_they_apply() {
     let memory = ["--set", "resources.limits.memory=3Gi"];
     let out = assert_ok(&env.run(&[&["upgrade", "prod", "--yes"], &memory[..]].concat()));
     assert!(out.contains("1 to change") && out.contains("3 unchanged"), "{out}");
-    if env.server.is_some() {
+    if let Some(s) = &env.server {
         let runs = dry_runs(&env);
         assert_eq!(runs.len(), 1, "only the changed Deployment is dry-run: {runs:?}");
-        let writes: Vec<_> =
-            env.server.as_ref().unwrap().requests().into_iter().filter(|r| r.method == "PATCH" && !r.dry_run).collect();
+        let writes: Vec<_> = s.requests().into_iter().filter(|r| r.method == "PATCH" && !r.dry_run).collect();
         assert_eq!(writes.len(), 1, "skipped objects are not applied either");
     }
     for step in [&["diff", "prod"][..], &["rollback", "prod", "--yes"], &["diff", "prod"]] {
