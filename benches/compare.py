@@ -11,11 +11,19 @@ Usage (from the repository root; needs PyYAML, which .ci/run installs into its v
     cargo build --release --workspace --bins --examples
     python3 benches/compare.py --kubectl "$DIMTENSOR_KUBECTL" --variants --cluster 100 1 10 100 1000
 
-Prints a Markdown table for benches/RESULTS.md. Not run by CI (N=1000 takes minutes in
+With --cluster N it also installs N apps (4N+1 objects) into the test API server and times
+`kubectl-dimtensor diff NAME` against `kubectl diff --server-side` of the same render, at each
+--latency-ms round trip (default 0 and 20) with --write-cpu-ms of server CPU per write (default 8,
+what a real v1.24 server spent per dry-run apply), for 0, 1 and 40 changed objects: wall time
+(median), requests sent and connections opened (the server counts them; over HTTPS each
+connection is a TLS handshake). `--no-render` skips the render tables.
+
+Prints Markdown tables for benches/RESULTS.md. Not run by CI (N=1000 takes minutes in
 Kustomize); CI checks the equality part up to N=100 in tests/differential/bench_corpus.rs.
 """
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -23,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 try:
     import yaml
@@ -75,52 +84,88 @@ def timed(cmd, stdout, ok):
     return wall
 
 
-def measure(cmds, runs, ok=(0,)):
+def measure(cmds, runs, ok=(0,), rss=True):
     """Runs each command in turn, `runs` rounds, alternating which goes first: the median wall
-    time, and the peak RSS of two more runs under /usr/bin/time."""
+    time, and (`rss`) the peak RSS of two more runs under /usr/bin/time."""
     samples = {name: [] for name in cmds}
     names = list(cmds)
     with open(os.devnull, "wb") as null:
         for i in range(runs):
             for name in names if i % 2 == 0 else reversed(names):
                 samples[name].append(timed(cmds[name], null, ok))
-        rss = {name: max(run(cmds[name], null, ok)[1] for _ in range(2)) for name in names}
-    return {name: (statistics.median(s), rss[name]) for name, s in samples.items()}
+        peak = {name: max(run(cmds[name], null, ok)[1] for _ in range(2)) if rss else 0 for name in names}
+    return {name: (statistics.median(s), peak[name]) for name, s in samples.items()}
+
+
+def change_configmaps(work, k):
+    """Changes the first k apps' ConfigMaps (one object each), as tests/request_counts.rs does."""
+    for i in range(k):
+        path = os.path.join(work, "base", f"app{i:04d}-configmap.yaml")
+        with open(path) as f:
+            text = f.read()
+        with open(path, "w") as f:
+            f.write(text.replace("DIMTENSOR_UNITS: SI", "DIMTENSOR_UNITS: CGS"))
+
+
+def stats(url):
+    with urllib.request.urlopen(url + "/debug/test-apiserver/stats") as r:
+        return json.load(r)
+
+
+def counted(cmd, url):
+    """Runs cmd once; the requests it sent and the connections it opened, from the server's count."""
+    before = stats(url)
+    with open(os.devnull, "wb") as null:
+        subprocess.run(cmd, stdout=null, stderr=subprocess.DEVNULL)
+    after = stats(url)
+    # The stats request itself is one request and, without keep-alive, one connection.
+    return after["requests"] - before["requests"] - 1, after["connections"] - before["connections"] - 1
 
 
 def cluster_diff(args, n):
-    """`diff` of an installed corpus against `kubectl diff --server-side -f`, same test API server."""
-    with tempfile.TemporaryDirectory(prefix=f"dimtensor-cluster-{n}-") as work:
-        subprocess.run([args.corpus, str(n), work], check=True, capture_output=True)
-        overlay, kubeconfig = os.path.join(work, "overlay"), os.path.join(work, "kubeconfig")
-        server = subprocess.Popen(
-            [args.apiserver, "--kubeconfig", kubeconfig, "--namespace", "bench", "--anonymous-user", "admin"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )
-        try:
-            server.stdout.readline()  # the URL: the server is up and the kubeconfig written
-            common = ["--kubeconfig", kubeconfig, "-n", "bench"]
-            subprocess.run(
-                [args.ours, "install", "bench", "--overlay", overlay, "--yes", "--create-namespace"] + common,
-                check=True, capture_output=True,
+    """`diff NAME` of an installed corpus against `kubectl diff --server-side -f` of the same render, on
+    the test API server with an injected round trip and a CPU cost per write (dry run or not), for
+    0, 1 and 40 changed objects."""
+    print(f"\n`diff` of {4 * n + 1} installed objects; test API server burning {args.write_cpu_ms} ms of CPU per write")
+    print("\n| round trip | changed | kubectl diff --server-side s | requests | connections "
+          "| dimtensor diff s | requests | connections | speed-up | load |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for latency in args.latency_ms:
+        with tempfile.TemporaryDirectory(prefix=f"dimtensor-cluster-{n}-") as work:
+            subprocess.run([args.corpus, str(n), work], check=True, capture_output=True)
+            overlay, kubeconfig = os.path.join(work, "overlay"), os.path.join(work, "kubeconfig")
+            server = subprocess.Popen(
+                [args.apiserver, "--kubeconfig", kubeconfig, "--namespace", "bench", "--anonymous-user", "admin",
+                 "--latency-ms", str(latency), "--write-cpu-ms", str(args.write_cpu_ms)],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             )
-            rendered = os.path.join(work, "rendered.yaml")
-            with open(rendered, "wb") as out:
-                run([args.ours, "render", "bench", "--overlay", overlay, "-n", "bench"], out)
-            with open(rendered) as f:
-                count = sum(1 for d in yaml.safe_load_all(f) if d)
-            cmds = {
-                "kubectl": [args.kubectl, "diff", "--server-side", "-f", rendered] + common,
-                "dimtensor": [args.ours, "diff", "bench", "--overlay", overlay] + common,
-            }
-            r = measure(cmds, args.runs or 5, ok=(0, 1))
-        finally:
-            server.terminate()
-            server.wait()
-    (kt, km), (ot, om) = r["kubectl"], r["dimtensor"]
-    print(f"\n| diff of installed objects | kubectl diff --server-side s | MiB | dimtensor diff s | MiB | speed-up |")
-    print("|---:|---:|---:|---:|---:|---:|")
-    print(f"| {count} | {kt:.3f} | {km:.0f} | {ot:.3f} | {om:.1f} | {kt / ot:.1f}x |")
+            try:
+                url = server.stdout.readline().strip()
+                common = ["--kubeconfig", kubeconfig, "-n", "bench"]
+                subprocess.run(
+                    [args.ours, "install", "bench", "--overlay", overlay, "--yes", "--create-namespace"] + common,
+                    check=True, capture_output=True,
+                )
+                for k in (0, 1, 40):
+                    change_configmaps(work, k)
+                    rendered = os.path.join(work, f"rendered-{k}.yaml")
+                    with open(rendered, "wb") as out:
+                        run([args.ours, "render", "bench", "--overlay", overlay, "-n", "bench"], out)
+                    cmds = {
+                        "kubectl": [args.kubectl, "diff", "--server-side", "--force-conflicts",
+                                    "--field-manager", "kubectl-dimtensor/bench", "-f", rendered,
+                                    "--cache-dir", os.path.join(work, "kcache")] + common,
+                        "dimtensor": [args.ours, "diff", "bench", "--overlay", overlay] + common,
+                    }
+                    load = os.getloadavg()[0]
+                    r = measure(cmds, args.runs or 3, ok=(0, 1), rss=False)
+                    (kt, _), (ot, _) = r["kubectl"], r["dimtensor"]
+                    (kr, kc), (orq, oc) = counted(cmds["kubectl"], url), counted(cmds["dimtensor"], url)
+                    print(f"| {latency} ms | {k} | {kt:.3f} | {kr} | {kc} | {ot:.3f} | {orq} | {oc} | {kt / ot:.1f}x "
+                          f"| {load:.1f} |", flush=True)
+            finally:
+                server.terminate()
+                server.wait()
 
 
 def default_runs(n):
@@ -137,14 +182,20 @@ def main():
     ap.add_argument("--apiserver", default="target/release/test-apiserver")
     ap.add_argument("--variants", action="store_true", help="also time our built-in overlays as whole processes")
     ap.add_argument("--cluster", type=int, metavar="N", help="also time `diff` of N installed apps against kubectl diff")
+    ap.add_argument("--latency-ms", type=float, nargs="+", default=[0, 20], help="round trips for --cluster")
+    ap.add_argument("--write-cpu-ms", type=float, default=8, help="server CPU per write for --cluster")
+    ap.add_argument("--no-render", action="store_true", help="only the --cluster part")
     args = ap.parse_args()
 
     version = subprocess.run([args.kubectl, "version", "--client"], capture_output=True, text=True).stdout
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; load {os.getloadavg()[0]:.2f}")
     print(f"Reference: {' '.join(version.split())}")
     print()
-    print("| N | resources | YAML | kustomize s | kustomize MiB | dimtensor s | dimtensor MiB | speed-up | RSS ratio |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    if args.no_render:
+        args.sizes = []
+    else:
+        print("| N | resources | YAML | kustomize s | kustomize MiB | dimtensor s | dimtensor MiB | speed-up | RSS ratio |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     ours_times = {}
     for n in args.sizes:
         with tempfile.TemporaryDirectory(prefix=f"dimtensor-corpus-{n}-") as work:

@@ -1,17 +1,18 @@
 //! The cluster verbs: each maps its command-line flags onto the operation in `crate::release`
-//! that owns its sequence (`install`, `upgrade`, `rollback`, `uninstall`, `diff`, and the
+//! that owns its sequence (`install`, `upgrade`, `rollback`, `uninstall`, `handover`, `diff`, and the
 //! read-only `history`, `status`, `list`, `get`; Helm's `pkg/action` is the model) and runs it.
 //! The day-two commands map onto [`crate::doctor`] and [`crate::logs`] the same way.
 //! Input that needs no cluster (the overlay, the release name, the values) is checked first.
 
 use crate::cli::{
-    ClusterArgs, Connection, DiffArgs, DoctorArgs, GetWhat, HistoryArgs, InstallArgs, ListArgs, LogsArgs, ReleaseFlags,
-    RollbackArgs, StatusArgs, UninstallArgs, UpgradeArgs,
+    ClusterArgs, Connection, DiffArgs, DoctorArgs, GetWhat, HandoverArgs, HistoryArgs, InstallArgs, ListArgs, LogsArgs,
+    ReleaseFlags, RollbackArgs, StatusArgs, UninstallArgs, UpgradeArgs,
 };
 use crate::cluster::ConnectOptions;
 use crate::error::Error;
 use crate::release::act::{ActOptions, Wait};
 use crate::release::diff::Preview;
+use crate::release::handover::Handover;
 use crate::release::install::Install;
 use crate::release::ownership::Allow;
 use crate::release::prepare::Flags;
@@ -46,6 +47,7 @@ pub fn connect_options(g: &Connection) -> Result<ConnectOptions, Error> {
         as_user: g.as_user.clone(),
         as_groups: g.as_group.clone(),
         request_timeout,
+        concurrency: g.concurrency.map(usize::from),
     })
 }
 
@@ -66,11 +68,16 @@ fn wait(wait: bool, jobs: bool, timeout: &str) -> Result<Option<Wait>, Error> {
 }
 
 fn show(args: &ClusterArgs) -> Show {
-    Show { dry_run: args.dry_run, yes: args.yes, format: args.output, color: args.color }
+    Show { dry_run: args.dry_run, yes: args.yes, format: args.output, color: args.color, context: args.exact.unified }
 }
 
 fn plan_flags(args: &ClusterArgs, allow: Allow) -> Flags {
-    Flags { create_namespace: args.create_namespace, force_conflicts: args.force_conflicts, allow }
+    Flags {
+        create_namespace: args.create_namespace,
+        force_conflicts: args.force_conflicts,
+        allow,
+        dry_run_all: args.exact.server_dry_run_all,
+    }
 }
 
 fn act_options(args: &ClusterArgs, release: &ReleaseFlags) -> Result<ActOptions, Error> {
@@ -98,8 +105,11 @@ pub fn diff_cmd(diff: &DiffArgs, global: &Connection, out: &mut dyn Write) -> Re
         reuse: diff.reuse.rule(),
         create_namespace: args.create_namespace,
         force_conflicts: args.force_conflicts,
+        dry_run_all: args.exact.server_dry_run_all,
         format: args.output,
         color: args.color,
+        context: args.exact.unified,
+        external: std::env::var("KUBECTL_EXTERNAL_DIFF").ok().filter(|c| !c.trim().is_empty()),
     };
     let conn = connect_options(global)?;
     runtime()?.block_on(preview.run(&conn, out))
@@ -146,6 +156,7 @@ pub fn rollback_cmd(args: &RollbackArgs, global: &Connection, out: &mut dyn Writ
         name: args.name.clone(),
         revision: args.revision,
         force_conflicts: args.force_conflicts,
+        dry_run_all: args.exact.server_dry_run_all,
         act: ActOptions {
             force: args.force,
             delete_data: args.delete_data,
@@ -153,7 +164,13 @@ pub fn rollback_cmd(args: &RollbackArgs, global: &Connection, out: &mut dyn Writ
             timeout: duration("--timeout", &args.timeout, 300)?,
             quiet: args.quiet,
         },
-        show: Show { dry_run: args.dry_run, yes: args.yes, format: args.output, color: args.color },
+        show: Show {
+            dry_run: args.dry_run,
+            yes: args.yes,
+            format: args.output,
+            color: args.color,
+            context: args.exact.unified,
+        },
         record: Recording { history_max: args.history_max, lock_duration: args.lock_duration.clone(), atomic: false },
     };
     let conn = connect_options(global)?;
@@ -174,6 +191,17 @@ pub fn uninstall_cmd(args: &UninstallArgs, global: &Connection, out: &mut dyn Wr
     };
     let conn = connect_options(global)?;
     runtime()?.block_on(uninstall.run(&conn, out))
+}
+
+pub fn handover_cmd(args: &HandoverArgs, global: &Connection, out: &mut dyn Write) -> Result<u8, Error> {
+    let handover = Handover {
+        name: args.name.clone(),
+        yes: args.yes,
+        dry_run: args.dry_run,
+        lock_duration: args.lock_duration.clone(),
+    };
+    let conn = connect_options(global)?;
+    runtime()?.block_on(handover.run(&conn, out))
 }
 
 fn print(out: &mut dyn Write, text: &str) -> Result<u8, Error> {

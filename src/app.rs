@@ -18,6 +18,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Command::Install(args) => crate::action::install_cmd(&args, &args.common.conn, out),
         Command::Upgrade(args) => crate::action::upgrade_cmd(&args, &args.common.conn, out),
         Command::Uninstall(args) => crate::action::uninstall_cmd(&args, &args.conn, out),
+        Command::Handover(args) => crate::action::handover_cmd(&args, &args.conn, out),
         Command::Rollback(args) => crate::action::rollback_cmd(&args, &args.conn, out),
         Command::History(args) => crate::action::history_cmd(&args, &args.conn, out),
         Command::Status(args) => crate::action::status_cmd(&args, &args.conn, out),
@@ -26,7 +27,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Command::Doctor(args) => crate::action::doctor_cmd(&args, &args.conn, out),
         Command::Logs(args) => crate::action::logs_cmd(&args, &args.conn, out),
         Command::Overlays => overlays(out),
-        Command::Init { dir } => init(&dir, out),
+        Command::Init(args) => init(&args, args.ns.namespace.as_deref(), out),
         Command::Show { what } => show(what, out),
         Command::Version => {
             writeln!(out, "kubectl-dimtensor {} (deploys dimtensor {})", env!("CARGO_PKG_VERSION"), crate::APP_VERSION)
@@ -84,6 +85,9 @@ fn io(context: &str) -> impl Fn(std::io::Error) -> Error + '_ {
 }
 
 fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+    if args.argocd {
+        return argocd_render(args, namespace, out);
+    }
     let user = values::load(&args.values.input(), &mut std::io::stdin())?;
     let req = render::Request {
         overlay: args.overlay.clone(),
@@ -121,6 +125,32 @@ fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -
     // The process ends next: freeing thousands of trees one node at a time would only delay it.
     std::mem::forget(rendered);
     Ok(0)
+}
+
+/// `render --argocd`: the inputs from Argo CD's environment, then an ordinary render.
+fn argocd_render(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+    if namespace.is_some() {
+        return Err(Error::Usage(
+            "render --argocd takes the namespace from ARGOCD_APP_NAMESPACE (the Application's destination); drop -n"
+                .into(),
+        ));
+    }
+    let env: std::collections::BTreeMap<String, String> =
+        std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+    let cwd = std::env::current_dir().map_err(io("reading the working directory (the Application's path)"))?;
+    let inputs = crate::gitops::argocd::inputs(&env, &cwd)?;
+    if let Some(ns) = &inputs.namespace {
+        check_namespace(ns).map_err(|e| Error::Usage(format!("ARGOCD_APP_NAMESPACE: {e}")))?;
+    }
+    let values = crate::cli::ValuesArgs {
+        files: inputs.values.files,
+        set: inputs.values.set,
+        set_string: inputs.values.set_string,
+        set_file: Vec::new(),
+    };
+    let plain =
+        RenderArgs { name: Some(inputs.release), overlay: inputs.overlay, values, argocd: false, ..args.clone() };
+    render_cmd(&plain, inputs.namespace.as_deref(), out)
 }
 
 /// Every parameter, its effective value and where it came from.
@@ -200,7 +230,11 @@ fn overlays(out: &mut dyn Write) -> Result<u8, Error> {
     Ok(0)
 }
 
-fn init(dir: &std::path::Path, out: &mut dyn Write) -> Result<u8, Error> {
+fn init(args: &crate::cli::InitArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+    let dir = args.dir.as_path();
+    if args.ejects() {
+        return eject(args, namespace, out);
+    }
     if dir.exists() && !dir.is_dir() {
         return Err(Error::Usage(format!(
             "cannot init into {}: it is a file, not a directory; give a new or existing directory",
@@ -217,6 +251,34 @@ fn init(dir: &std::path::Path, out: &mut dyn Write) -> Result<u8, Error> {
         dir.join("overlays/inference").display()
     )
     .map_err(io("writing output"))?;
+    Ok(0)
+}
+
+/// `init DIR` with render's inputs: renders them, then writes the layers as a Kustomize tree.
+fn eject(args: &crate::cli::InitArgs, namespace: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+    let req = render::Request {
+        overlay: args.overlay.clone(),
+        release: args.release.clone(),
+        namespace: namespace.map(str::to_string),
+        values: values::load(&args.values.input(), &mut std::io::stdin())?,
+        checksum_key: values::checksum::Key::offline(args.checksum_key_file.as_deref())?,
+        defaults: None,
+    };
+    let rendered = render::render(&req)?;
+    crate::report::print_warnings(&rendered.warnings);
+    let written = crate::gitops::eject::eject(&rendered, &args.dir, args.secrets_file.as_deref())?;
+    let dir = args.dir.display();
+    let mut text = format!(
+        "wrote {} files to {dir}: `kubectl kustomize {dir}` renders what `kubectl dimtensor render` prints for these inputs\n",
+        written.files.len()
+    );
+    if let Some(secrets) = &written.secrets {
+        text.push_str(&format!(
+            "Secret values are in {}, listed in the .gitignore beside it: keep it out of git (for Argo CD or Flux, encrypt it with SOPS or create the Secret another way)\n",
+            secrets.display()
+        ));
+    }
+    out.write_all(text.as_bytes()).map_err(io("writing output"))?;
     Ok(0)
 }
 

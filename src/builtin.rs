@@ -19,6 +19,11 @@ pub fn fs() -> MemFs {
     fs
 }
 
+/// Every built-in file: (path relative to the tree, text), sorted by path.
+pub fn files() -> impl Iterator<Item = (&'static str, &'static str)> {
+    BUILTIN_FILES.iter().copied()
+}
+
 /// The text of a built-in file (`overlays/batch/configmap.yaml`).
 pub fn file(rel: &str) -> Option<&'static str> {
     BUILTIN_FILES.iter().find(|(p, _)| *p == rel).map(|(_, text)| *text)

@@ -16,7 +16,7 @@ use std::path::PathBuf;
     bin_name = "kubectl dimtensor",
     version,
     about = "Render, diff and install dimtensor workloads from Kustomize-style overlays",
-    long_about = "kubectl dimtensor renders the dimtensor workloads (inference, training, batch, cronjob) from a base and Kustomize-compatible overlays, and takes the seed Helm chart's values.\n\nThe commands that talk to a cluster take kubectl's connection flags (-n, --kubeconfig, --context, --cluster, --user, --as, --as-group, --request-timeout); the offline ones (render, lint, init, show, overlays, completion, version) take none.",
+    long_about = "kubectl dimtensor renders the dimtensor workloads (inference, training, batch, cronjob) from a base and Kustomize-compatible overlays, and takes the seed Helm chart's values.\n\nThe commands that talk to a cluster take kubectl's connection flags (-n, --kubeconfig, --context, --cluster, --user, --as, --as-group, --request-timeout, --concurrency); the offline ones (render, lint, init, show, overlays, completion, version) take none.",
     after_help = "Examples:\n  kubectl dimtensor render --overlay inference\n  kubectl dimtensor render --overlay ./my-overlay -o json\n  kubectl dimtensor overlays"
 )]
 pub struct Cli {
@@ -29,12 +29,12 @@ pub enum Command {
     /// Print the manifests an overlay renders to (no cluster needed)
     #[command(
         visible_alias = "template",
-        after_help = "Examples:\n  kubectl dimtensor render --overlay training\n  kubectl dimtensor render prod --overlay inference -n ml\n  kubectl dimtensor render --overlay training --set resources.gpu.count=2 --set image.tag=4.3.0\n  kubectl dimtensor render -f values-production.yaml --explain\n  kubectl dimtensor render --overlay ./overlays/staging -o json\n\nWith no NAME and no values, `render --overlay DIR` prints the same objects, in the same order, as `kubectl kustomize DIR` (each object's keys stay in the order they were written, where Kustomize sorts them)."
+        after_help = "Examples:\n  kubectl dimtensor render --overlay training\n  kubectl dimtensor render prod --overlay inference -n ml\n  kubectl dimtensor render --overlay training --set resources.gpu.count=2 --set image.tag=4.3.0\n  kubectl dimtensor render -f values-production.yaml --explain\n  kubectl dimtensor render --overlay ./overlays/staging -o json\n  kubectl dimtensor render --argocd\n\nWith no NAME and no values, `render --overlay DIR` prints the same objects, in the same order, as `kubectl kustomize DIR` (each object's keys stay in the order they were written, where Kustomize sorts them).\n\n`--argocd` is the generate command of Argo CD's plugin (packaging/argocd/plugin.yaml): it reads nothing but the environment Argo CD sets and the files of the Application's repository, and never contacts a cluster."
     )]
     Render(RenderArgs),
     /// Show what install/upgrade would change in the cluster: a server-side dry run, as a diff
     #[command(
-        after_help = "Examples:\n  kubectl dimtensor diff --overlay inference -n ml\n  kubectl dimtensor diff prod --overlay inference --set image.tag=4.3.0 --color always\n  kubectl dimtensor diff --overlay training -o markdown > plan.md\n\nExit status: 0 nothing would change, 1 something would, 2 error (as kubectl diff)."
+        after_help = "Examples:\n  kubectl dimtensor diff --overlay inference -n ml\n  kubectl dimtensor diff prod --overlay inference --set image.tag=4.3.0 --color always\n  kubectl dimtensor diff --overlay training -o markdown > plan.md\n\nExit status: 0 nothing would change, 1 something would, 2 error (as kubectl diff).\n\nKUBECTL_EXTERNAL_DIFF=\"diff -u\" (or any program and its flags) is run, as kubectl does, on two directories, LIVE and MERGED, with one file per object named group.version.kind.namespace.name (Secret values masked).\n\nSkipping dry runs: the dry run of an object of the release is skipped when its records know the answer: the newest revision that lists it holds the stamp of its last apply (a keyed hash of the request, its uid and resourceVersion, and the release's managedFields entry), the request is the same, the live object has the same uid, is not being deleted, and has the same resourceVersion or an identical managedFields entry of the release (any writer of a field the release set takes that field's ownership, so nothing the release set has changed), and the server's and this tool's versions are those of the stamp. Limits: mutating admission webhooks are not tracked by managed fields; for a skipped object, admission added since the stamp (new webhooks or policies, stricter validation, deprecation warnings) is not checked again; a client that rewrites managedFields directly is not seen. --server-dry-run-all dry-runs everything."
     )]
     Diff(DiffArgs),
     /// Install a release: plan (server dry run), show the diff, confirm, apply
@@ -84,17 +84,19 @@ pub enum Command {
         after_help = "Examples:\n  kubectl dimtensor uninstall dimtensor -n ml --yes\n  kubectl dimtensor uninstall prod --delete-data --cascade foreground --wait --yes\n\nOnly what the release's records list is deleted, and only while it still carries the release's label and is the object the release applied (its uid): another release's objects, or a same-named object someone made since, are left and named."
     )]
     Uninstall(UninstallArgs),
+    /// Hand a release over to a GitOps engine (Argo CD, Flux): its objects stay as they are; its records, field manager and label go
+    #[command(
+        after_help = "Examples:\n  kubectl dimtensor handover prod -n ml --dry-run\n  kubectl dimtensor handover prod -n ml --yes\n\nNothing is deleted and no workload restarts: each object the release applied loses only the release's field manager entries, the dimtensor.io/release label and the dimtensor.io/release-namespace annotation, so no later uninstall or prune can delete what the GitOps engine now manages. Then the release's records and its lock go. Last, it prints the `kubectl dimtensor init` command that writes the equivalent Kustomize tree for the engine to deploy."
+    )]
+    Handover(HandoverArgs),
     /// List the built-in overlays and components
     #[command(after_help = "Example:\n  kubectl dimtensor overlays")]
     Overlays,
-    /// Write the built-in base/ and overlays/ into DIR to customise them
+    /// Write the built-in base/ and overlays/ into DIR; with render's inputs, a plain Kustomize tree that renders the same
     #[command(
-        after_help = "Example:\n  kubectl dimtensor init ./deploy && kubectl dimtensor render --overlay ./deploy/overlays/inference"
+        after_help = "Examples:\n  kubectl dimtensor init ./deploy && kubectl dimtensor render --overlay ./deploy/overlays/inference\n  kubectl dimtensor init ./prod --overlay training --release prod -n ml -f values.yaml\n  kubectl dimtensor init ./prod -k inference -f secret-values.yaml --secrets-file secret.env\n\nWith --overlay, --release, -n or values, DIR gets a kustomization.yaml that `kubectl kustomize DIR` renders to what `kubectl dimtensor render` prints for the same inputs (the base, the overlay, and the values as an ordinary layer of patches and components), for Argo CD or Flux to deploy with their own Kustomize. Secret values never go into the tree: with --secrets-file they go to that env file in DIR/secrets/, listed in a .gitignore there, and a secretGenerator reads them."
     )]
-    Init {
-        /// Directory to write into (created if missing; existing files are never overwritten)
-        dir: PathBuf,
-    },
+    Init(InitArgs),
     /// Show the chart parameters: defaults with a comment per key, or the JSON Schema
     #[command(
         after_help = "Examples:\n  kubectl dimtensor show values > my-values.yaml\n  kubectl dimtensor show schema > values.schema.json"
@@ -134,6 +136,7 @@ impl Command {
             Command::List(a) => &a.conn,
             Command::Get { what } => what.conn(),
             Command::Uninstall(a) => &a.conn,
+            Command::Handover(a) => &a.conn,
             Command::Doctor(a) => &a.conn,
             Command::Logs(a) => &a.conn,
             Command::Render(_)
@@ -151,6 +154,7 @@ impl Command {
         match self {
             Command::Render(a) => a.ns.namespace.as_deref(),
             Command::Lint(a) => a.ns.namespace.as_deref(),
+            Command::Init(a) => a.ns.namespace.as_deref(),
             other => other.connection().and_then(|c| c.namespace.as_deref()),
         }
     }
@@ -202,6 +206,9 @@ pub struct RenderArgs {
     /// File holding the key of the checksum/secret pod annotation (else $DIMTENSOR_CHECKSUM_KEY; with neither, the annotation is left out)
     #[arg(long, value_name = "FILE")]
     pub checksum_key_file: Option<PathBuf>,
+    /// Run as Argo CD's config management plugin: release, namespace, overlay and values from Argo CD's environment (ARGOCD_APP_NAME, ARGOCD_APP_NAMESPACE, ARGOCD_APP_PARAMETERS or PARAM_*, ARGOCD_ENV_*)
+    #[arg(long, conflicts_with_all = ["name", "overlay", "files", "set", "set_string", "set_file", "show_values", "explain"])]
+    pub argocd: bool,
 }
 
 /// Chart values, spelled as Helm spells them.
@@ -291,6 +298,19 @@ pub struct ClusterArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub conn: Connection,
+    #[command(flatten)]
+    pub exact: Exactness,
+}
+
+/// How the plan is made and shown, shared by diff, install, upgrade and rollback.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Exactness {
+    /// Dry-run every object on the server, also those the release's records vouch for (see diff --help)
+    #[arg(long)]
+    pub server_dry_run_all: bool,
+    /// Lines of context around each change in the diff, as `diff -U N` (`--context` is kubectl's kubeconfig context)
+    #[arg(short = 'U', long = "unified", value_name = "N", default_value_t = 3)]
+    pub unified: usize,
 }
 
 /// How install and upgrade record the release and guard it.
@@ -416,6 +436,8 @@ pub struct RollbackArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub conn: Connection,
+    #[command(flatten)]
+    pub exact: Exactness,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -542,4 +564,55 @@ pub struct UninstallArgs {
     pub lock_duration: String,
     #[command(flatten)]
     pub conn: Connection,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct HandoverArgs {
+    /// Release name
+    pub name: String,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show what would be handed over and stop
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long the release lock lasts without renewal
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub lock_duration: String,
+    #[command(flatten)]
+    pub conn: Connection,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct InitArgs {
+    /// Directory to write into (created if missing; existing files are never overwritten)
+    pub dir: PathBuf,
+    /// Built-in overlay (inference, training, batch, cronjob) or a kustomization directory, as for render
+    #[arg(long, short = 'k')]
+    pub overlay: Option<String>,
+    /// Release name, as `render NAME` takes it (names resources like the chart's fullname)
+    #[arg(long, value_name = "NAME")]
+    pub release: Option<String>,
+    #[command(flatten)]
+    pub ns: RenderNamespace,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Env file for the values of secret.data and secret.stringData, relative to the tree's secrets/ layer (listed in a .gitignore beside it; init refuses Secret values without it)
+    #[arg(long, value_name = "FILE")]
+    pub secrets_file: Option<String>,
+    /// File holding the key of the checksum/secret pod annotation, as for render (else $DIMTENSOR_CHECKSUM_KEY; with neither, the annotation is left out)
+    #[arg(long, value_name = "FILE")]
+    pub checksum_key_file: Option<PathBuf>,
+}
+
+impl InitArgs {
+    /// Whether anything beyond the directory was given: then the tree renders those inputs.
+    pub fn ejects(&self) -> bool {
+        self.overlay.is_some()
+            || self.release.is_some()
+            || self.ns.namespace.is_some()
+            || !self.values.input().is_empty()
+            || self.secrets_file.is_some()
+            || self.checksum_key_file.is_some()
+    }
 }

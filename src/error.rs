@@ -26,6 +26,10 @@ pub enum Error {
     Wait(#[from] crate::apply::wait::WaitError),
     #[error(transparent)]
     Release(#[from] crate::release::ReleaseError),
+    #[error(transparent)]
+    ArgoCd(#[from] crate::gitops::argocd::ArgoCdError),
+    #[error(transparent)]
+    Eject(#[from] crate::gitops::eject::EjectError),
     /// A command line that parses but cannot be meant.
     #[error("{0}")]
     Usage(String),

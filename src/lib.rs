@@ -14,6 +14,7 @@ pub mod completion;
 pub mod diff;
 pub mod doctor;
 pub mod error;
+pub mod gitops;
 pub mod lint;
 pub mod load;
 pub mod logs;

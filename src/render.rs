@@ -11,7 +11,7 @@
 //! one set of rules, whether a change comes from a file the user wrote or from a flag.
 
 use crate::builtin;
-use crate::load::{DiskFs, Fs, Layered, MemFs};
+use crate::load::{DiskFs, Fs, Layered};
 use crate::model::ResourceSet;
 use crate::overlay::{self, OverlayError};
 use crate::values::layers::{self, Effect};
@@ -77,6 +77,22 @@ pub struct Rendered {
     pub preset_values: Value,
     /// The values under the user's keys (defaults and preset), as a release records them.
     pub defaults: Value,
+    /// The overlay's directory (under [`builtin::ROOT`] for a built-in one).
+    pub overlay_dir: PathBuf,
+    /// The generated layers, bottom to top, as stacked on the overlay (`init` writes them out).
+    pub layers: Vec<Layer>,
+}
+
+/// A generated layer: a kustomization held in memory, whose `resources` and `components` name
+/// the layer below by its path under [`GENERATED`] (or the overlay's directory).
+pub struct Layer {
+    pub name: &'static str,
+    pub kustomization: Value,
+}
+
+/// Where generated layer `name` lives in the in-memory file system.
+pub fn layer_dir(name: &str) -> PathBuf {
+    Path::new(GENERATED).join(name)
 }
 
 /// Where the overlay lives.
@@ -142,7 +158,8 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
         OverlaySource::Builtin { dir, variant } => (dir.clone(), *variant, variant.unwrap_or("base").to_string()),
         OverlaySource::Dir(d) => (std::path::absolute(d).unwrap_or_else(|_| d.clone()), None, d.display().to_string()),
     };
-    let mut fs = Layered { top: builtin::fs(), under: &DiskFs };
+    let overlay_dir = dir.clone();
+    let mut stack = Stack { fs: Layered { top: builtin::fs(), under: &DiskFs }, layers: Vec::new() };
     let preset_values = variant.map(presets::preset).unwrap_or_else(|| json!({}));
     let mut effects = Vec::new();
     let mut warnings = Vec::new();
@@ -165,14 +182,10 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
                     resource: format!("the base: its Deployment becomes a {} (component {})", w.kind(), w.value_name()),
                     patch: json!({"components": [component.clone()]}),
                 });
-                dir = add_layer(
-                    &mut fs.top,
-                    "kind",
-                    &json!({"resources": [dir.display().to_string()], "components": [component]}),
-                );
+                dir = stack.add("kind", json!({"resources": [dir.display().to_string()], "components": [component]}));
             }
         }
-        let below = overlay::build(&fs as &dyn Fs, &dir)?;
+        let below = overlay::build(&stack.fs as &dyn Fs, &dir)?;
         let found = layers::find_workload(&below, CHART_NAME)
             .map_err(|reason| RenderError::NoWorkload { overlay: overlay_label.clone(), reason })?;
         if let (Some(w), true) = (wanted, user.touched("workloadType")) {
@@ -197,7 +210,7 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
         let layer = layers::build(&found, &eff, user, req.checksum_key.as_ref())?;
         if !layer.patches.is_empty() || !layer.components.is_empty() {
             let k = json!({"resources": [dir.display().to_string()], "components": layer.components, "patches": layer.patches});
-            dir = add_layer(&mut fs.top, "values", &k);
+            dir = stack.add("values", k);
         }
         effects.extend(layer.explain);
     }
@@ -208,24 +221,43 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
             if full != CHART_NAME {
                 // `serviceAccount.name` names the ServiceAccount under any release name.
                 let sa_named = !eff["serviceAccount"]["name"].as_str().unwrap_or("").is_empty();
-                let component = add_layer(&mut fs.top, "release-names", &rename_component(&full, sa_named));
+                let component = stack.add("release-names", rename_component(&full, sa_named));
                 layer["components"] = json!([component.display().to_string()]);
             }
-            dir = add_layer(&mut fs.top, "release", &layer);
+            dir = stack.add("release", layer);
         }
     }
     if let Some(ns) = req.namespace.as_deref().filter(|n| !n.is_empty()) {
-        dir = add_layer(&mut fs.top, "namespace", &json!({"resources": [dir.display().to_string()], "namespace": ns}));
+        dir = stack.add("namespace", json!({"resources": [dir.display().to_string()], "namespace": ns}));
     }
-    let resources = overlay::build(&fs as &dyn Fs, &dir)?;
+    let resources = overlay::build(&stack.fs as &dyn Fs, &dir)?;
+    let layers = stack.layers;
     let defaults = under(&preset_values);
-    Ok(Rendered { resources, effects, warnings, preset: Some(overlay_label), preset_values, defaults })
+    Ok(Rendered {
+        resources,
+        effects,
+        warnings,
+        preset: Some(overlay_label),
+        preset_values,
+        defaults,
+        overlay_dir,
+        layers,
+    })
 }
 
-fn add_layer(mem: &mut MemFs, name: &str, kustomization: &Value) -> PathBuf {
-    let dir = Path::new(GENERATED).join(name);
-    mem.insert(dir.join("kustomization.yaml"), crate::yaml::to_yaml(kustomization));
-    dir
+/// The generated layers: in memory for the engine, and kept for `init`.
+struct Stack {
+    fs: Layered<'static>,
+    layers: Vec<Layer>,
+}
+
+impl Stack {
+    fn add(&mut self, name: &'static str, kustomization: Value) -> PathBuf {
+        let dir = layer_dir(name);
+        self.fs.top.insert(dir.join("kustomization.yaml"), crate::yaml::to_yaml(&kustomization));
+        self.layers.push(Layer { name, kustomization });
+        dir
+    }
 }
 
 /// Names resources the way the chart's fullname does and sets the name and instance labels, so

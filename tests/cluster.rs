@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_ok, text};
+use common::{assert_ok, diff_both_ways, text};
 use dimtensor_test_apiserver::{Config, ControllerConfig, ForbidRule, TestServer};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -97,11 +97,14 @@ fn install_diff_upgrade_uninstall_round_trip() {
         "release label must stay out of selectors"
     );
 
-    let same = env.run(&["diff", "--overlay", "inference"]);
+    let same = diff_both_ways(|a| env.run(a), &["diff", "--overlay", "inference"]);
     assert_eq!(same.status.code(), Some(0), "{}{}", text(&same.stdout), text(&same.stderr));
     assert!(text(&same.stdout).contains("0 to add, 0 to change, 0 to delete, 4 unchanged"));
 
-    let changed = env.run(&["diff", "--overlay", "inference", "--set", "image.tag=4.3.0", "--color", "always"]);
+    let changed = diff_both_ways(
+        |a| env.run(a),
+        &["diff", "--overlay", "inference", "--set", "image.tag=4.3.0", "--color", "always"],
+    );
     assert_eq!(changed.status.code(), Some(1), "{}", text(&changed.stderr));
     let diff = text(&changed.stdout);
     assert!(diff.contains("Deployment/") && diff.contains("/dimtensor (update)"), "{diff}");
@@ -190,6 +193,50 @@ fn secret_values_never_appear_in_a_diff() {
             assert!(all.contains("*** (before)") && all.contains("*** (after)"), "{all}");
         }
     }
+}
+
+#[test]
+fn external_diff_and_context_lines_work_as_in_kubectl_diff() {
+    let env = Env::new("extdiff");
+    let secret = ["--set", "secret.enabled=true", "--set", "secret.data.token=Zmlyc3QtdmFsdWU="];
+    assert_ok(&env.run(&[&["install", "--overlay", "training", "--yes"], &secret[..]].concat()));
+    let changed =
+        ["--set", "secret.enabled=true", "--set", "secret.data.token=c2Vjb25kLXZhbHVl", "--set", "image.tag=4.3.0"];
+    let diff = |extra: &[&str], external: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-dimtensor"));
+        cmd.args([&["diff", "--overlay", "training"], &changed[..], extra].concat())
+            .args(["--kubeconfig", env.kubeconfig.to_str().expect("utf-8"), "-n", &env.namespace])
+            .env_remove("KUBECONFIG")
+            .env("NO_COLOR", "");
+        match external {
+            Some(program) => cmd.env("KUBECTL_EXTERNAL_DIFF", program),
+            None => cmd.env_remove("KUBECTL_EXTERNAL_DIFF"),
+        };
+        cmd.output().expect("binary runs")
+    };
+    // -U N: N lines of context around each change, as diff -U.
+    let context = |n: &str| {
+        let out = diff(&["-U", n], None);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        text(&out.stdout).lines().filter(|l| l.starts_with(' ')).count()
+    };
+    let (none, three) = (context("0"), context("3"));
+    assert!(none < three, "{none} context lines with -U 0, {three} with -U 3");
+
+    // kubectl's KUBECTL_EXTERNAL_DIFF: a program and its flags, run on LIVE and MERGED directories.
+    let out = diff(&[], Some("diff -u -N"));
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "differences found: {stdout}{}", text(&out.stderr));
+    let ns = &env.namespace;
+    assert!(stdout.contains("LIVE-") && stdout.contains("MERGED-"), "{stdout}");
+    assert!(stdout.contains(&format!("batch.v1.Job.{ns}.dimtensor")), "group.version.kind.namespace.name: {stdout}");
+    assert!(stdout.contains("-        image: docker.io/dimtensor:4.2.0-ml"), "{stdout}");
+    assert!(!stdout.contains("Zmlyc3Q") && !stdout.contains("c2Vjb25k") && stdout.contains("***"), "masked: {stdout}");
+    assert!(stdout.contains("Plan: "), "the summary still follows: {stdout}");
+    let failing = diff(&[], Some("false"));
+    assert_eq!(failing.status.code(), Some(1), "false exits 1: differences, as kubectl reads it");
+    let broken = diff(&[], Some("sh -c 'exit 3'"));
+    assert_eq!(broken.status.code(), Some(2), "an exit above 1 is an error: {}", text(&broken.stderr));
 }
 
 #[test]

@@ -4,17 +4,22 @@
 //! matrix (every step of every operation) in `release/faults.rs`; Helm adoption in
 //! `release/adopt.rs`; what a release may touch in `release/ownership.rs`; objects across API
 //! versions in `release/versions.rs`; rollout truth (waits, readiness, terminating objects, the
-//! interrupted uninstall) in `release/truth.rs`; the lock's takeover rules in `release/lock.rs`.
+//! interrupted uninstall) in `release/truth.rs`; the lock's takeover rules in `release/lock.rs`;
+//! the hand-over to a GitOps engine in `release/gitops_handover.rs`.
 
 #[path = "release/adopt.rs"]
 mod adopt;
 #[path = "release/chart.rs"]
 mod chart;
 mod common;
+#[path = "release/exact.rs"]
+mod exact;
 #[path = "release/fault_steps.rs"]
 mod fault_steps;
 #[path = "release/faults.rs"]
 mod faults;
+#[path = "release/gitops_handover.rs"]
+mod gitops_handover;
 #[path = "release/guards.rs"]
 mod guards;
 #[path = "release/handover.rs"]
@@ -33,6 +38,7 @@ mod truth;
 mod versions;
 
 use base64::Engine;
+use common::diff_both_ways;
 use serde_json::Value;
 use std::io::Read;
 use support::{assert_fails, assert_ok, pairs, text, Env};
@@ -274,7 +280,7 @@ fn history_max_keeps_the_newest_revisions() {
 fn diff_of_an_installed_release_renders_its_stored_inputs_and_reports_drift() {
     let env = Env::new("drift");
     assert_ok(&env.run(&["install", "prod", "--overlay", "inference", "--set", "image.tag=4.3.0", "--yes"]));
-    let clean = env.run(&["diff", "prod"]);
+    let clean = diff_both_ways(|a| env.run(a), &["diff", "prod"]);
     assert_eq!(
         clean.status.code(),
         Some(0),
@@ -302,7 +308,7 @@ fn diff_of_an_installed_release_renders_its_stored_inputs_and_reports_drift() {
     assert!(edited.status.success(), "{}", text(&edited.stderr));
     assert!(env.kubectl(&["delete", "service", "prod-dimtensor", "-n", &env.namespace]).status.success());
 
-    let out = env.run(&["diff", "prod"]);
+    let out = diff_both_ways(|a| env.run(a), &["diff", "prod"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let drift = stdout.split("Drift since revision 1").nth(1).unwrap_or_default();
@@ -315,11 +321,12 @@ fn diff_of_an_installed_release_renders_its_stored_inputs_and_reports_drift() {
     assert!(drift.contains("Service/") && drift.contains("(deleted)"), "{stdout}");
     assert!(drift.contains("Drift: 1 modified, 1 deleted"), "{stdout}");
     assert!(text(&out.stderr).contains("--force-conflicts"), "{}", text(&out.stderr));
-    let json: Value = serde_json::from_slice(&env.run(&["diff", "prod", "-o", "json"]).stdout).unwrap();
+    let json = diff_both_ways(|a| env.run(a), &["diff", "prod", "-o", "json"]);
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(json["drift"]["objects"].as_array().map(Vec::len), Some(2), "{json}");
 
     assert_ok(&env.run(&["upgrade", "prod", "--force-conflicts", "--yes"]));
-    assert_eq!(env.run(&["diff", "prod"]).status.code(), Some(0), "repaired");
+    assert_eq!(diff_both_ways(|a| env.run(a), &["diff", "prod"]).status.code(), Some(0), "repaired");
 }
 
 #[test]
@@ -327,7 +334,7 @@ fn a_job_removed_by_its_ttl_counts_as_complete_and_immutable_changes_need_force(
     let env = Env::new("jobs");
     assert_ok(&env.run(&["install", "prod", "--overlay", "training", "--yes"]));
     assert!(env.kubectl(&["delete", "job", "prod-dimtensor", "-n", &env.namespace]).status.success());
-    let out = env.run(&["diff", "prod"]);
+    let out = diff_both_ways(|a| env.run(a), &["diff", "prod"]);
     assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
     assert!(text(&out.stdout).contains("ttlSecondsAfterFinished; not run again"), "{}", text(&out.stdout));
     assert!(assert_ok(&env.run(&["upgrade", "prod", "--yes"])).contains("nothing to change"));

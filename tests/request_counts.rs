@@ -5,6 +5,8 @@
 //! - `diff`: at most one dry-run per object + one LIST per kind + a small constant (discovery).
 //! - `install`: at most 2 per object (dry-run plan, then apply) + kinds + a constant (discovery,
 //!   lock, record).
+//! - `diff NAME` of an unchanged release (issue 18): one LIST per kind plus the release record
+//!   reads and discovery, no dry run; with k objects changed, k dry runs and at most k re-reads.
 //! - `uninstall`: one DELETE per object + a LIST per kind its records list + a constant.
 //! - Discovery asks only for the group-versions the render uses.
 //!
@@ -40,6 +42,15 @@ impl Bench {
         corpus::write(APPS, dir.path()).expect("corpus written");
         server.write_kubeconfig(&dir.path().join("kubeconfig"), &namespace, "admin-token").expect("kubeconfig written");
         Bench { dir, server, namespace }
+    }
+
+    /// Changes the first `k` apps' ConfigMaps (one object each).
+    fn change(&self, k: usize) {
+        for i in 0..k {
+            let path = self.dir.path().join(format!("base/app{i:04}-configmap.yaml"));
+            let text = std::fs::read_to_string(&path).expect("corpus file");
+            std::fs::write(&path, text.replace("DIMTENSOR_UNITS: SI", "DIMTENSOR_UNITS: CGS")).expect("written");
+        }
     }
 
     /// Runs the binary on the corpus's overlay (`uninstall` takes none) and returns its requests.
@@ -103,6 +114,10 @@ fn is_discovery(path: &str) -> bool {
         || path == "/api/v1"
 }
 
+fn count(requests: &[RequestRecord], pred: impl Fn(&RequestRecord) -> bool) -> usize {
+    requests.iter().filter(|r| pred(r)).count()
+}
+
 fn assert_at_most(what: &str, requests: &[RequestRecord], bound: usize) {
     let summary = summary(requests);
     println!("{what}: {} requests for {} objects {summary:?}", requests.len(), corpus::resource_count(APPS));
@@ -132,9 +147,25 @@ fn diff_install_and_uninstall_stay_within_their_request_budgets() {
         );
     }
 
+    let (out, log) = bench.run(&["diff", "bench", "--server-dry-run-all"]);
+    assert_eq!(out.status.code(), Some(0), "nothing changed since install: {}", text(&out.stdout));
+    assert_at_most("diff NAME --server-dry-run-all (all installed)", &log, n + KINDS + CONSTANT);
+
     let (out, log) = bench.run(&["diff", "bench"]);
     assert_eq!(out.status.code(), Some(0), "nothing changed since install: {}", text(&out.stdout));
-    assert_at_most("diff (all installed)", &log, n + KINDS + CONSTANT);
+    assert_at_most("diff NAME (unchanged)", &log, KINDS + CONSTANT);
+    assert_eq!(count(&log, |r| r.dry_run), 0, "the records know every answer");
+    assert_eq!(count(&log, |r| r.method == "GET" && is_collection(&r.path)), KINDS + 1, "a LIST per kind + records");
+
+    for k in [1, 40] {
+        bench.change(k);
+        let (out, log) = bench.run(&["diff", "bench"]);
+        assert_eq!(out.status.code(), Some(1), "{k} changed: {}", text(&out.stderr));
+        assert_at_most(&format!("diff NAME ({k} changed)"), &log, 2 * k + KINDS + CONSTANT);
+        assert_eq!(count(&log, |r| r.dry_run), k, "a dry run per changed object");
+        let rereads = count(&log, |r| r.method == "GET" && !is_collection(&r.path) && !is_discovery(&r.path));
+        assert!(rereads <= k, "at most a re-read per changed object: {rereads}");
+    }
 
     let (out, log) = bench.run(&["uninstall", "bench", "--yes"]);
     assert!(out.status.success(), "uninstall: {}", text(&out.stderr));

@@ -6,7 +6,7 @@ pub mod handover;
 pub mod wait;
 
 use crate::cluster::{ApplyAs, Cluster, ClusterError, Propagation};
-use crate::diff::{Action, Plan, CONCURRENCY};
+use crate::diff::{Action, Plan};
 use crate::model::ResId;
 use futures::stream::{self, StreamExt};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -125,6 +125,9 @@ pub struct Outcome {
     pub kept: Vec<ResId>,
     /// The uid of every object applied, as the server answered.
     pub uids: Vec<(ResId, String)>,
+    /// Every apply's answer (metadata only: uid, resourceVersion, managedFields), for the stamps
+    /// of the skip rule; also those of [`touch`].
+    pub answers: Vec<(ResId, serde_json::Value)>,
     /// Planned as creates, found existing by the apply (200, not 201), with the answer: someone
     /// created them meanwhile.
     pub found: Vec<(ResId, serde_json::Value)>,
@@ -208,7 +211,7 @@ pub async fn execute(
             .await;
             (c, Some(res))
         }))
-        .buffer_unordered(CONCURRENCY)
+        .buffer_unordered(cluster.concurrency())
         .collect::<Vec<_>>()
         .await;
         let total = results.len();
@@ -226,6 +229,7 @@ pub async fn execute(
             if let Some(uid) = applied.object["metadata"]["uid"].as_str() {
                 outcome.uids.push((id.clone(), uid.to_string()));
             }
+            outcome.answers.push((id.clone(), metadata_of(&applied.object)));
             match c.action {
                 Action::Replace { .. } => outcome.replaced.push(id),
                 Action::Create | Action::Terminating { .. } if !applied.created => {
@@ -247,6 +251,36 @@ pub async fn execute(
         }
     }
     delete_all(cluster, &mut doomed(false), opts, cancel, outcome).await
+}
+
+/// An apply's answer reduced to what a stamp needs.
+fn metadata_of(obj: &serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"metadata": obj["metadata"]})
+}
+
+/// Applies objects the plan found unchanged but no record vouches for, to learn what their
+/// apply answers (the skip rule's stamp; the server changes nothing). Best effort: an object
+/// that fails (someone took a field meanwhile: a conflict) just gets no stamp.
+pub async fn touch(
+    cluster: &Cluster,
+    changes: &[&crate::diff::Change],
+    opts: &ApplyOptions,
+    cancel: &Cancel,
+    outcome: &mut Outcome,
+) {
+    let how = ApplyAs { manager: &opts.manager, force: opts.force_conflicts, dry_run: false };
+    let answers =
+        stream::iter(changes.iter().filter_map(|c| Some((c, c.body.as_ref()?))).map(|(c, body)| async move {
+            if cancel.is_cancelled() {
+                return None;
+            }
+            let applied = cluster.apply(&c.id, body, how).await.ok()?;
+            Some((c.id.clone(), metadata_of(&applied.object)))
+        }))
+        .buffer_unordered(cluster.concurrency())
+        .collect::<Vec<_>>()
+        .await;
+    outcome.answers.extend(answers.into_iter().flatten());
 }
 
 /// Deletes in reverse dependency order with an explicit propagation policy, each only while it

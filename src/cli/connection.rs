@@ -32,6 +32,9 @@ pub struct Connection {
     /// How long one API request may take (e.g. 10s, 1m; 0 for the default of 30s)
     #[arg(long, value_name = "DURATION")]
     pub request_timeout: Option<String>,
+    /// API requests in flight at once (halved while the server answers 429 Too Many Requests)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: Option<u16>,
 }
 
 /// `-n` of the offline commands: where rendered objects go; no cluster is contacted.

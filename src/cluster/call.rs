@@ -95,11 +95,17 @@ impl Cluster {
         action: &str,
         id: &str,
     ) -> Result<T, (Failure, ClusterError)> {
-        match tokio::time::timeout(self.timeout, fut).await {
+        let _place = self.limit.acquire().await;
+        let answer = match tokio::time::timeout(self.timeout, fut).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(self.convert(e, action, id)),
             Err(_) => Err((Failure::TimedOut, self.timed_out(action, id))),
+        };
+        match &answer {
+            Err((_, e)) if e.code() == Some(429) => self.limit.overloaded(),
+            _ => self.limit.answered(),
         }
+        answer
     }
 
     fn timed_out(&self, action: &str, id: &str) -> ClusterError {
@@ -254,6 +260,8 @@ mod tests {
             identity: Default::default(),
             policy: Policy { base: Duration::from_millis(1), cap: Duration::from_millis(4), ..Policy::default() },
             discovery: Default::default(),
+            limit: crate::cluster::limit::Limit::new(4),
+            version: Default::default(),
         }
     }
 

@@ -18,6 +18,8 @@ pub struct ConnectOptions {
     pub as_user: Option<String>,
     pub as_groups: Vec<String>,
     pub request_timeout: Option<Duration>,
+    /// `--concurrency`: requests in flight at once (None: [`super::limit::DEFAULT`]).
+    pub concurrency: Option<usize>,
 }
 
 /// Without `--request-timeout`, one request may take this long.

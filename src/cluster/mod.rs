@@ -6,6 +6,7 @@
 mod call;
 mod config;
 mod crud;
+pub mod limit;
 pub mod retry;
 mod stream;
 
@@ -155,6 +156,9 @@ pub struct Cluster {
     identity: Identity,
     policy: retry::Policy,
     discovery: Mutex<HashMap<String, HashMap<String, Kind>>>,
+    limit: limit::Limit,
+    /// The server's `gitVersion`, once asked.
+    version: tokio::sync::OnceCell<String>,
 }
 
 impl Cluster {
@@ -167,9 +171,20 @@ impl Cluster {
         stream_config.read_timeout = None;
         let client = build_client(config, &identity)?;
         let policy = retry::Policy::default();
-        let discovery = Mutex::new(HashMap::new());
-        let stream_client = std::sync::OnceLock::new();
-        Ok(Cluster { client, stream_config, stream_client, namespace, url, timeout, identity, policy, discovery })
+        let limit = limit::Limit::new(opts.concurrency.unwrap_or(limit::DEFAULT));
+        Ok(Cluster {
+            client,
+            stream_config,
+            stream_client: std::sync::OnceLock::new(),
+            namespace,
+            url,
+            timeout,
+            identity,
+            policy,
+            discovery: Mutex::new(HashMap::new()),
+            limit,
+            version: tokio::sync::OnceCell::new(),
+        })
     }
 
     pub fn url(&self) -> &str {
@@ -183,6 +198,24 @@ impl Cluster {
         }
         let c = build_client(self.stream_config.clone(), &self.identity)?;
         Ok(self.stream_client.get_or_init(|| c).clone())
+    }
+
+    /// How many requests may be in flight at once (`--concurrency`): what callers size their
+    /// streams to; the limit itself is enforced, and lowered on 429, per request.
+    pub fn concurrency(&self) -> usize {
+        self.limit.max()
+    }
+
+    /// The server's `gitVersion` (`GET /version`, once per run).
+    pub async fn server_version(&self) -> Result<String, ClusterError> {
+        let v = self
+            .version
+            .get_or_try_init(|| async {
+                let info = self.call("get", "/version", || self.client.apiserver_version()).await?;
+                Ok::<_, ClusterError>(info.git_version)
+            })
+            .await?;
+        Ok(v.clone())
     }
 
     /// The REST resource of a kind. One discovery request per group-version, cached.
@@ -249,6 +282,33 @@ impl Cluster {
             Ok(Applied { object, created: code == 201 })
         };
         self.call(action, &id.to_string(), send).await
+    }
+
+    /// What the server would make of `body` as a new object (a dry-run POST under a generated
+    /// name, so the live object of the same name is no obstacle): every default and every field
+    /// the server fills in on create. Returns the object and the name it was given.
+    pub async fn dry_run_create(
+        &self,
+        id: &ResId,
+        body: &Value,
+        manager: &str,
+    ) -> Result<(Value, String), ClusterError> {
+        let kind = self.resolve(&id.gvk).await?;
+        let mut fresh = body.clone();
+        if let Some(meta) = fresh.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.shift_remove("name");
+            meta.insert("generateName".into(), Value::String(format!("{}-", id.name)));
+        }
+        let pp = kube::api::PostParams { dry_run: true, field_manager: Some(manager.to_string()) };
+        let request = self.raw_request(&kind, &id.namespace);
+        let send = || async {
+            let data = serde_json::to_vec(&fresh).map_err(kube::Error::SerdeError)?;
+            let req = request.create(&pp, data).map_err(kube::Error::BuildRequest)?;
+            self.client.request::<Value>(req).await
+        };
+        let made = self.call("dry-run create", &id.to_string(), send).await?;
+        let name = made["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        Ok((made, name))
     }
 
     /// An RFC 6902 JSON patch (`ops`), sent as `manager`. A `test` op that fails is a 422 and

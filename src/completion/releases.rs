@@ -33,6 +33,7 @@ impl ClusterReleases {
             as_user: scope.as_user.clone(),
             as_groups: scope.as_groups.clone(),
             request_timeout: Some(self.timeout),
+            concurrency: None,
         };
         let cluster = Cluster::connect(&opts).await.ok()?;
         let store = SecretStore { cluster: &cluster, namespace: cluster.namespace.clone() };

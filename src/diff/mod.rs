@@ -1,18 +1,21 @@
-//! The plan: what applying a render would change, found by a server-side dry run of every
-//! object, compared with the live objects. Nothing here writes to the cluster.
+//! The plan: what applying a render would change, found by a server-side dry run of each
+//! object (those whose answer the release's records already know are skipped by the caller,
+//! `crate::release::stamp`), compared with the live object at the dry run's own
+//! `resourceVersion`. Nothing here writes to the cluster.
 //!
-//! [`classify`] and [`normalize`] are pure; [`plan`] does the requests; [`output`] prints.
+//! [`classify`] and [`normalize`] are pure; [`plan_against`] does the requests ([`dry_run`] for
+//! one object); [`managed`] reads managedFields; [`output`] prints.
 
+pub mod dry_run;
+pub mod external;
+pub mod managed;
 pub mod output;
 
-use crate::cluster::{ApplyAs, Cluster, ClusterError};
+use crate::cluster::{Cluster, ClusterError};
 use crate::model::{Gvk, ResId};
 use futures::stream::{self, StreamExt};
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
-
-/// How many requests run at once.
-pub const CONCURRENCY: usize = 8;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
@@ -47,7 +50,8 @@ impl Action {
 
 /// One object's planned change. `before`/`after` are normalized and masked for display;
 /// `body` is what apply sends; `uid` is the live object's, so a delete or replacement hits that
-/// object only (never a same-named newcomer).
+/// object only (never a same-named newcomer). `skipped`: unchanged by the records' word (the
+/// skip rule), without a dry run.
 #[derive(Debug, Clone)]
 pub struct Change {
     pub id: ResId,
@@ -56,6 +60,7 @@ pub struct Change {
     pub after: Option<Value>,
     pub body: Option<Value>,
     pub uid: Option<String>,
+    pub skipped: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -158,7 +163,7 @@ pub fn classify(live: Option<&Value>, dry_run: Option<&Value>) -> Action {
 }
 
 /// [`classify`] for objects already normalized (the plan normalizes each side once).
-fn classify_normalized(live: Option<&Value>, dry_run: Option<&Value>) -> Action {
+pub(crate) fn classify_normalized(live: Option<&Value>, dry_run: Option<&Value>) -> Action {
     match (live, dry_run) {
         (None, Some(_)) => Action::Create,
         (Some(_), None) => Action::Delete,
@@ -194,7 +199,7 @@ pub async fn live_objects(
         let items = cluster.list(gvk, ns, None).await?;
         Ok::<_, ClusterError>((gvk, ns, items))
     }))
-    .buffer_unordered(CONCURRENCY)
+    .buffer_unordered(cluster.concurrency())
     .collect::<Vec<_>>()
     .await;
     let mut live = HashMap::new();
@@ -212,7 +217,7 @@ pub async fn live_objects(
 }
 
 /// Dry-runs every desired object and compares it with the live objects already read (see
-/// [`live_objects`]).
+/// [`live_objects`]), each at the dry run's own resourceVersion ([`dry_run::one`]).
 pub async fn plan_against(
     cluster: &Cluster,
     desired: Vec<(ResId, Value)>,
@@ -220,47 +225,17 @@ pub async fn plan_against(
     opts: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     let namespace_missing = if opts.create_namespace { !namespace_exists(cluster).await? } else { false };
-    let how = ApplyAs { manager: &opts.manager, force: opts.force_conflicts, dry_run: true };
     let results = stream::iter(desired.into_iter().map(|(id, body)| {
         let found = if namespace_missing { None } else { live.get(&id) };
-        let uid = found.and_then(|l| l["metadata"]["uid"].as_str()).map(str::to_string);
-        let going = found.and_then(crate::apply::wait::terminating);
-        let current = found.map(|l| normalized(l.clone()));
         async move {
             if namespace_missing && !id.namespace.is_empty() {
                 // Nothing can be dry-run in a namespace that does not exist yet: all are creates.
                 return Ok::<_, PlanError>(change(id, None, Some(body.clone()), Some(body), Action::Create));
             }
-            let planned = match opts.handover.apply(cluster, &id, &body, how).await {
-                // Being deleted: whatever the dry run merged, the object is made anew once gone.
-                Ok(result) if going.is_some() => {
-                    let after = without_deletion(normalized(result.object), &body);
-                    let finalizers = going.unwrap_or_default();
-                    change(id, current, Some(after), Some(body), Action::Terminating { finalizers })
-                }
-                Err(e) if going.is_some() && e.is_immutable() => {
-                    let finalizers = going.unwrap_or_default();
-                    change(id, current, Some(body.clone()), Some(body), Action::Terminating { finalizers })
-                }
-                Ok(result) => {
-                    let result = normalized(result.object);
-                    let mut action = classify_normalized(current.as_ref(), Some(&result));
-                    if action == Action::Unchanged && opts.handover.moves(&id) {
-                        // Nothing to see, but `replicas` changes hands: the apply must run.
-                        action = Action::Update;
-                    }
-                    change(id, current, Some(result), Some(body), action)
-                }
-                Err(e) if e.is_immutable() => {
-                    let reason = e.immutable_reason().unwrap_or_default();
-                    change(id, current, Some(body.clone()), Some(body), Action::Replace { reason })
-                }
-                Err(e) => return Err(e.into()),
-            };
-            Ok(Change { uid, ..planned })
+            Ok(dry_run::one(cluster, id, body, found, opts).await?)
         }
     }))
-    .buffered(CONCURRENCY)
+    .buffered(cluster.concurrency())
     .collect::<Vec<_>>()
     .await;
     let mut plan = Plan::default();
@@ -270,18 +245,13 @@ pub async fn plan_against(
     Ok(plan)
 }
 
-/// What a terminating object becomes once made again: no deletion marks, none of the finalizers
-/// the render does not set (the dry run kept the live ones).
-fn without_deletion(mut v: Value, body: &Value) -> Value {
-    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        for k in ["deletionTimestamp", "deletionGracePeriodSeconds", "finalizers"] {
-            meta.remove(k);
-        }
-        if let Some(own) = body["metadata"].get("finalizers") {
-            meta.insert("finalizers".into(), own.clone());
-        }
-    }
-    v
+/// An object the records vouch for (the skip rule): unchanged, shown as the live object.
+pub fn known_unchanged(id: ResId, live: &Value, body: Value) -> Change {
+    let uid = live["metadata"]["uid"].as_str().map(str::to_string);
+    let mut before = Some(sorted(normalized(live.clone())));
+    let mut after = before.clone();
+    mask_secrets(before.as_mut(), after.as_mut());
+    Change { id, action: Action::Unchanged, before, after, body: Some(body), uid, skipped: true }
 }
 
 async fn namespace_exists(cluster: &Cluster) -> Result<bool, ClusterError> {
@@ -307,7 +277,7 @@ pub fn change(id: ResId, live: Option<Value>, after: Option<Value>, body: Option
     let mut before = live.map(|v| sorted(normalized(v)));
     let mut after = after.map(|v| sorted(normalized(v)));
     mask_secrets(before.as_mut(), after.as_mut());
-    Change { id, action, before, after, body, uid: None }
+    Change { id, action, before, after, body, uid: None, skipped: false }
 }
 
 /// Puts namespaced objects into the target namespace; an object naming another is an error.
@@ -372,7 +342,15 @@ mod tests {
     #[test]
     fn summary_counts_actions() {
         let id = ResId::new(Gvk::from_api_version("v1", "ConfigMap"), "ns", "a");
-        let mk = |a: Action| Change { id: id.clone(), action: a, before: None, after: None, body: None, uid: None };
+        let mk = |a: Action| Change {
+            id: id.clone(),
+            action: a,
+            before: None,
+            after: None,
+            body: None,
+            uid: None,
+            skipped: false,
+        };
         let plan =
             Plan { changes: vec![mk(Action::Create), mk(Action::Create), mk(Action::Update), mk(Action::Unchanged)] };
         assert_eq!(plan.summary(), "Plan: 2 to add, 1 to change, 0 to delete, 1 unchanged");

@@ -23,22 +23,39 @@ fn yaml_of(v: &Option<Value>) -> String {
     v.as_ref().map(crate::yaml::to_yaml).unwrap_or_default()
 }
 
-/// The unified diff of one change, plain text.
-pub fn unified(before: &Option<Value>, after: &Option<Value>, id: &str) -> String {
+/// How a plan is shown: format, colour (simple format only), lines of context (`--context`),
+/// and whether each object's diff is printed (not when an external program shows them).
+#[derive(Debug, Clone, Copy)]
+pub struct View {
+    pub format: Format,
+    pub color: bool,
+    pub context: usize,
+    pub objects: bool,
+}
+
+impl View {
+    pub fn plain(format: Format) -> View {
+        View { format, color: false, context: 3, objects: true }
+    }
+}
+
+/// The unified diff of one change, plain text, with `context` lines around each change.
+pub fn unified(before: &Option<Value>, after: &Option<Value>, id: &str, context: usize) -> String {
     let (a, b) = (yaml_of(before), yaml_of(after));
     TextDiff::from_lines(&a, &b)
         .unified_diff()
-        .context_radius(3)
+        .context_radius(context)
         .header(&format!("live/{id}"), &format!("merged/{id}"))
         .to_string()
 }
 
-/// Renders the plan in the chosen format. `color` adds ANSI colours to the simple format.
-pub fn render(plan: &Plan, format: Format, color: bool) -> String {
-    match format {
-        Format::Simple => simple(plan, color),
-        Format::Markdown => markdown(plan),
-        Format::Json => json_out(plan),
+/// Renders the plan as `view` says.
+pub fn render(plan: &Plan, view: &View) -> String {
+    match view.format {
+        Format::Simple if !view.objects => format!("{}\n", paint(&plan.summary(), BOLD, view.color)),
+        Format::Simple => simple(plan, view.color, view.context),
+        Format::Markdown => markdown(plan, view.context),
+        Format::Json => json_out(plan, view.context),
     }
 }
 
@@ -50,7 +67,7 @@ fn paint(text: &str, code: &str, color: bool) -> String {
     }
 }
 
-fn simple(plan: &Plan, color: bool) -> String {
+fn simple(plan: &Plan, color: bool, context: usize) -> String {
     let mut out = String::new();
     for c in plan.changes.iter().filter(|c| c.action != Action::Unchanged) {
         let header = format!("{} ({})", c.id, c.action.word());
@@ -69,7 +86,7 @@ fn simple(plan: &Plan, color: bool) -> String {
             Action::Terminating { finalizers } => out.push_str(&format!("  {}\n", terminating_note(finalizers))),
             _ => {}
         }
-        for line in unified(&c.before, &c.after, &c.id.to_string()).lines() {
+        for line in unified(&c.before, &c.after, &c.id.to_string(), context).lines() {
             let styled = if line.starts_with("+++") || line.starts_with("---") {
                 paint(line, BOLD, color)
             } else if line.starts_with('+') {
@@ -100,25 +117,25 @@ pub fn terminating_note(finalizers: &[String]) -> String {
     format!("{held}: install and upgrade wait (up to --timeout) for it to go, then create it")
 }
 
-fn markdown(plan: &Plan) -> String {
+fn markdown(plan: &Plan, context: usize) -> String {
     let mut out = String::from("## kubectl dimtensor plan\n\n");
     for c in plan.changes.iter().filter(|c| c.action != Action::Unchanged) {
         out.push_str(&format!(
             "### `{}` ({})\n\n```diff\n{}```\n\n",
             c.id,
             c.action.word(),
-            unified(&c.before, &c.after, &c.id.to_string())
+            unified(&c.before, &c.after, &c.id.to_string(), context)
         ));
     }
     out.push_str(&format!("**{}**\n", plan.summary()));
     out
 }
 
-fn json_out(plan: &Plan) -> String {
+fn json_out(plan: &Plan, context: usize) -> String {
     let items: Vec<Value> = plan
         .changes
         .iter()
-        .map(|c| json!({"resource": c.id.to_string(), "kind": c.id.gvk.kind, "namespace": c.id.namespace, "name": c.id.name, "action": c.action.word(), "diff": unified(&c.before, &c.after, &c.id.to_string())}))
+        .map(|c| json!({"resource": c.id.to_string(), "kind": c.id.gvk.kind, "namespace": c.id.namespace, "name": c.id.name, "action": c.action.word(), "diff": unified(&c.before, &c.after, &c.id.to_string(), context)}))
         .collect();
     let doc = json!({"changes": items, "summary": {"add": plan.count("create"), "change": plan.count("update"), "replace": plan.count("replace"), "terminating": plan.count("terminating"), "delete": plan.count("delete"), "unchanged": plan.count("unchanged")}});
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
@@ -160,13 +177,14 @@ mod tests {
                 after: Some(json!({"spec": {"image": "a:2"}})),
                 body: None,
                 uid: None,
+                skipped: false,
             }],
         }
     }
 
     #[test]
     fn simple_output_has_header_diff_and_summary() {
-        let text = render(&plan(), Format::Simple, false);
+        let text = render(&plan(), &View::plain(Format::Simple));
         assert!(text.contains("Deployment/ml/dimtensor (update)"), "{text}");
         assert!(text.contains("-  image: a:1") && text.contains("+  image: a:2"), "{text}");
         assert!(text.ends_with("Plan: 0 to add, 1 to change, 0 to delete, 0 unchanged\n"), "{text}");
@@ -175,15 +193,22 @@ mod tests {
 
     #[test]
     fn color_marks_added_and_removed_lines() {
-        let text = render(&plan(), Format::Simple, true);
+        let text = render(&plan(), &View { color: true, ..View::plain(Format::Simple) });
         assert!(text.contains("\x1b[32m+  image: a:2\x1b[0m"), "{text:?}");
         assert!(text.contains("\x1b[31m-  image: a:1\x1b[0m"), "{text:?}");
     }
 
     #[test]
+    fn context_is_the_number_of_lines_around_a_change() {
+        let many = |image: &str| Some(json!({"a": 1, "b": 2, "c": 3, "d": 4, "e": image, "f": 5, "g": 6, "h": 7}));
+        let lines = |n| unified(&many("x"), &many("y"), "X", n).lines().filter(|l| l.starts_with(' ')).count();
+        assert_eq!((lines(0), lines(1), lines(3)), (0, 2, 6));
+    }
+
+    #[test]
     fn markdown_and_json() {
-        assert!(render(&plan(), Format::Markdown, false).contains("```diff"));
-        let v: Value = serde_json::from_str(&render(&plan(), Format::Json, false)).unwrap();
+        assert!(render(&plan(), &View::plain(Format::Markdown)).contains("```diff"));
+        let v: Value = serde_json::from_str(&render(&plan(), &View::plain(Format::Json))).unwrap();
         assert_eq!(v["changes"][0]["action"], "update");
         assert_eq!(v["summary"]["change"], 1);
     }

@@ -15,6 +15,7 @@ use super::ownership::{self, Key};
 use super::plan::{manifest_ids, prune};
 use super::prepare::{self, Prepared};
 use super::record::Release;
+use super::stamp::Stamp;
 use super::{takeover, ReleaseError};
 use crate::apply::wait::Rules;
 use crate::apply::{self, ApplyError, ApplyOptions, Cancel, Doomed, Outcome};
@@ -59,6 +60,8 @@ pub struct ClusterAct<'a> {
     not_ours: HashSet<Key>,
     /// Objects this operation created (what `--atomic` removes after a failed first install).
     created: Vec<Doomed>,
+    /// The stamps of what this operation applied (the skip rule), by identity.
+    stamps: BTreeMap<String, Stamp>,
 }
 
 impl<'a> ClusterAct<'a> {
@@ -77,7 +80,18 @@ impl<'a> ClusterAct<'a> {
             .filter(|c| c.action != Action::Delete)
             .filter_map(|c| Some((Key::of(&c.id).to_string(), c.uid.clone()?)))
             .collect();
-        ClusterAct { cluster, prepared, opts, cancel, lock, out, uids, not_ours: HashSet::new(), created: Vec::new() }
+        ClusterAct {
+            cluster,
+            prepared,
+            opts,
+            cancel,
+            lock,
+            out,
+            uids,
+            not_ours: HashSet::new(),
+            created: Vec::new(),
+            stamps: BTreeMap::new(),
+        }
     }
 
     fn apply_options(&self, p: &Prepared, force_conflicts: bool) -> ApplyOptions {
@@ -115,6 +129,12 @@ impl<'a> ClusterAct<'a> {
             let opts = self.apply_options(p, true);
             done = apply::execute(self.cluster, &Plan { changes: adopt }, &opts, cancel, &mut outcome).await;
         }
+        if done.is_ok() {
+            // Unchanged objects no record vouches for: a no-op apply each, for their stamps.
+            let unstamped: Vec<&Change> =
+                p.plan.changes.iter().filter(|c| c.action == Action::Unchanged && !c.skipped).collect();
+            apply::touch(self.cluster, &unstamped, &plain, cancel, &mut outcome).await;
+        }
         self.learn(p, &mut outcome).await?;
         done?;
         Ok(outcome)
@@ -126,6 +146,14 @@ impl<'a> ClusterAct<'a> {
     async fn learn(&mut self, p: &Prepared, outcome: &mut Outcome) -> Result<(), Error> {
         for (id, uid) in &outcome.uids {
             self.uids.insert(Key::of(id).to_string(), uid.clone());
+        }
+        for (id, answer) in &outcome.answers {
+            let body = p.plan.changes.iter().find(|c| &c.id == id).and_then(|c| c.body.as_ref());
+            let key = Key::of(id).to_string();
+            match body.and_then(|b| p.known.take(&p.manager, b, answer)) {
+                Some(stamp) => self.stamps.insert(key, stamp),
+                None => self.stamps.remove(&key),
+            };
         }
         for (id, obj) in std::mem::take(&mut outcome.found) {
             if !ownership::made_by_someone_else(&obj, &p.manager) {
@@ -292,8 +320,10 @@ impl Act for ClusterAct<'_> {
         recorded.add(failed);
         let p = self.prepared;
         let running = &failed.manifest;
+        let known = p.known.without_stamps();
         let restore =
-            prepare::plan_release(self.cluster, &p.name, desired, candidates, running, recorded, &p.flags).await?;
+            prepare::plan_release(self.cluster, &p.name, desired, candidates, running, recorded, &p.flags, known)
+                .await?;
         // Not interruptible (and pruning at once): a half-restored release is worse than a
         // finished restore.
         let changes = restore.plan.changes.clone();
@@ -316,5 +346,15 @@ impl Act for ClusterAct<'_> {
         rel.manifest.retain(|b| !self.not_ours.contains(&Key::of(&ResId::of(b))));
         let keys: HashSet<String> = rel.manifest.iter().map(|b| Key::of(&ResId::of(b)).to_string()).collect();
         rel.uids = self.uids.iter().filter(|(k, _)| keys.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        // Fresh stamps from this operation's applies; for what it skipped, the stamp it trusted.
+        let p = self.prepared;
+        let carried = p.plan.changes.iter().filter(|c| c.skipped).filter_map(|c| {
+            let key = Key::of(&c.id).to_string();
+            Some((key, p.known.stamp(&c.id)?.clone()))
+        });
+        let mut objects: BTreeMap<String, Stamp> = carried.collect();
+        objects.extend(self.stamps.iter().map(|(k, v)| (k.clone(), v.clone())));
+        objects.retain(|k, _| keys.contains(k) && !self.not_ours.iter().any(|n| &n.to_string() == k));
+        rel.stamps = Some(p.known.record(objects));
     }
 }

@@ -10,7 +10,8 @@ use super::prepare::{self, Flags};
 use super::session::Session;
 use super::{drift, store::Store};
 use crate::cluster::ConnectOptions;
-use crate::diff::output::{self, ColorChoice, Format};
+use crate::diff::external;
+use crate::diff::output::{self, ColorChoice, Format, View};
 use crate::diff::PlanError;
 use crate::error::Error;
 use crate::values::UserValues;
@@ -26,8 +27,14 @@ pub struct Preview {
     pub reuse: Reuse,
     pub create_namespace: bool,
     pub force_conflicts: bool,
+    /// `--server-dry-run-all`.
+    pub dry_run_all: bool,
     pub format: Format,
     pub color: ColorChoice,
+    /// `--context`.
+    pub context: usize,
+    /// `KUBECTL_EXTERNAL_DIFF`: the program that shows each object's diff instead.
+    pub external: Option<String>,
 }
 
 impl Preview {
@@ -44,6 +51,7 @@ impl Preview {
             create_namespace: self.create_namespace,
             force_conflicts: self.force_conflicts,
             allow: Allow { adopt: true, take_ownership: true },
+            dry_run_all: self.dry_run_all,
         };
         // Fields someone else took over (drift, often) conflict: show the plan that takes them
         // back, and say that applying it needs --force-conflicts.
@@ -58,13 +66,22 @@ impl Preview {
         };
         let drifts = match current(&history) {
             Some(cur) => {
-                let found = drift::detect(&s.cluster, cur, &prepared.plan, &prepared.live, &prepared.manager).await?;
+                let found =
+                    drift::detect(&s.cluster, cur, &prepared.plan, &prepared.live, &prepared.manager, &prepared.known);
+                let found = found.await?;
                 Some((cur.revision, found))
             }
             None => None,
         };
         let d = drifts.as_ref().map(|(rev, d)| (*rev, d.as_slice()));
-        prepare::print(&prepared, self.format, output::use_color(self.color), d, out)?;
+        let external = self.external.as_deref().filter(|_| self.format == Format::Simple);
+        if let Some(command) = external {
+            out.flush().map_err(|source| Error::Io { context: "writing output".into(), source })?;
+            external::run(command, &prepared.plan)?;
+        }
+        let color = output::use_color(self.color);
+        let view = View { format: self.format, color, context: self.context, objects: external.is_none() };
+        prepare::print(&prepared, &view, d, out)?;
         if let Some(e) = conflict {
             eprintln!("note: applying this needs --force-conflicts: {e}");
         }

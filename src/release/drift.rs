@@ -6,8 +6,11 @@
 use super::ownership::Key;
 use super::plan::finished_by_ttl;
 use super::record::Release;
+use super::stamp::Known;
 use super::versions;
 use crate::cluster::{ApplyAs, Cluster};
+use crate::diff::dry_run::aligned;
+use crate::diff::managed::keep_foreign;
 use crate::diff::{mask_secrets, normalize, normalized, sorted, Change, Plan};
 use crate::error::Error;
 use crate::model::ResId;
@@ -34,21 +37,30 @@ pub struct Drift {
 /// `live` are what the diff already read (its dry runs, and one LIST per kind): an object the
 /// render leaves as recorded was just dry-run applied by the plan, whose answer is what a forced
 /// dry run of the record would give, so only the others cost a request of their own. A record
-/// under a version the server no longer serves is compared under the served one.
+/// under a version the server no longer serves is compared under the served one. An object the
+/// records vouch for (the skip rule holds for the request that applied it) costs nothing.
 pub async fn detect(
     cluster: &Cluster,
     rel: &Release,
     plan: &Plan,
     live: &HashMap<ResId, Value>,
     manager: &str,
+    known: &Known,
 ) -> Result<Vec<Drift>, Error> {
     let planned: HashMap<Key, &Change> = plan.changes.iter().map(|c| (Key::of(&c.id), c)).collect();
     let how = ApplyAs { manager, force: true, dry_run: true };
     let results = stream::iter(rel.manifest.iter().map(|stored| {
         let id = ResId::of(stored);
-        let reuse = planned.get(&Key::of(&id)).filter(|c| c.body.as_ref() == Some(stored) && id.gvk.kind != "Secret");
+        let same = planned.get(&Key::of(&id)).filter(|c| c.body.as_ref() == Some(stored));
+        // The records vouch for it (the skip rule, for the request that applied it): it is as
+        // the release left it, whatever the render asks now.
+        let known = known.check(&id, manager, stored, live.get(&id)).is_ok();
+        let reuse = same.filter(|_| id.gvk.kind != "Secret");
         let reuse = reuse.and_then(|c| Some((c.before.clone(), c.after.clone()?)));
         async move {
+            if known {
+                return Ok(None);
+            }
             let (body, id) = match reuse {
                 Some(_) => (stored.clone(), id),
                 // Stored under a version removed since, unlike the served one: not comparable
@@ -82,18 +94,23 @@ pub async fn detect(
                 }
                 return Ok(Some(drift(id, State::Deleted, Some(body.clone()), None)));
             };
-            let recorded = match cluster.apply(&id, body, how).await {
-                Ok(v) => v.object,
-                Err(e) if e.is_immutable() => body.clone(),
+            let (mut recorded, live) = match cluster.apply(&id, body, how).await {
+                Ok(v) => {
+                    let live = aligned(cluster, &id, Some(&live), &v.object).await?.unwrap_or(live);
+                    (v.object, live)
+                }
+                Err(e) if e.is_immutable() => (body.clone(), live),
                 Err(e) => return Err(e.into()),
             };
+            // Fields only other managers own (a controller's) are not drift.
+            keep_foreign(&live, &mut recorded, manager);
             if normalize(&recorded) == normalize(&live) {
                 return Ok(None);
             }
             Ok(Some(drift(id, State::Modified, Some(recorded), Some(live))))
         }
     }))
-    .buffered(crate::diff::CONCURRENCY)
+    .buffered(cluster.concurrency())
     .collect::<Vec<_>>()
     .await;
     results.into_iter().filter_map(Result::transpose).collect()
@@ -113,17 +130,17 @@ fn word(s: &State) -> &'static str {
     }
 }
 
-fn unified(d: &Drift, revision: u32) -> String {
+fn unified(d: &Drift, revision: u32, context: usize) -> String {
     let y = |v: &Option<Value>| v.as_ref().map(crate::yaml::to_yaml).unwrap_or_default();
     similar::TextDiff::from_lines(&y(&d.recorded), &y(&d.live))
         .unified_diff()
-        .context_radius(3)
+        .context_radius(context)
         .header(&format!("revision-{revision}/{}", d.id), &format!("live/{}", d.id))
         .to_string()
 }
 
 /// The drift section of `diff`'s text output.
-pub fn text(drifts: &[Drift], revision: u32, markdown: bool) -> String {
+pub fn text(drifts: &[Drift], revision: u32, markdown: bool, context: usize) -> String {
     let title = format!("Drift since revision {revision} (changed in the cluster, apart from what the render changes)");
     let mut out = if markdown { format!("\n## {title}\n\n") } else { format!("\n{title}:\n") };
     if drifts.is_empty() {
@@ -131,7 +148,7 @@ pub fn text(drifts: &[Drift], revision: u32, markdown: bool) -> String {
         return out;
     }
     for d in drifts {
-        let diff = unified(d, revision);
+        let diff = unified(d, revision, context);
         if markdown {
             out.push_str(&format!("### `{}` ({})\n\n```diff\n{diff}```\n\n", d.id, word(&d.state)));
         } else {
@@ -151,10 +168,10 @@ fn count(drifts: &[Drift], s: State) -> usize {
 }
 
 /// The drift section of `diff -o json`.
-pub fn json(drifts: &[Drift], revision: u32) -> Value {
+pub fn json(drifts: &[Drift], revision: u32, context: usize) -> Value {
     let objects: Vec<Value> = drifts
         .iter()
-        .map(|d| json!({"resource": d.id.to_string(), "state": word(&d.state), "diff": unified(d, revision)}))
+        .map(|d| json!({"resource": d.id.to_string(), "state": word(&d.state), "diff": unified(d, revision, context)}))
         .collect();
     json!({"revision": revision, "objects": objects})
 }
@@ -173,10 +190,10 @@ mod tests {
             Some(json!({"kind": "Secret", "data": {"k": "b2xk"}})),
             Some(json!({"kind": "Secret", "data": {"k": "bmV3"}})),
         );
-        let t = text(&[d], 2, false);
+        let t = text(&[d], 2, false, 3);
         assert!(t.contains("Secret/ml/s (modified)") && t.contains("revision-2/Secret/ml/s"), "{t}");
         assert!(!t.contains("b2xk") && !t.contains("bmV3") && t.contains("***"), "{t}");
         assert!(t.contains("Drift: 1 modified, 0 deleted"), "{t}");
-        assert!(text(&[], 2, false).contains("none"));
+        assert!(text(&[], 2, false, 3).contains("none"));
     }
 }

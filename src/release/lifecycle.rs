@@ -214,6 +214,7 @@ impl<S: Store> Ledger<'_, S> {
             version: env!("CARGO_PKG_VERSION").to_string(),
             uids: Default::default(),
             checksum_key: draft.checksum_key.or_else(|| checksum_key(history)),
+            stamps: None,
             resource_version: None,
         };
         self.store.create(&mut rel).await?;

@@ -69,6 +69,7 @@
 pub mod act;
 pub mod diff;
 pub mod drift;
+pub mod handover;
 pub mod helm;
 pub mod inputs;
 pub mod install;
@@ -85,7 +86,9 @@ pub mod record;
 pub mod rollback;
 pub mod session;
 pub mod show;
+pub mod stamp;
 pub mod store;
+pub mod survey;
 pub mod takeover;
 pub mod uninstall;
 pub mod upgrade;

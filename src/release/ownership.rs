@@ -335,6 +335,37 @@ pub fn managed_fields_patch(resource_version: &str, entries: Vec<Value>) -> Valu
     ])
 }
 
+/// The JSON patch that hands release `name`'s object `live` over to whoever manages it next
+/// (`handover`): it drops what makes the object the release's (the release label and namespace
+/// annotation, and this release's field manager entries: its own, the one that holds
+/// `replicas` while autoscaling takes over, and the shared legacy manager's Apply entry an
+/// earlier version wrote) and nothing else, guarded by a `test` of the
+/// resourceVersion it was computed from. With no entry left, managedFields are sent as `[{}]`:
+/// the API server keeps the stored entries when sent none, and clears them on that one empty
+/// entry. None when nothing marks the object as the release's.
+pub fn handover_patch(live: &Value, name: &str) -> Option<Value> {
+    let rv = live["metadata"]["resourceVersion"].as_str().unwrap_or_default();
+    let mut ops = vec![json!({"op": "test", "path": "/metadata/resourceVersion", "value": rv})];
+    for (field, key) in [("labels", RELEASE_LABEL), ("annotations", RELEASE_NAMESPACE_ANNOTATION)] {
+        if live["metadata"][field].get(key).is_some() {
+            ops.push(json!({"op": "remove", "path": format!("/metadata/{field}/{}", key.replace('~', "~0").replace('/', "~1"))}));
+        }
+    }
+    let own = field_manager(name);
+    let helper = crate::apply::handover::manager_of(&own);
+    let released = |e: &Value| {
+        let m = e["manager"].as_str().unwrap_or("");
+        m == own || m == helper || (m == LEGACY_MANAGER && e["operation"] == "Apply")
+    };
+    let all: Vec<&Value> = entries(live).collect();
+    let kept: Vec<Value> = all.iter().filter(|e| !released(e)).map(|e| (*e).clone()).collect();
+    if kept.len() != all.len() {
+        let value = if kept.is_empty() { json!([{}]) } else { Value::Array(kept) };
+        ops.push(json!({"op": "replace", "path": "/metadata/managedFields", "value": value}));
+    }
+    (ops.len() > 1).then(|| Value::Array(ops))
+}
+
 /// What releasing an object looks like: an apply of nothing but its identity, which drops the
 /// manager's entry and every field only it owned.
 pub fn empty_config(id: &ResId) -> Value {

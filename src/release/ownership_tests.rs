@@ -122,3 +122,36 @@ fn an_object_found_by_a_create_was_someone_elses_unless_only_we_and_controllers_
     assert_eq!(key, v2, "the version is not part of an object's identity");
     assert_eq!(key.to_string(), "HorizontalPodAutoscaler.autoscaling/ml/h");
 }
+
+#[test]
+fn a_handover_patch_drops_only_what_makes_the_object_the_releases() {
+    let obj = json!({"metadata": {"resourceVersion": "7",
+        "labels": {RELEASE_LABEL: "prod", "app.kubernetes.io/name": "dimtensor"},
+        "annotations": {RELEASE_NAMESPACE_ANNOTATION: "ml", "keep": "me"},
+        "managedFields": [
+            {"manager": "kubectl-dimtensor/prod", "operation": "Apply"},
+            {"manager": "kubectl-dimtensor/prod/handover", "operation": "Apply"},
+            {"manager": "kubectl-dimtensor", "operation": "Apply"},
+            {"manager": "kubectl-dimtensor/other", "operation": "Apply"},
+            {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"}]}});
+    let patch = handover_patch(&obj, "prod").unwrap();
+    assert_eq!(
+        patch,
+        json!([{"op": "test", "path": "/metadata/resourceVersion", "value": "7"},
+            {"op": "remove", "path": "/metadata/labels/dimtensor.io~1release"},
+            {"op": "remove", "path": "/metadata/annotations/dimtensor.io~1release-namespace"},
+            {"op": "replace", "path": "/metadata/managedFields", "value": [
+                {"manager": "kubectl-dimtensor/other", "operation": "Apply"},
+                {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"}]}])
+    );
+    let alone = json!({"metadata": {"resourceVersion": "8", "labels": {RELEASE_LABEL: "prod"},
+        "managedFields": [{"manager": "kubectl-dimtensor/prod", "operation": "Apply"}]}});
+    let patch = handover_patch(&alone, "prod").unwrap();
+    assert_eq!(
+        patch[2],
+        json!({"op": "replace", "path": "/metadata/managedFields", "value": [{}]}),
+        "[] would keep them"
+    );
+    let done = json!({"metadata": {"resourceVersion": "9", "managedFields": [{"manager": "argocd-controller"}]}});
+    assert!(handover_patch(&done, "prod").is_none(), "nothing of the release's left");
+}

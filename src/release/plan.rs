@@ -86,6 +86,7 @@ mod tests {
                 after: Some(body.clone()),
                 body: Some(body),
                 uid: None,
+                skipped: false,
             }],
         }
     }

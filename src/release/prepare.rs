@@ -8,10 +8,11 @@ use super::lifecycle::current;
 use super::ownership::{self, Allow, Disposition, Key, Recorded, LEGACY_MANAGER};
 use super::plan::{prune, recent_objects, settle_finished_jobs};
 use super::record::Release;
+use super::stamp::Known;
 use super::versions;
 use crate::apply::handover::Handover;
 use crate::cluster::{Cluster, ClusterError};
-use crate::diff::output::{self, Format};
+use crate::diff::output::{self, Format, View};
 use crate::diff::{self, Action, Change, Plan, PlanOptions};
 use crate::error::Error;
 use crate::model::{Gvk, ResId};
@@ -25,6 +26,8 @@ pub struct Flags {
     pub create_namespace: bool,
     pub force_conflicts: bool,
     pub allow: Allow,
+    /// `--server-dry-run-all`: dry-run every object, whatever the records know.
+    pub dry_run_all: bool,
 }
 
 /// A plan and what it was made from.
@@ -51,6 +54,8 @@ pub struct Prepared {
     pub live: HashMap<ResId, Value>,
     /// `spec.replicas` moving to or from an HPA, applied as it was planned.
     pub handover: Handover,
+    /// What the records know (the skip rule): the plan's skipped objects, and the new stamps.
+    pub known: Known,
 }
 
 impl Prepared {
@@ -78,14 +83,18 @@ pub async fn prepare(
 ) -> Result<Prepared, Error> {
     let candidates = prune(&recent_objects(history), &desired);
     let running = current(history).map(|r| r.manifest.as_slice()).unwrap_or_default();
+    // Condition (d) of the skip rule; a server that will not say makes every object a dry run.
+    let server = cluster.server_version().await.unwrap_or_default();
+    let known = Known::from_history(history, &server, !flags.dry_run_all);
     let recorded = Recorded::from_history(history);
-    let mut p = plan_release(cluster, name, desired, candidates, running, recorded, flags).await?;
+    let mut p = plan_release(cluster, name, desired, candidates, running, recorded, flags, known).await?;
     p.settled = settle_finished_jobs(&mut p.plan, current(history));
     Ok(p)
 }
 
 /// Plans `desired` and the delete of `candidates` (stored objects the release had), from
 /// `running` (the manifest the cluster runs). Ownership first: nothing is taken over silently.
+#[allow(clippy::too_many_arguments)] // what the history says, each used once
 pub async fn plan_release(
     cluster: &Cluster,
     name: &str,
@@ -94,6 +103,7 @@ pub async fn plan_release(
     running: &[Value],
     recorded: Recorded,
     flags: &Flags,
+    known: Known,
 ) -> Result<Prepared, Error> {
     let manager = ownership::field_manager(name);
     // One LIST per kind serves the ownership check and the dry-run comparison.
@@ -120,15 +130,23 @@ pub async fn plan_release(
         (Vec::new(), as_sent(LEGACY_MANAGER, flags.force_conflicts)),
         (Vec::new(), as_sent(&manager, true)),
     ];
+    let mut plan = Plan::default();
     for (id, body) in desired {
         let slot = match how.get(&id) {
             Some(Disposition::Migrate) => 1,
             Some(d) if d.forced() => 2,
+            // The release's own, and the records know the answer: no dry run (the skip rule).
+            Some(Disposition::Ours)
+                if !handover.moves(&id) && known.check(&id, &manager, &body, live.get(&id)).is_ok() =>
+            {
+                let found = &live[&id];
+                plan.changes.push(diff::known_unchanged(id, found, body));
+                continue;
+            }
             _ => 0,
         };
         groups[slot].0.push((id, body));
     }
-    let mut plan = Plan::default();
     for (objects, opts) in groups {
         if !objects.is_empty() {
             plan.changes.extend(diff::plan_against(cluster, objects, &live, &opts).await?.changes);
@@ -151,6 +169,7 @@ pub async fn plan_release(
         notes: handover.notes(),
         live,
         handover,
+        known,
     })
 }
 
@@ -198,14 +217,9 @@ fn io(source: std::io::Error) -> Error {
 
 /// Prints the plan (taken-over objects as `adopt`), what is left and why, then drift, in the
 /// chosen format.
-pub fn print(
-    p: &Prepared,
-    format: Format,
-    color: bool,
-    drift: Option<(u32, &[Drift])>,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    let mut text = output::render(&p.plan, format, color);
+pub fn print(p: &Prepared, view: &View, drift: Option<(u32, &[Drift])>, out: &mut dyn Write) -> Result<(), Error> {
+    let format = view.format;
+    let mut text = output::render(&p.plan, view);
     let adopted: Vec<&ResId> = p.adopted().collect();
     if format == Format::Json {
         let mut doc: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -223,7 +237,7 @@ pub fn print(
             doc["notes"] = serde_json::json!(p.notes);
         }
         if let Some((rev, d)) = drift {
-            doc["drift"] = drift::json(d, rev);
+            doc["drift"] = drift::json(d, rev, view.context);
         }
         text = serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n";
         return out.write_all(text.as_bytes()).map_err(io);
@@ -251,7 +265,7 @@ pub fn print(
     }
     text.push_str(&notes);
     if let Some((rev, d)) = drift {
-        text.push_str(&drift::text(d, rev, format == Format::Markdown));
+        text.push_str(&drift::text(d, rev, format == Format::Markdown, view.context));
     }
     out.write_all(text.as_bytes()).map_err(io)
 }

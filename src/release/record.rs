@@ -88,6 +88,9 @@ pub struct Release {
     /// The key of the `checksum/secret` annotation (base64), carried to every later revision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum_key: Option<String>,
+    /// What each object's last successful apply answered (the skip rule, [`super::stamp`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamps: Option<super::stamp::Stamps>,
     /// The stored Secret's resourceVersion, so an update cannot overwrite a newer write.
     #[serde(skip)]
     pub resource_version: Option<String>,
@@ -199,6 +202,7 @@ pub(crate) fn sample(name: &str, revision: u32, status: Status) -> Release {
         version: env!("CARGO_PKG_VERSION").into(),
         uids: BTreeMap::new(),
         checksum_key: None,
+        stamps: None,
         resource_version: None,
     }
 }

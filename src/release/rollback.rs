@@ -20,6 +20,8 @@ pub struct Rollback {
     /// None: the previous deployed revision.
     pub revision: Option<u32>,
     pub force_conflicts: bool,
+    /// `--server-dry-run-all`.
+    pub dry_run_all: bool,
     pub act: ActOptions,
     pub show: Show,
     pub record: Recording,
@@ -59,7 +61,7 @@ impl Rollback {
             }
             manifest.push(body);
         }
-        let flags = Flags { force_conflicts: self.force_conflicts, ..Flags::default() };
+        let flags = Flags { force_conflicts: self.force_conflicts, dry_run_all: self.dry_run_all, ..Flags::default() };
         let mut prepared = prepare::prepare(&s.cluster, name, manifest_ids(&manifest), &planned, &flags).await?;
         prepared.notes.extend(notes);
         if let Some(code) = s.show(&prepared, &self.show, out)? {

@@ -35,6 +35,8 @@ pub struct Show {
     pub yes: bool,
     pub format: Format,
     pub color: ColorChoice,
+    /// `--context`: lines around each change.
+    pub context: usize,
 }
 
 /// How a revision is recorded.
@@ -111,7 +113,13 @@ impl Session {
 
     /// Prints the plan; with `--dry-run` says the exit code to stop with.
     pub fn show(&self, p: &Prepared, show: &Show, out: &mut dyn Write) -> Result<Option<u8>, Error> {
-        prepare::print(p, show.format, diff::output::use_color(show.color), None, out)?;
+        let view = diff::output::View {
+            format: show.format,
+            color: diff::output::use_color(show.color),
+            context: show.context,
+            objects: true,
+        };
+        prepare::print(p, &view, None, out)?;
         Ok(show.dry_run.then(|| u8::from(p.plan.has_changes())))
     }
 

@@ -6,17 +6,15 @@
 use super::lifecycle::Ledger;
 use super::lock::Lock;
 use super::ownership::{self, Key, Recorded};
-use super::plan::recent_objects;
 use super::record::{Release, Status};
 use super::session::{confirm, repair, unlock, Session};
 use super::store::SecretStore;
-use super::{store, versions, ReleaseError, RELEASE_LABEL};
+use super::survey::Found;
+use super::{store, ReleaseError};
 use crate::apply::{self, ApplyOptions, Doomed};
-use crate::cluster::{Cluster, ClusterError, ConnectOptions, Propagation};
+use crate::cluster::{Cluster, ConnectOptions, Propagation};
 use crate::error::Error;
-use crate::model::{Gvk, ResId};
-use serde_json::Value;
-use std::collections::HashMap;
+use crate::model::ResId;
 use std::io::Write;
 use std::time::Duration;
 
@@ -119,48 +117,19 @@ impl Uninstall {
     }
 }
 
-/// The objects the records list, looked up under the versions the server serves: one LIST per
-/// kind of what is labelled as the release's, and a GET of each listed object not among them
-/// (to say whose it is now).
+/// What the records list, sorted for deletion: the release's own go, objects marked keep stay,
+/// what is not the release's any more is left and named.
 async fn survey(cluster: &Cluster, name: &str, history: &[Release]) -> Result<Survey, Error> {
     let recorded = Recorded::from_history(history);
-    let mut out = Survey::default();
-    let mut objects = Vec::new();
-    for (stored, body) in recent_objects(history) {
-        match versions::served_id(cluster, &stored).await {
-            Ok(id) => objects.push((id, body)),
-            Err(ClusterError::UnknownKind { .. }) => {
-                out.spared.push((stored, "its kind is not served any more: nothing to delete".into()))
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let mut kinds: Vec<(&Gvk, &str)> = objects.iter().map(|(id, _)| (&id.gvk, id.namespace.as_str())).collect();
-    kinds.sort();
-    kinds.dedup();
-    let selector = format!("{RELEASE_LABEL}={name}");
-    let lists = futures::future::join_all(kinds.iter().map(|(gvk, ns)| cluster.list(gvk, ns, Some(&selector)))).await;
-    let mut labelled: HashMap<Key, Value> = HashMap::new();
-    for ((gvk, ns), items) in kinds.iter().zip(lists) {
-        for item in items? {
-            let id = ResId::new((*gvk).clone(), ns, item["metadata"]["name"].as_str().unwrap_or(""));
-            labelled.insert(Key::of(&id), item);
-        }
-    }
-    for (id, stored) in objects {
-        let key = Key::of(&id);
-        let live = match labelled.remove(&key) {
-            Some(v) => v,
-            None => match cluster.get(&id).await? {
-                Some(v) => v,
-                None => continue,
-            },
-        };
+    let found = super::survey::survey(cluster, name, history).await?;
+    let unserved = found.unserved.into_iter().map(|(id, why)| (id, format!("{why}: nothing to delete")));
+    let mut out = Survey { spared: unserved.collect(), ..Survey::default() };
+    for Found { id, stored, live } in found.found {
         if super::keep(&stored) || super::keep(&live) {
             out.kept.push(id);
             continue;
         }
-        match ownership::deletable(&live, &key, &recorded, name, &cluster.namespace) {
+        match ownership::deletable(&live, &Key::of(&id), &recorded, name, &cluster.namespace) {
             Ok(uid) => out.doomed.push(Doomed { id, uid: Some(uid) }),
             Err(why) => out.spared.push((id, why)),
         }

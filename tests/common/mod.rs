@@ -89,3 +89,23 @@ pub fn differences(a: &serde_json::Value, b: &serde_json::Value) -> Vec<String> 
     walk(a, b, String::new(), &mut out);
     out
 }
+
+/// Runs a `diff` with `run`, on the skip path and again with `--server-dry-run-all`, and asserts
+/// the two print the same and exit the same (issue 18: the skip path's answer is the dry run's).
+/// Returns the first run's output.
+pub fn diff_both_ways(run: impl Fn(&[&str]) -> Output, args: &[&str]) -> Output {
+    let skip = run(args);
+    let full = run(&[args, &["--server-dry-run-all"]].concat());
+    // A dry-run create allocates a new cluster IP each time: that is the server's, not the path's.
+    let ips = regex::Regex::new(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b").expect("valid regex");
+    let same = |o: &Output| ips.replace_all(&text(&o.stdout), "<ip>").into_owned();
+    assert_eq!(
+        (skip.status.code(), same(&skip)),
+        (full.status.code(), same(&full)),
+        "`{}` printed differently with --server-dry-run-all\nstderr (skip path):\n{}\nstderr (dry runs):\n{}",
+        args.join(" "),
+        text(&skip.stderr),
+        text(&full.stderr)
+    );
+    skip
+}

@@ -106,6 +106,21 @@ impl Env {
         }
     }
 
+    /// Every object of a kind in the namespace (with managedFields).
+    pub fn list(&self, api_version: &str, kind: &str) -> Vec<Value> {
+        match &self.server {
+            Some(s) => s.list_objects(api_version, kind, Some(&self.namespace)),
+            None => {
+                let resource = format!("{kind}.{}", api_version.rsplit_once('/').map_or("", |(g, _)| g));
+                let resource = resource.trim_end_matches('.');
+                let out =
+                    self.kubectl(&["get", resource, "-n", &self.namespace, "-o", "json", "--show-managed-fields"]);
+                let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+                v["items"].as_array().cloned().unwrap_or_default()
+            }
+        }
+    }
+
     /// `history NAME -o json` as (revision, status) pairs.
     pub fn statuses(&self, name: &str) -> Vec<(u64, String)> {
         let out = self.run(&["history", name, "-o", "json"]);

@@ -4,6 +4,7 @@
 //! its way out; the immutable-Job error said once. On a real cluster the broken rollout is an
 //! image that cannot be pulled, and the finalizer one nobody serves (the test removes it).
 
+use crate::common::diff_both_ways;
 use crate::support::{assert_fails, assert_ok, pairs, text, Env};
 use dimtensor_test_apiserver::{Config, ControllerConfig, DeploymentBehaviour, VolumeBehaviour};
 use serde_json::Value;
@@ -157,7 +158,7 @@ fn a_terminating_object_is_shown_waited_for_and_made_again() {
 
     let status = assert_ok(&env.run(&["status", "p"]));
     assert!(status.contains(&format!("terminating: held by finalizers {FINALIZER}")), "{status}");
-    let diff = env.run(&["diff", "p"]);
+    let diff = diff_both_ways(|a| env.run(a), &["diff", "p"]);
     let shown = text(&diff.stdout);
     assert_eq!(diff.status.code(), Some(1), "{shown}{}", text(&diff.stderr));
     assert!(shown.contains(&format!("ConfigMap/{}/{CM} (terminating)", env.namespace)), "{shown}");
@@ -175,7 +176,7 @@ fn a_terminating_object_is_shown_waited_for_and_made_again() {
     assert!(now["metadata"]["deletionTimestamp"].is_null(), "{now}");
     assert_ne!(now["metadata"]["uid"], before["metadata"]["uid"], "a new object: {out}");
     assert_eq!(env.statuses("p"), pairs(&[(1, "superseded"), (2, "failed"), (3, "deployed")]));
-    assert_eq!(env.run(&["diff", "p"]).status.code(), Some(0));
+    assert_eq!(diff_both_ways(|a| env.run(a), &["diff", "p"]).status.code(), Some(0));
 }
 
 /// `uninstall --wait` killed (SIGKILL: no cleanup, its lock left behind) while the ConfigMap

@@ -7,10 +7,15 @@ use crate::support::{assert_fails, assert_ok, pairs, text, Env};
 use std::path::{Path, PathBuf};
 
 /// An `init` copy whose HPA is written as `version`.
-fn init_copy(env: &Env, dir: &Path, version: &str) -> PathBuf {
+fn init_copy(dir: &Path, version: &str) -> PathBuf {
     let root = dir.join("deploy");
     if !root.exists() {
-        assert_ok(&env.run(&["init", root.to_str().unwrap()]));
+        // Without -n: with it, `init` ejects the rendered tree instead of copying the overlays.
+        let init = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-dimtensor"))
+            .args(["init", root.to_str().unwrap()])
+            .output()
+            .expect("binary runs");
+        assert_ok(&init);
     }
     set_hpa_version(&root, version);
     root.join("overlays/inference")
@@ -48,7 +53,7 @@ fn a_new_api_version_updates_the_object_in_place_and_rollback_crosses_back() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let overlay = init_copy(&env, dir.path(), "autoscaling/v2beta2");
+    let overlay = init_copy(dir.path(), "autoscaling/v2beta2");
     assert_ok(&env.run(&["install", "prod", "--overlay", overlay.to_str().unwrap(), "--yes"]));
     let uid = hpa_uid(&env).expect("installed");
 
@@ -66,7 +71,7 @@ fn a_new_api_version_updates_the_object_in_place_and_rollback_crosses_back() {
     let out = assert_ok(&env.run(&["rollback", "prod", "1", "--yes"]));
     assert_eq!(hpa_uid(&env).as_deref(), Some(uid.as_str()), "rollback across versions keeps it: {out}");
     assert_eq!(env.statuses("prod"), pairs(&[(1, "superseded"), (2, "superseded"), (3, "deployed")]));
-    let diff = env.run(&["diff", "prod"]);
+    let diff = crate::common::diff_both_ways(|a| env.run(a), &["diff", "prod"]);
     assert_eq!(diff.status.code(), Some(0), "{}{}", text(&diff.stdout), text(&diff.stderr));
 }
 
@@ -78,7 +83,7 @@ fn a_version_the_server_no_longer_serves_is_read_through_discovery() {
     let env = Env::new("ver-gone");
     let Some(server) = env.server_only("needs a server that stops serving autoscaling/v2beta2") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let overlay = init_copy(&env, dir.path(), "autoscaling/v2beta2");
+    let overlay = init_copy(dir.path(), "autoscaling/v2beta2");
     let overlay = overlay.to_str().unwrap();
     assert_ok(&env.run(&["install", "prod", "--overlay", overlay, "--yes"]));
     assert_ok(&env.run(&["install", "gone", "--overlay", overlay, "--yes"]));

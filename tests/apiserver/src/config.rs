@@ -44,6 +44,19 @@ pub struct Config {
     pub clock_offset: i64,
     /// Container log lines present from the start (`pods/log`), stamped at start.
     pub logs: Vec<SeedLog>,
+    /// Queue what the controllers would write after each stored write until a test releases it
+    /// (`TestServer::run_held_controllers`, or a `Fault::run_controllers` on a chosen request):
+    /// reads in between see the object as the write left it, as on a real cluster a moment
+    /// after an apply.
+    pub hold_controllers: bool,
+    /// One network round trip, added to every request (half before it is handled, half after)
+    /// and once more before the first request of each connection (the TCP handshake).
+    pub latency: Duration,
+    /// CPU each write burns (POST, PUT, PATCH, dry run or not): a real server's defaulting,
+    /// admission, merge and managed fields cost several milliseconds each.
+    pub write_cpu: Duration,
+    /// What `/version` says its `gitVersion` is (default: the captured v1.24.0).
+    pub git_version: Option<String>,
 }
 
 impl Default for Config {
@@ -68,6 +81,10 @@ impl Default for Config {
             node_port_range: crate::validation::DEFAULT_NODE_PORTS,
             clock_offset: 0,
             logs: Vec::new(),
+            hold_controllers: false,
+            latency: Duration::ZERO,
+            write_cpu: Duration::ZERO,
+            git_version: None,
         }
     }
 }
@@ -147,6 +164,22 @@ impl Config {
         self.clock_offset = secs;
         self
     }
+    pub fn hold_controllers(mut self, on: bool) -> Self {
+        self.hold_controllers = on;
+        self
+    }
+    pub fn latency(mut self, round_trip: Duration) -> Self {
+        self.latency = round_trip;
+        self
+    }
+    pub fn write_cpu(mut self, cpu: Duration) -> Self {
+        self.write_cpu = cpu;
+        self
+    }
+    pub fn git_version(mut self, v: &str) -> Self {
+        self.git_version = Some(v.to_string());
+        self
+    }
 }
 
 /// Denies matching requests with 403 (RBAC stand-in). Unset parts match anything.
@@ -208,6 +241,8 @@ pub enum FaultAction {
     Reset,
     /// Wait, then answer normally.
     Delay(Duration),
+    /// Run the held controllers' writes (see `Config::hold_controllers`), then answer normally.
+    RunControllers,
 }
 
 /// Fault injection: the `nth` request (1-based) matching method and path regex, and the
@@ -262,6 +297,10 @@ impl Fault {
     }
     pub fn delay(mut self, d: Duration) -> Self {
         self.action = FaultAction::Delay(d);
+        self
+    }
+    pub fn run_controllers(mut self) -> Self {
+        self.action = FaultAction::RunControllers;
         self
     }
 }

@@ -7,36 +7,21 @@ use crate::apply::schema::schema;
 use crate::apply::{record_update, Writer};
 use crate::config::{DeploymentBehaviour, JobBehaviour, VolumeBehaviour};
 use crate::resources::ResourceInfo;
-use crate::state::{Shared, State};
+use crate::state::State;
 use crate::store::ObjKey;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
 
 const MANAGER: &str = "kube-controller-manager";
 
-/// Called after every stored write of a main resource.
-pub fn after_write(sh: &Arc<Shared>, st: &mut State, info: &ResourceInfo, key: &ObjKey) {
-    let relevant = match (info.group.as_str(), info.kind.as_str()) {
+/// Whether this controller acts on writes of `info`'s kind (`crate::workers` runs it, a
+/// configurable delay after each write, or when a test releases it).
+pub fn watches(st: &State, info: &ResourceInfo) -> bool {
+    match (info.group.as_str(), info.kind.as_str()) {
         ("apps", "Deployment") => st.controller.deployments != DeploymentBehaviour::Untouched,
         ("batch", "Job") => st.controller.jobs != JobBehaviour::Untouched,
         ("", "PersistentVolumeClaim") => st.controller.volumes != VolumeBehaviour::Untouched,
         _ => false,
-    };
-    if !relevant {
-        return;
     }
-    let delay = st.controller.delay;
-    if delay.is_zero() {
-        reconcile(st, info, key);
-        return;
-    }
-    let sh = sh.clone();
-    let info = info.clone();
-    let key = key.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        reconcile(&mut sh.lock(), &info, &key);
-    });
 }
 
 /// Brings one object's status in line with the configured behaviour (no write if already there).

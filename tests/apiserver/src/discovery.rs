@@ -33,8 +33,13 @@ pub fn wants_aggregated(accept: &str) -> Option<&'static str> {
     None
 }
 
-pub fn version() -> Reply {
-    Reply::ok(serde_json::from_str(VERSION).unwrap_or(Value::Null))
+/// `/version`, as captured, or saying `git_version` (a test changing the server's version).
+pub fn version(git_version: Option<&str>) -> Reply {
+    let mut v: Value = serde_json::from_str(VERSION).unwrap_or(Value::Null);
+    if let Some(g) = git_version {
+        v["gitVersion"] = json!(g);
+    }
+    Reply::ok(v)
 }
 
 /// `/api`: legacy APIVersions or the aggregated core group.

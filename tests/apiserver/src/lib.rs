@@ -42,6 +42,7 @@ pub mod strategy;
 pub mod table;
 pub mod util;
 pub mod validation;
+pub mod workers;
 pub mod yaml;
 
 pub use config::{

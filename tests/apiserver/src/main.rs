@@ -20,6 +20,9 @@ const USAGE: &str = "usage: test-apiserver [options]
   --clock-offset SECS      the server's clock is this far ahead (negative: behind)
   --aggregated-discovery   answer aggregated discovery like a 1.30+ server
   --service-node-port-range LOW-HIGH   node ports the server takes (default: 30000-32767)
+  --latency-ms N           add N ms of round trip to every request (and to each new connection)
+  --write-cpu-ms N         burn N ms of CPU per write, dry run or not (a real server's admission and merge)
+  --git-version V          what /version says (default: v1.24.0)
   --log                    print every request to stderr
   --crd G/V/KIND/PLURAL[/cluster]  serve a custom resource (repeatable)
 Prints the server URL on the first line of stdout, then serves until SIGINT or SIGTERM.";
@@ -109,6 +112,9 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .ok_or(format!("--service-node-port-range wants LOW-HIGH, got {v:?}"))?;
                 o.config.node_port_range = (lo, hi);
             }
+            "--latency-ms" => o.config.latency = millis("--latency-ms", &value()?)?,
+            "--write-cpu-ms" => o.config.write_cpu = millis("--write-cpu-ms", &value()?)?,
+            "--git-version" => o.config.git_version = Some(value()?),
             "--log" => o.config.log_to_stderr = true,
             "--crd" => o.config.custom_resources.push(custom_resource(&value()?)?),
             "-h" | "--help" => return Err(USAGE.to_string()),
@@ -116,6 +122,14 @@ fn parse(args: &[String]) -> Result<Options, String> {
         }
     }
     Ok(o)
+}
+
+fn millis(flag: &str, v: &str) -> Result<Duration, String> {
+    let ms: f64 = v.parse().map_err(|e| format!("{flag}: {e}"))?;
+    if !(0.0..=60_000.0).contains(&ms) {
+        return Err(format!("{flag}: {ms} is not between 0 and 60000"));
+    }
+    Ok(Duration::from_secs_f64(ms / 1000.0))
 }
 
 fn forbid_rule(spec: &str) -> Result<ForbidRule, String> {

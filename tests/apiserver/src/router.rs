@@ -16,6 +16,8 @@ pub struct ResourcePath {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Route {
     Version,
+    /// `/debug/test-apiserver/stats`: connections and requests so far (a bench reads it).
+    Stats,
     Health,
     Api,
     Apis,
@@ -32,6 +34,7 @@ pub fn parse(path: &str) -> Route {
     let segs: Vec<&str> = path.trim_matches('/').split('/').filter(|s| !s.is_empty()).collect();
     match segs.as_slice() {
         ["version"] => Route::Version,
+        ["debug", "test-apiserver", "stats"] => Route::Stats,
         ["healthz" | "livez" | "readyz", ..] => Route::Health,
         ["api"] => Route::Api,
         ["apis"] => Route::Apis,

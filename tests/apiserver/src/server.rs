@@ -183,6 +183,31 @@ impl TestServer {
         self.shared.lock().store.current_rv()
     }
 
+    /// Queues controllers' writes from now on (see `Config::hold_controllers`); `false` runs
+    /// what is queued and stops queueing.
+    pub fn hold_controllers(&self, on: bool) {
+        let mut st = self.shared.lock();
+        st.hold_controllers = on;
+        if !on {
+            crate::workers::release_held(&mut st);
+        }
+    }
+
+    /// Runs the held controllers' writes now.
+    pub fn run_held_controllers(&self) {
+        crate::workers::release_held(&mut self.shared.lock());
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// What `/version` says from now on (a server upgraded under the client).
+    pub fn set_git_version(&self, v: &str) {
+        self.shared.lock().git_version = Some(v.to_string());
+    }
+
     pub fn set_controller(&self, controller: ControllerConfig) {
         self.shared.lock().controller = controller;
     }
@@ -307,6 +332,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut shutdown: w
 }
 
 async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    shared.connections.fetch_add(1, Ordering::SeqCst);
+    // A new connection costs a round trip before its first request (the TCP handshake).
+    let latency = shared.lock().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     let reset = Arc::new(AtomicBool::new(false));
     let io = TokioIo::new(ResetOnDrop { stream, reset: reset.clone() });
     let svc = service_fn(move |req| serve_one(shared.clone(), reset.clone(), req));
@@ -339,6 +370,13 @@ async fn serve_one(
         user_agent: header("user-agent"),
         body: Bytes::new(),
     };
+    let (latency, write_cpu) = {
+        let st = shared.lock();
+        (st.latency, st.write_cpu)
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency / 2).await;
+    }
     let outcome = match body {
         Ok(b) => {
             request.body = b;
@@ -350,6 +388,12 @@ async fn serve_one(
         },
     };
     record(&shared, &request, outcome.user, outcome.reply.status());
+    if !write_cpu.is_zero() && matches!(request.method.as_str(), "POST" | "PUT" | "PATCH") {
+        let _ = tokio::task::spawn_blocking(move || burn(write_cpu)).await;
+    }
+    if !latency.is_zero() {
+        tokio::time::sleep(latency / 2).await;
+    }
     let response = match outcome.reply {
         Reply::Reset => {
             reset.store(true, Ordering::SeqCst);
@@ -371,6 +415,17 @@ async fn serve_one(
         Reply::TextStream(rx) => respond(200, "text/plain", ReplyBody::Stream(rx)),
     };
     Ok(response)
+}
+
+/// Keeps a core busy for `d`, as a real server's work on a write does.
+fn burn(d: std::time::Duration) {
+    let start = std::time::Instant::now();
+    let mut x: u64 = 1;
+    while start.elapsed() < d {
+        for _ in 0..1000 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407));
+        }
+    }
 }
 
 fn respond(status: u16, content_type: &str, body: ReplyBody) -> hyper::Response<ReplyBody> {

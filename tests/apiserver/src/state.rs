@@ -4,8 +4,8 @@ use crate::config::{Config, ControllerConfig, ForbidRule};
 use crate::faults::FaultState;
 use crate::log::RequestRecord;
 use crate::podlog::Logs;
-use crate::resources::Registry;
-use crate::store::{Store, WatchEvent};
+use crate::resources::{Registry, ResourceInfo};
+use crate::store::{ObjKey, Store, WatchEvent};
 use crate::strategy::Allocator;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -40,6 +40,12 @@ pub struct State {
     pub clock_offset: i64,
     /// Container logs (`pods/log`).
     pub logs: Logs,
+    pub hold_controllers: bool,
+    /// Writes whose controllers are held (see `Config::hold_controllers`).
+    pub held: Vec<(ResourceInfo, ObjKey)>,
+    pub latency: Duration,
+    pub write_cpu: Duration,
+    pub git_version: Option<String>,
 }
 
 impl State {
@@ -63,6 +69,11 @@ impl State {
             validation: crate::validation::Options { node_ports: config.node_port_range },
             clock_offset: config.clock_offset,
             logs: Logs::default(),
+            hold_controllers: config.hold_controllers,
+            held: Vec::new(),
+            latency: config.latency,
+            write_cpu: config.write_cpu,
+            git_version: config.git_version.clone(),
         }
     }
 
@@ -92,12 +103,22 @@ pub struct Shared {
     pub in_flight: AtomicUsize,
     /// The runtime the server runs on (test controls spawn simulated clients there).
     pub runtime: tokio::runtime::Handle,
+    /// Connections accepted since the start (HTTP/1.1: one per request in flight; over TLS, each
+    /// is a handshake).
+    pub connections: AtomicUsize,
 }
 
 impl Shared {
     pub fn new(state: State, addr: SocketAddr, shutdown: watch::Receiver<bool>) -> Arc<Shared> {
         let runtime = tokio::runtime::Handle::current();
-        Arc::new(Shared { state: Mutex::new(state), addr, shutdown, in_flight: AtomicUsize::new(0), runtime })
+        Arc::new(Shared {
+            state: Mutex::new(state),
+            addr,
+            shutdown,
+            in_flight: AtomicUsize::new(0),
+            runtime,
+            connections: AtomicUsize::new(0),
+        })
     }
 
     /// The state; a panic in another holder does not make it unusable for tests.

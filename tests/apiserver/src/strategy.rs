@@ -182,10 +182,17 @@ pub const META_ORDER: &[&str] = &[
     "managedFields",
 ];
 
-/// Puts top-level and metadata keys in the order the real server serialises them.
+/// Puts top-level and metadata keys in the order the real server serialises them, and drops
+/// empty `labels` and `annotations` as Go does (`omitempty` maps: a patch that removes the last
+/// label leaves none).
 pub fn normalize_order(obj: &mut Value) {
     if let Some(m) = obj.as_object_mut() {
         if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
+            for key in ["labels", "annotations"] {
+                if meta.get(key).and_then(Value::as_object).is_some_and(Map::is_empty) {
+                    meta.shift_remove(key);
+                }
+            }
             reorder(meta, META_ORDER);
         }
         let status = m.shift_remove("status");

@@ -69,6 +69,26 @@ pub fn read_managed(obj: &Value) -> Vec<ManagedEntry> {
         .unwrap_or_default()
 }
 
+/// Whether a write asks to clear managedFields: it sends them as `[]` or as one empty entry
+/// (`[{}]`), as the real field manager's `isResetManagedFields` reads them. Sent with any other
+/// entries they are the starting point; not sent, the stored ones are.
+pub fn resets_managed(obj: &Value) -> bool {
+    match obj.pointer("/metadata/managedFields").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([]) => true,
+        Some([only]) => only.as_object().is_some_and(|m| m.values().all(is_zero)),
+        _ => false,
+    }
+}
+
+/// A Go zero value as JSON: what an empty ManagedFieldsEntry holds.
+fn is_zero(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
 /// Stores entries in the real order: Apply before Update, then by time, manager, version, subresource.
 pub fn write_managed(obj: &mut Value, mut entries: Vec<ManagedEntry>) {
     entries.retain(|e| !e.fields.is_empty());

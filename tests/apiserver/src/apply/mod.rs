@@ -9,7 +9,7 @@ pub mod schema;
 pub mod walk;
 
 use fieldpath::{path_string, FieldSet, Path};
-use managed::{body_of, read_managed, strip, write_managed, ManagedEntry, Scope};
+use managed::{body_of, read_managed, resets_managed, strip, write_managed, ManagedEntry, Scope};
 use schema::Ty;
 use serde_json::Value;
 
@@ -167,8 +167,13 @@ pub fn record_update(old: &Value, new: &mut Value, ty: Ty, w: &Writer) {
     // As the real field manager does: managedFields sent with a write of the main resource are
     // the starting point (that is how a client moves ownership, as kubectl's csaupgrade does with
     // a JSON patch); without them, or on a subresource, the stored ones.
+    // `[]` or `[{}]` sent with a write clears them (fieldmanager's isResetManagedFields).
     let given = read_managed(new);
-    let mut managers = if subresource.is_none() && !given.is_empty() { given } else { read_managed(old) };
+    let mut managers = match subresource {
+        None if resets_managed(new) => Vec::new(),
+        None if !given.is_empty() => given,
+        _ => read_managed(old),
+    };
     let cmp = walk::compare(&body_of(old, drop_status), &body_of(new, drop_status), ty);
     let changed = strip(&cmp.changed(), w.scope);
     let removed = strip(&cmp.removed, w.scope);

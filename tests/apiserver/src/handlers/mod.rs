@@ -98,6 +98,7 @@ pub async fn handle(sh: &Arc<Shared>, req: &Request) -> Outcome {
     let known = user.as_ref().ok().cloned();
     match action {
         Some(FaultAction::Delay(d)) => tokio::time::sleep(d).await,
+        Some(FaultAction::RunControllers) => crate::workers::release_held(&mut sh.lock()),
         Some(FaultAction::Reset) => return Outcome { reply: Reply::Reset, user: known },
         Some(FaultAction::Status(code)) => return Outcome { reply: fault_error(code).into(), user: known },
         Some(FaultAction::TooManyRequests { retry_after_secs }) => {
@@ -124,7 +125,8 @@ fn route(sh: &Arc<Shared>, req: &Request, user: &str) -> Result<Reply, ApiError>
     };
     let read_only = |r: Reply| if req.method == "GET" { Ok(r) } else { Err(ApiError::method_not_allowed()) };
     match router::parse(&req.path) {
-        Route::Version => read_only(discovery::version()),
+        Route::Version => read_only(discovery::version(sh.lock().git_version.as_deref())),
+        Route::Stats => read_only(crate::workers::stats(sh)),
         Route::Health => {
             read_only(Reply::Raw { status: 200, content_type: "text/plain".into(), body: Bytes::from_static(b"ok") })
         }

@@ -573,7 +573,7 @@ pub fn finish(
         return Ok(Reply::json(code, stored));
     }
     if !w.status_subresource {
-        crate::controller::after_write(sh, st, w.info, &key);
+        crate::workers::after_write(sh, st, w.info, &key);
     }
     Ok(Reply::json(code, stored))
 }

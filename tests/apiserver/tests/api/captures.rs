@@ -5,7 +5,7 @@ use crate::client::{Client, Resp};
 use dimtensor_test_apiserver::{Config, ControllerConfig, ForbidRule, TestServer};
 use serde_json::{json, Value};
 
-fn capture(name: &str) -> Value {
+pub(crate) fn capture(name: &str) -> Value {
     let path = format!("{}/tests/captures/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).unwrap()
 }
@@ -18,7 +18,7 @@ fn want_status(c: &Value) -> u64 {
     c["response"]["status"].as_u64().unwrap()
 }
 
-fn want_body(c: &Value) -> &Value {
+pub(crate) fn want_body(c: &Value) -> &Value {
     &c["response"]["body"]
 }
 
@@ -39,7 +39,7 @@ fn managers(obj: &Value) -> Value {
     Value::Array(list)
 }
 
-fn check(name: &str, r: &Resp) -> Value {
+pub(crate) fn check(name: &str, r: &Resp) -> Value {
     let c = capture(name);
     assert_eq!(u64::from(r.status), want_status(&c), "{name}: status; body {}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.header("content-type"), Some("application/json"), "{name}: content type");
@@ -52,7 +52,7 @@ fn check_exact(name: &str, r: &Resp) {
     assert_eq!(&got, want_body(&capture(name)), "{name}: body");
 }
 
-fn send(client: &Client, name: &str) -> Resp {
+pub(crate) fn send(client: &Client, name: &str) -> Resp {
     let c = capture(name);
     let method = c["request"]["method"].as_str().unwrap();
     let path = c["request"]["path"].as_str().unwrap();

@@ -4,6 +4,7 @@
 mod behaviour;
 mod captures;
 mod client;
+mod controllers;
 mod day_two;
 mod kubectl;
 mod ownership;

@@ -106,6 +106,46 @@ fn a_managed_fields_patch_guarded_by_a_test_moves_ownership_in_one_write() {
     assert!(after["metadata"].get("labels").is_none(), "{after}");
 }
 
+/// A hand-over: one guarded JSON patch drops a manager's entry and the fields only it set; with
+/// no entry left, `[{}]` clears managedFields (an empty list sent is the same; none sent keeps them).
+#[test]
+fn a_managed_fields_patch_can_drop_the_last_entry() {
+    let (_server, c) = start();
+    let live = apply_as(&c, "kubectl-dimtensor/a", &cm("a", json!({"k": "1"}))).json();
+    let rv = live["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let handover = |rv: &str, entries: Value| {
+        json!([{"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+               {"op": "remove", "path": "/metadata/labels/dimtensor.io~1release"},
+               {"op": "replace", "path": "/metadata/managedFields", "value": entries}])
+    };
+    let url = format!("{CMS}/shared?fieldManager=kubectl-dimtensor%2Fa");
+    let r = c.patch(&url, "application/json-patch+json", &handover(&rv, json!([{}])));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let after = r.json();
+    assert!(after["metadata"].get("managedFields").is_none(), "cleared, none added for the patch: {after}");
+    assert!(after["metadata"].get("labels").is_none(), "{after}");
+    assert_eq!(after["data"], json!({"k": "1"}));
+    // Another manager now applies the same data without a conflict.
+    let theirs = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shared"}, "data": {"k": "2"}});
+    assert_eq!(apply_as(&c, "kustomize-controller", &theirs).status, 200);
+
+    // Without managedFields in the patch, the stored entries stay.
+    let live = apply_as(&c, "kubectl-dimtensor/b", &cm("b", json!({"k": "2"}))).json();
+    let rv = live["metadata"]["resourceVersion"].as_str().unwrap();
+    let ops = json!([{"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+                     {"op": "add", "path": "/metadata/annotations", "value": {"note": "x"}}]);
+    let kept = c.patch(&format!("{CMS}/shared?fieldManager=someone"), "application/json-patch+json", &ops).json();
+    assert!(entry(&kept, "kubectl-dimtensor/b").is_some() && entry(&kept, "someone").is_some(), "{kept}");
+    let rv = kept["metadata"]["resourceVersion"].as_str().unwrap();
+    let cleared = c.patch(
+        &url,
+        "application/json-patch+json",
+        &json!([{"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+        {"op": "replace", "path": "/metadata/managedFields", "value": []}]),
+    );
+    assert!(cleared.json()["metadata"].get("managedFields").is_none(), "{}", String::from_utf8_lossy(&cleared.body));
+}
+
 /// Union of two fieldsV1 tries.
 fn merge(into: &mut Value, from: &Value) {
     if let (Some(i), Some(f)) = (into.as_object_mut(), from.as_object()) {
