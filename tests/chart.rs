@@ -258,6 +258,9 @@ fn one<'a>(items: &'a [Value], kind: &str) -> &'a Value {
 
 #[test]
 fn the_charts_defects_are_mended() {
+    // One check below per listed defect, in the list's order.
+    let listed: Vec<&str> = template::DEFECTS.iter().map(|(id, _)| *id).collect();
+    assert_eq!(listed, ["cronjob", "gpu-node-selector", "indexed", "image-tag"], "a new defect needs its check here");
     // workloadType: cronjob renders a CronJob (the chart renders only a ServiceAccount).
     assert!(find(&render(&["-f", &upstream("values.yaml"), "--set", "workloadType=cronjob"]), "CronJob").is_some());
     // GPU on keeps the user's own nodeSelector and tolerations, each once.

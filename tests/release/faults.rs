@@ -26,6 +26,8 @@ use std::time::{Duration, Instant};
 const TIMEOUT: &str = "1s";
 /// The lease: a lock left behind by a failed release expires this soon.
 const LOCK: Duration = Duration::from_secs(2);
+/// A persistent fault's run taking this long is a hang (unbounded retries), not slowness.
+const HUNG: Duration = Duration::from_secs(120);
 const WORKERS: usize = 16;
 
 /// What a case found: faults it injected, and what went wrong (empty: passed).
@@ -172,7 +174,8 @@ fn persistent(op: &Op, s: &Step, kind: &Kind, objects: &[Value]) -> Outcome {
     let err = text(&out.stderr);
     let names = s.names.replace("{ns}", &env.namespace);
     let succeeds = s.name == "lock release";
-    o.check(took < Duration::from_secs(15), || format!("took {took:?}: not bounded"));
+    // A hang detector, not a speed check: bounded retries end in seconds even on a loaded machine.
+    o.check(took < HUNG, || format!("still running after {took:?}: the retries are not bounded"));
     o.check((2..=4).contains(&fired), || format!("fault hit {fired} requests: expected 2 to 4 attempts"));
     if succeeds {
         o.check(out.status.success(), || format!("exit {:?}: {err}", out.status.code()));
@@ -351,11 +354,9 @@ fn retries_are_ours_alone_and_bounded() {
     let env = Env::new("f-retries");
     let Some(server) = env.server_only("needs fault injection") else { return };
     server.add_fault(env.fault("GET", r"/secrets\?.*labelSelector=owner").always().status(503));
-    let start = Instant::now();
     let out = env.run(&flags(&["upgrade", "prod", "--install", "--overlay", "cronjob", "--yes"]));
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("list Secret/") && err.contains("(gave up after 4 attempts)"), "{err}");
     assert_eq!(server.fault_hits()[0].2, 4, "{err}");
-    assert!(start.elapsed() < Duration::from_secs(10), "{:?}", start.elapsed());
 }
