@@ -79,8 +79,19 @@ pub struct Scope {
 
 /// Commands whose NAME is an existing release (not `install`, `diff` or `render`, which name
 /// a new one or none).
-pub const RELEASE_COMMANDS: &[&str] =
-    &["upgrade", "rollback", "history", "status", "uninstall", "values", "manifest", "notes", "logs", "doctor"];
+pub const RELEASE_COMMANDS: &[&str] = &[
+    "upgrade",
+    "rollback",
+    "history",
+    "status",
+    "uninstall",
+    "values",
+    "manifest",
+    "notes",
+    "logs",
+    "doctor",
+    "handover",
+];
 
 /// A lister that knows no releases (no network): for tests and offline use.
 pub struct NoReleases;
@@ -405,7 +416,7 @@ mod tests {
         // A flag's value is not a positional: the release name is still to come.
         assert_eq!(values(&complete(&words(&["upgrade", "--overlay", "inference", ""]), &Fixed)), ["dev"]);
         assert_eq!(values(&complete(&words(&["uninstall", "-nml", "--context", "gpu", ""]), &Fixed)), ["train"]);
-        for cmd in ["rollback", "doctor"] {
+        for cmd in ["rollback", "doctor", "handover"] {
             assert_eq!(values(&complete(&words(&[cmd, ""]), &Fixed)), ["dev"], "{cmd}");
         }
         // New names, or none: nothing to look up.
