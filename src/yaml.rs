@@ -24,6 +24,7 @@ pub const MAX_DEPTH: usize = 100;
 /// memory stays bounded and an alias bomb costs little.
 pub const MAX_NODES: usize = 1 << 20;
 
+mod fast;
 mod prescan;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,9 +42,14 @@ pub fn parse_documents(text: &str, source_name: &str) -> Result<Vec<Value>, Yaml
     if text.len() > MAX_INPUT_BYTES {
         return Err(invalid(source_name, "file is larger than 64 MiB"));
     }
-    // The parser is quadratic on deep flow nesting and holds every node of a document in
-    // memory: measure both first, in one linear pass.
-    prescan::scan(text, MAX_DEPTH, MAX_NODES).map_err(|refused| match refused {
+    let text = yaml11_octals(text);
+    // Most text is read by the fast reader, which bounds its own depth and node count; the
+    // rest goes to serde_yaml, whose parser is quadratic on deep flow nesting and holds every
+    // node of a document in memory: measure both first, in one linear pass.
+    if let Some(docs) = fast::parse(&text) {
+        return Ok(docs);
+    }
+    prescan::scan(&text, MAX_DEPTH, MAX_NODES).map_err(|refused| match refused {
         prescan::Refused::TooDeep { line, column } => YamlError::Syntax {
             source_name: source_name.to_string(),
             line,
@@ -57,12 +63,16 @@ pub fn parse_documents(text: &str, source_name: &str) -> Result<Vec<Value>, Yaml
             message: format!("more than {MAX_NODES} keys and values by here, the limit for one file"),
         },
     })?;
+    read_with_serde_yaml(&text, source_name)
+}
+
+/// Every document through serde_yaml: all of YAML, and the words of every error.
+fn read_with_serde_yaml(text: &str, source_name: &str) -> Result<Vec<Value>, YamlError> {
     let budget = std::cell::Cell::new(MAX_NODES);
-    let text = yaml11_octals(text);
     let mut out = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(&text) {
+    for doc in serde_yaml::Deserializer::from_str(text) {
         let json = serde::de::DeserializeSeed::deserialize(JsonSeed { depth: 0, budget: &budget }, doc)
-            .map_err(|e| syntax(source_name, &text, &e))?;
+            .map_err(|e| syntax(source_name, text, &e))?;
         if !json.is_null() {
             out.push(json);
         }
@@ -558,45 +568,118 @@ fn resolves_to_non_string(s: &str) -> bool {
     if bytes[0].is_ascii_digit() && !date_like && !bytes.iter().copied().all(numeric) {
         return false;
     }
-    static RE: OnceLock<regex::Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| {
-        regex::Regex::new(concat!(
-            r"^(?:",
-            r"~|null|Null|NULL",
-            r"|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF",
-            r"|[-+]?0b[01_]+|[-+]?0o?[0-7_]+|[-+]?0x[0-9a-fA-F_]+",
-            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?",
-            r"|[-+]?(?:[0-9][0-9_]*)?\.?[0-9_.]*(?:[eE][-+]?[0-9]+)?",
-            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
-            r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*",
-            r"|<<|=",
-            r")$"
-        ))
-        .expect("static regex")
-    });
-    re.is_match(s)
+    yaml11_scalar(s)
 }
 
+/// Whether a plain scalar is one of YAML 1.1's non-strings: null, a boolean, an integer in any
+/// base, a sexagesimal or decimal number, infinity, NaN, a date, `<<` or `=`. Written out by
+/// hand rather than as a regular expression, whose compilation alone was a tenth of a small
+/// render; `tests::yaml11_scalar_matches_its_regular_expression` holds it to the expression.
+fn yaml11_scalar(s: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "~", "null", "Null", "NULL", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
+        "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "<<", "=",
+    ];
+    if WORDS.contains(&s) {
+        return true;
+    }
+    let b = s.as_bytes();
+    let digits = |r: &[u8]| r.iter().all(u8::is_ascii_digit);
+    // A date: four digits, a dash, one or two, a dash, one or two, then anything on the line.
+    let date = |b: &[u8]| {
+        let year = b.len() > 4 && digits(&b[..4]) && b[4] == b'-';
+        let rest = if year { &b[5..] } else { &[][..] };
+        let month = rest.iter().take_while(|c| c.is_ascii_digit()).count().min(2);
+        let day_at = month + 1;
+        year && month > 0 && rest.get(month) == Some(&b'-') && rest.get(day_at).is_some_and(u8::is_ascii_digit)
+    };
+    if date(b) {
+        return !s.contains('\n');
+    }
+    if matches!(b, b".nan" | b".NaN" | b".NAN") {
+        return true;
+    }
+    let rest = b.strip_prefix(b"-").or_else(|| b.strip_prefix(b"+")).unwrap_or(b);
+    let all = |r: &[u8], ok: fn(&u8) -> bool| !r.is_empty() && r.iter().all(ok);
+    matches!(rest, b".inf" | b".Inf" | b".INF")
+        || rest.strip_prefix(b"0b").is_some_and(|r| all(r, |c| matches!(c, b'0' | b'1' | b'_')))
+        || rest.strip_prefix(b"0x").is_some_and(|r| all(r, |c| c.is_ascii_hexdigit() || *c == b'_'))
+        || rest.strip_prefix(b"0o").is_some_and(|r| all(r, |c| matches!(c, b'0'..=b'7' | b'_')))
+        || rest.strip_prefix(b"0").is_some_and(|r| all(r, |c| matches!(c, b'0'..=b'7' | b'_')))
+        || sexagesimal(rest)
+        || decimal(rest)
+}
+
+/// `[0-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?`
+fn sexagesimal(b: &[u8]) -> bool {
+    if !b.first().is_some_and(u8::is_ascii_digit) {
+        return false;
+    }
+    let mut i = b.iter().take_while(|c| c.is_ascii_digit() || **c == b'_').count();
+    let mut groups = 0;
+    while b.get(i) == Some(&b':') {
+        // Two digits when the first allows it, else one: taking one where two fit leaves a digit
+        // that no `:` or `.` can follow, so the greedy choice is the only one that can match.
+        match (b.get(i + 1), b.get(i + 2)) {
+            (Some(b'0'..=b'5'), Some(d)) if d.is_ascii_digit() => i += 3,
+            (Some(d), _) if d.is_ascii_digit() => i += 2,
+            _ => return false,
+        }
+        groups += 1;
+    }
+    let fraction = match b.get(i) {
+        Some(b'.') => b[i + 1..].iter().all(|c| c.is_ascii_digit() || *c == b'_'),
+        None => true,
+        _ => false,
+    };
+    groups > 0 && fraction
+}
+
+/// `([0-9][0-9_]*)?\.?[0-9_.]*([eE][-+]?[0-9]+)?`, which is any run of digits, `_` and `.`
+/// (empty too) with an optional exponent.
+fn decimal(b: &[u8]) -> bool {
+    let mantissa = b.iter().take_while(|c| c.is_ascii_digit() || matches!(c, b'_' | b'.')).count();
+    match b.get(mantissa) {
+        None => true,
+        Some(b'e' | b'E') => {
+            let exp = &b[mantissa + 1..];
+            let exp = exp.strip_prefix(b"-").or_else(|| exp.strip_prefix(b"+")).unwrap_or(exp);
+            !exp.is_empty() && exp.iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    }
+}
+
+/// Whether `s` may be written as a plain scalar and read back as this string. One pass over
+/// the bytes: this runs for every key and string written.
 fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return false;
     };
     // '-' may start a plain scalar ("-Xmx1g") unless it reads as a sequence entry or document marker.
-    let dash_ok = first == '-' && s.len() > 1 && !s.starts_with("- ") && !s.starts_with("---");
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) && !dash_ok {
+    let dash_ok = first == b'-' && b.len() > 1 && !s.starts_with("- ") && !s.starts_with("---");
+    if b"-?:,[]{}#&*!|>'\"%@`".contains(&first) && !dash_ok || first == b' ' || last == b' ' || last == b':' {
         return false;
     }
-    if first == ' ' || s.ends_with(' ') || s.ends_with(':') {
-        return false;
+    let mut prev = 0;
+    for &c in b {
+        match c {
+            // ": " starts a value, " #" a comment; tabs and other controls need escapes.
+            b' ' if prev == b':' => return false,
+            b'#' if prev == b' ' => return false,
+            0..=0x1f | 0x7f => return false,
+            _ => {}
+        }
+        prev = c;
     }
-    if s.contains(": ") || s.contains(" #") || s.contains('\t') {
-        return false;
+    let special = |c: char| c.is_control() || matches!(c, '\u{feff}' | '\u{85}' | '\u{2028}' | '\u{2029}');
+    if s.is_ascii() || !s.chars().any(special) {
+        // A leading '-' that makes a number ("-1") is caught here too.
+        !resolves_to_non_string(s)
+    } else {
+        false
     }
-    if s.chars().any(|c| c.is_control() || c == '\u{feff}' || c == '\u{85}' || c == '\u{2028}' || c == '\u{2029}') {
-        return false;
-    }
-    // A leading '-' that makes a number ("-1") is caught here too.
-    !resolves_to_non_string(s)
 }
 
 #[cfg(test)]
@@ -684,6 +767,43 @@ mod tests {
             let out = to_yaml(&json!({ "k": s }));
             assert!(out.starts_with("k: \""), "{s:?} was not quoted: {out}");
             assert_eq!(parse_value(&out, "t").unwrap(), json!({ "k": s }));
+        }
+    }
+
+    /// The regular expression `yaml11_scalar` replaces, kept as its oracle.
+    fn yaml11_regex() -> regex::Regex {
+        regex::Regex::new(concat!(
+            r"^(?:",
+            r"~|null|Null|NULL",
+            r"|y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF",
+            r"|[-+]?0b[01_]+|[-+]?0o?[0-7_]+|[-+]?0x[0-9a-fA-F_]+",
+            r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?",
+            r"|[-+]?(?:[0-9][0-9_]*)?\.?[0-9_.]*(?:[eE][-+]?[0-9]+)?",
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+            r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}.*",
+            r"|<<|=",
+            r")$"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn yaml11_scalar_matches_its_regular_expression() {
+        let re = yaml11_regex();
+        let alphabet: Vec<char> = "0123456789012345_.:+-eExXoObBafinINFnaN<=~ yT\n".chars().collect();
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for case in 0..300_000 {
+            let mut s = String::new();
+            for _ in 0..case % 12 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            assert_eq!(yaml11_scalar(&s), re.is_match(&s), "{s:?}");
+        }
+        for s in ["2024-01-02", "2024-1-2 x", "2024-123-1", "1:30:59.5", "190:20:30", "1:60", "-0x_F", "0o", ".inf"] {
+            assert_eq!(yaml11_scalar(s), re.is_match(s), "{s:?}");
         }
     }
 

@@ -13,6 +13,10 @@ pub trait Fs: Sync {
     fn canonical(&self, path: &Path) -> PathBuf {
         normalize(path)
     }
+    /// Whether `path` is itself a symlink (only the disk has them).
+    fn is_symlink(&self, _path: &Path) -> bool {
+        false
+    }
 }
 
 /// The real file system.
@@ -30,6 +34,9 @@ impl Fs for DiskFs {
     }
     fn canonical(&self, path: &Path) -> PathBuf {
         std::fs::canonicalize(path).unwrap_or_else(|_| normalize(path))
+    }
+    fn is_symlink(&self, path: &Path) -> bool {
+        path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink())
     }
 }
 
@@ -127,6 +134,9 @@ impl Fs for Layered<'_> {
     }
     fn is_file(&self, path: &Path) -> bool {
         self.top.is_file(path) || self.under.is_file(path)
+    }
+    fn is_symlink(&self, path: &Path) -> bool {
+        !self.top.is_file(path) && self.under.is_symlink(path)
     }
     fn canonical(&self, path: &Path) -> PathBuf {
         if self.top.is_file(path) || self.top.is_dir(path) {

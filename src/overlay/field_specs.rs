@@ -186,7 +186,8 @@ pub fn replicas() -> &'static [FieldSpec] {
 /// Calls `f` on every node `spec` reaches in `body`, creating missing maps (and, at the end,
 /// `leaf()`) where the spec says `create`. Lists met on the way fan out to every element.
 pub fn visit(body: &mut Value, spec: &FieldSpec, leaf: &dyn Fn() -> Value, f: &mut dyn FnMut(&mut Value)) {
-    visit_at(body, spec, leaf, &mut |node, _| f(node));
+    let walk = Walk { path: &spec.path, create: spec.create, lists: &spec.lists, leaf };
+    walk.segments(body, 0, None, &mut |node, _| f(node));
 }
 
 /// [`visit`], also telling `f` where the node is.
@@ -196,43 +197,69 @@ pub fn visit_at(
     leaf: &dyn Fn() -> Value,
     f: &mut dyn FnMut(&mut Value, &Location),
 ) {
-    visit_segments(body, &spec.path, spec.create, &spec.lists, leaf, &mut Vec::new(), f);
+    let walk = Walk { path: &spec.path, create: spec.create, lists: &spec.lists, leaf };
+    walk.segments(body, 0, Some(&mut Vec::new()), f);
 }
 
-fn visit_segments(
-    node: &mut Value,
-    path: &[String],
+/// One spec's walk. This runs for every resource and spec of a build, so the location is
+/// only kept when asked for, and each map is looked into once on the way down.
+struct Walk<'a> {
+    path: &'a [String],
     create: bool,
-    lists: &[usize],
-    leaf: &dyn Fn() -> Value,
-    at: &mut Location,
-    f: &mut dyn FnMut(&mut Value, &Location),
-) {
-    if let Value::Array(items) = node {
-        for (i, item) in items.iter_mut().enumerate() {
-            at.push(Seg::Index(i));
-            visit_segments(item, path, create, lists, leaf, at, f);
-            at.pop();
-        }
-        return;
-    }
-    let Some((first, rest)) = path.split_first() else {
-        f(node, at);
-        return;
-    };
-    let Value::Object(map) = node else { return };
-    if !map.contains_key(first.as_str()) || map[first.as_str()].is_null() {
-        let depth = at.iter().filter(|s| matches!(s, Seg::Key(_))).count();
-        if !create || lists.contains(&depth) {
+    lists: &'a [usize],
+    leaf: &'a dyn Fn() -> Value,
+}
+
+impl Walk<'_> {
+    /// Walks from `node`, `depth` keys down the path; `at` is where `node` is, when tracked.
+    fn segments(
+        &self,
+        node: &mut Value,
+        depth: usize,
+        mut at: Option<&mut Location>,
+        f: &mut dyn FnMut(&mut Value, &Location),
+    ) {
+        if let Value::Array(items) = node {
+            for (i, item) in items.iter_mut().enumerate() {
+                self.step(item, || Seg::Index(i), depth, at.as_deref_mut(), f);
+            }
             return;
         }
-        let fresh = if rest.is_empty() { leaf() } else { Value::Object(Map::new()) };
-        map.insert(first.clone(), fresh);
+        let Some(first) = self.path.get(depth) else {
+            f(node, at.as_deref().unwrap_or(&Vec::new()));
+            return;
+        };
+        let Value::Object(map) = node else { return };
+        let present = map.get(first.as_str()).is_some_and(|v| !v.is_null());
+        if !present {
+            if !self.create || self.lists.contains(&depth) {
+                return;
+            }
+            let fresh = if depth + 1 == self.path.len() { (self.leaf)() } else { Value::Object(Map::new()) };
+            map.insert(first.clone(), fresh);
+        }
+        if let Some(child) = map.get_mut(first.as_str()) {
+            self.step(child, || Seg::Key(first.clone()), depth + 1, at, f);
+        }
     }
-    if let Some(child) = map.get_mut(first.as_str()) {
-        at.push(Seg::Key(first.clone()));
-        visit_segments(child, rest, create, lists, leaf, at, f);
-        at.pop();
+
+    /// Goes on into `child`, which is at `seg()` below the current node.
+    fn step(
+        &self,
+        child: &mut Value,
+        seg: impl FnOnce() -> Seg,
+        depth: usize,
+        at: Option<&mut Location>,
+        f: &mut dyn FnMut(&mut Value, &Location),
+    ) {
+        match at {
+            Some(at) => {
+                at.push(seg());
+                self.segments(child, depth, Some(&mut *at), f);
+                at.pop();
+            }
+            None => self.segments(child, depth, None, f),
+        }
     }
 }
 

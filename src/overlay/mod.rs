@@ -36,6 +36,8 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Layer<'a> {
     pub fs: &'a dyn Fs,
     pub dir: PathBuf,
+    /// `dir` with symlinks resolved: the tree this layer's files must stay in.
+    pub root: PathBuf,
     pub file: PathBuf,
     pub k: Kustomization,
 }
@@ -43,7 +45,7 @@ pub(crate) struct Layer<'a> {
 impl Layer<'_> {
     /// Reads a file named by this layer, refusing paths outside the layer's directory.
     pub fn read_file(&self, field: &'static str, entry: &str) -> Result<(PathBuf, String), OverlayError> {
-        load::read_restricted(self.fs, &self.dir, &self.file, field, entry)
+        load::read_restricted(self.fs, (&self.dir, &self.root), &self.file, field, entry)
     }
 }
 
@@ -125,8 +127,8 @@ impl<'a> Builder<'a> {
                 expected: name(expect),
             });
         }
-        self.stack.push(canonical);
-        let layer = Layer { fs: self.fs, dir: dir.to_path_buf(), file, k };
+        self.stack.push(canonical.clone());
+        let layer = Layer { fs: self.fs, dir: dir.to_path_buf(), root: canonical, file, k };
         self.run_layer(&layer, set)?;
         if expect == Expect::Kustomization {
             set.check_unique()?;

@@ -1,0 +1,613 @@
+//! A fast reader for the YAML manifests are written in, beside serde_yaml.
+//!
+//! Reading YAML through libyaml's events and serde took most of a large render's time: about
+//! 400 instructions per byte. Kubernetes manifests, kustomizations and values files use a small
+//! part of YAML: block mappings and sequences, one-line scalars, block scalars, one-line flow
+//! collections and comments. This reader builds `serde_json::Value` from that part directly, in
+//! one pass over the lines, and gives up (`None`) on anything else: anchors, aliases, tags,
+//! directives, complex keys, scalars over several lines, tabs, control characters, duplicate
+//! keys, any error. The caller then reads the text with serde_yaml, which also words every error,
+//! so what this reader accepts it must read exactly as serde_yaml does (`tests` compares the two
+//! on every YAML file of the repository and on generated texts).
+
+use serde_json::{Map, Number, Value};
+
+/// Deeper text goes to serde_yaml, which refuses it at [`super::MAX_DEPTH`] with a message.
+const MAX_DEPTH: usize = 64;
+/// libyaml refuses implicit keys longer than this.
+const MAX_KEY: usize = 1024;
+
+/// The documents of `text` (empty ones skipped), or `None` when `text` uses YAML beyond this
+/// reader's part or is not valid YAML.
+pub(super) fn parse(text: &str) -> Option<Vec<Value>> {
+    if !ordinary_characters(text) {
+        return None;
+    }
+    let lines: Vec<&str> = text.split('\n').collect();
+    // A last line without its line break changes how block scalars end: leave it to serde_yaml.
+    let ends_in_break = text.is_empty() || text.ends_with('\n');
+    let mut p = Reader { lines, at: 0, ends_in_break, nodes: 0 };
+    let mut docs = Vec::new();
+    loop {
+        p.skip_blank();
+        let Some(line) = p.lines.get(p.at) else { break };
+        if line.starts_with("---") || line.starts_with("...") {
+            document_start(line)?;
+            p.at += 1;
+            continue;
+        }
+        let indent = indentation(line);
+        let doc = p.node(p.at, indent, -1, 0)?;
+        if p.peek().is_some() {
+            return None;
+        }
+        if !doc.is_null() {
+            docs.push(doc);
+        }
+    }
+    Some(docs)
+}
+
+/// `---` alone or before a comment starts a document; anything else on its line is left to
+/// serde_yaml.
+fn document_start(line: &str) -> Option<()> {
+    let rest = line.strip_prefix("---")?;
+    (rest.trim_start_matches(' ').is_empty() || (rest.starts_with(' ') && rest.trim_start().starts_with('#')))
+        .then_some(())
+}
+
+/// Only printable characters, spaces and line feeds: tabs, carriage returns, the other line
+/// breaks YAML knows (NEL, U+2028, U+2029) and the byte order mark all need libyaml's rules.
+fn ordinary_characters(text: &str) -> bool {
+    let ascii_ok = |b: u8| b == b'\n' || (0x20..0x7f).contains(&b);
+    if text.bytes().all(ascii_ok) {
+        return true;
+    }
+    text.chars().all(|c| match c as u32 {
+        0..=0x7f => ascii_ok(c as u8),
+        0x80..=0x9f | 0x2028 | 0x2029 | 0xfeff | 0xfffe | 0xffff => false,
+        0xd800..=0xdfff => false,
+        _ => true,
+    })
+}
+
+fn indentation(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// Empty, only spaces, or a comment.
+fn is_blank(line: &str) -> bool {
+    let t = line.trim_start_matches(' ');
+    t.is_empty() || t.starts_with('#')
+}
+
+fn is_entry(text: &str) -> bool {
+    text == "-" || text.starts_with("- ")
+}
+
+/// After a value on its line: nothing, or a comment.
+fn is_rest_blank(rest: &str) -> bool {
+    let t = rest.trim_start_matches(' ');
+    t.is_empty() || (t.starts_with('#') && t.len() < rest.len())
+}
+
+struct Reader<'t> {
+    lines: Vec<&'t str>,
+    /// The next line to read.
+    at: usize,
+    ends_in_break: bool,
+    /// Keys and values read so far: past [`MAX_NODES`] the text goes to the pre-scan, which
+    /// refuses it before serde_yaml holds it all in memory.
+    nodes: usize,
+}
+
+/// Half of [`super::MAX_NODES`]: more goes to the pre-scan, which refuses past the limit.
+const MAX_NODES: usize = super::MAX_NODES / 2;
+
+impl Reader<'_> {
+    /// Counts `n` keys or values; `None` past the limit.
+    fn count(&mut self, n: usize) -> Option<()> {
+        self.nodes += n;
+        (self.nodes <= MAX_NODES).then_some(())
+    }
+}
+
+impl<'t> Reader<'t> {
+    fn skip_blank(&mut self) {
+        while self.lines.get(self.at).is_some_and(|l| is_blank(l)) {
+            self.at += 1;
+        }
+    }
+
+    /// The next line with content and its indentation; `None` at the end of the document.
+    fn peek(&mut self) -> Option<(usize, usize)> {
+        self.skip_blank();
+        let line = self.lines.get(self.at)?;
+        if line.starts_with("---") || line.starts_with("...") {
+            return None;
+        }
+        Some((self.at, indentation(line)))
+    }
+
+    /// The node whose text starts at column `col` of line `li`, inside a collection indented
+    /// `parent` (-1 at the top).
+    fn node(&mut self, li: usize, col: usize, parent: isize, depth: usize) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let text = &self.lines[li][col..];
+        if is_entry(text) {
+            return self.sequence(li, col, depth);
+        }
+        if key(text)?.is_some() {
+            return self.mapping(li, col, depth);
+        }
+        self.inline(li, col, parent, depth)
+    }
+
+    /// The node of an entry whose value is on the following lines (`key:` or `-` alone).
+    fn node_below(&mut self, indent: usize, same_indent_sequence: bool, depth: usize) -> Option<Value> {
+        match self.peek() {
+            Some((li, i)) if i > indent => {
+                let text = &self.lines[li][i..];
+                if text.starts_with(['|', '>']) {
+                    return None;
+                }
+                self.node(li, i, indent as isize, depth)
+            }
+            Some((li, i)) if same_indent_sequence && i == indent && is_entry(&self.lines[li][i..]) => {
+                self.sequence(li, i, depth)
+            }
+            _ => Some(Value::Null),
+        }
+    }
+
+    fn mapping(&mut self, first: usize, indent: usize, depth: usize) -> Option<Value> {
+        let mut map = Map::new();
+        let mut li = first;
+        loop {
+            let text = &self.lines[li][indent..];
+            let (name, after) = key(text)?.filter(|(k, _)| k.len() <= MAX_KEY)?;
+            let rest = &text[after..];
+            let value_col = indent + after + (rest.len() - rest.trim_start_matches(' ').len());
+            let value = if is_rest_blank(rest) {
+                self.at = li + 1;
+                self.node_below(indent, true, depth + 1)?
+            } else {
+                self.inline(li, value_col, indent as isize, depth + 1)?
+            };
+            match map.entry(name) {
+                serde_json::map::Entry::Vacant(e) => e.insert(value),
+                serde_json::map::Entry::Occupied(_) => return None,
+            };
+            self.count(2)?;
+            match self.peek() {
+                Some((next, i)) if i == indent && !is_entry(&self.lines[next][i..]) => li = next,
+                Some((_, i)) if i >= indent => return None,
+                _ => return Some(Value::Object(map)),
+            }
+        }
+    }
+
+    fn sequence(&mut self, first: usize, indent: usize, depth: usize) -> Option<Value> {
+        let mut items = Vec::new();
+        let mut li = first;
+        loop {
+            let after = &self.lines[li][indent + 1..];
+            let col = indent + 1 + (after.len() - after.trim_start_matches(' ').len());
+            let item = if is_rest_blank(after) {
+                self.at = li + 1;
+                self.node_below(indent, false, depth + 1)?
+            } else {
+                self.node(li, col, indent as isize, depth + 1)?
+            };
+            items.push(item);
+            self.count(1)?;
+            match self.peek() {
+                Some((next, i)) if i == indent && is_entry(&self.lines[next][i..]) => li = next,
+                Some((_, i)) if i > indent => return None,
+                // A key at this indentation may follow a sequence that is a key's value.
+                _ => return Some(Value::Array(items)),
+            }
+        }
+    }
+
+    /// A value that starts on its line at `col`: a block scalar, a flow collection, a quoted or a
+    /// plain scalar. `parent` is the indentation of the collection holding it.
+    fn inline(&mut self, li: usize, col: usize, parent: isize, depth: usize) -> Option<Value> {
+        let text = &self.lines[li][col..];
+        self.at = li + 1;
+        let first = *text.as_bytes().first()?;
+        let (value, rest) = match first {
+            b'|' | b'>' => return self.block_scalar(li, col, parent),
+            b'[' | b'{' => flow(text, depth, &mut self.nodes)?,
+            b'"' => double_quoted(text).map(|(s, n)| (Value::String(s), &text[n..]))?,
+            b'\'' => single_quoted(text).map(|(s, n)| (Value::String(s), &text[n..]))?,
+            _ => return plain_block(text),
+        };
+        is_rest_blank(rest).then_some(value)
+    }
+
+    /// `|` or `>` with an optional chomping indicator; an indentation indicator, `+`, spaces
+    /// past the indentation on a blank line, or text running to a last line without a line break
+    /// go to serde_yaml.
+    fn block_scalar(&mut self, li: usize, col: usize, parent: isize) -> Option<Value> {
+        if parent < 0 {
+            return None;
+        }
+        let header = &self.lines[li][col..];
+        let folded = header.starts_with('>');
+        let (strip, rest) = match header.as_bytes().get(1) {
+            Some(b'-') => (true, &header[2..]),
+            Some(b'+') | Some(b'0'..=b'9') => return None,
+            _ => (false, &header[1..]),
+        };
+        if !rest.is_empty() && !is_rest_blank(rest) {
+            return None;
+        }
+        // The first line with text sets the indentation.
+        let mut end = li + 1;
+        let indent = loop {
+            let line = self.lines.get(end)?;
+            let i = indentation(line);
+            if i < line.len() {
+                break i;
+            }
+            end += 1;
+        };
+        if indent as isize <= parent {
+            return None;
+        }
+        let mut out = String::new();
+        let mut empties = 0;
+        let mut any = false;
+        end = li + 1;
+        while let Some(line) = self.lines.get(end) {
+            let i = indentation(line);
+            if i == line.len() {
+                if line.len() > indent {
+                    return None;
+                }
+                empties += 1;
+            } else if i < indent {
+                break;
+            } else {
+                let body = &line[indent..];
+                if folded && body.starts_with(' ') {
+                    return None;
+                }
+                // Breaks before the text: one each at the start; between lines a literal keeps
+                // them all, a folded scalar turns a lone one into a space.
+                match (any, folded, empties) {
+                    (false, _, k) | (true, true, k @ 1..) => out.push_str(&"\n".repeat(k)),
+                    (true, true, 0) => out.push(' '),
+                    (true, false, k) => out.push_str(&"\n".repeat(k + 1)),
+                }
+                out.push_str(body);
+                any = true;
+                empties = 0;
+            }
+            end += 1;
+        }
+        if end == self.lines.len() && !self.ends_in_break {
+            return None;
+        }
+        if !strip {
+            out.push('\n');
+        }
+        self.at = end;
+        Some(Value::String(out))
+    }
+}
+
+/// The key of a `key: value` line and where its value starts (after the `:`); `Some(None)` when
+/// the text is not a key, `None` when it is beyond this reader.
+fn key(text: &str) -> Option<Option<(String, usize)>> {
+    let first = *text.as_bytes().first()?;
+    if first == b'"' || first == b'\'' {
+        let (name, n) = if first == b'"' { double_quoted(text)? } else { single_quoted(text)? };
+        let rest = text[n..].trim_start_matches(' ');
+        let colon = text.len() - rest.len();
+        return Some(match rest.strip_prefix(':') {
+            Some(r) if r.is_empty() || r.starts_with(' ') => Some((name, colon + 1)),
+            _ => None,
+        });
+    }
+    if b",[]{}#&*!|>'\"%@`".contains(&first) {
+        return Some(None);
+    }
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b':' if bytes.get(i + 1).is_none_or(|&n| n == b' ') => {
+                let name = text[..i].trim_end_matches(' ');
+                if name.is_empty() || name.contains(['[', ']', '{', '}', ',']) || name.starts_with(['-', '?', ':']) {
+                    return None;
+                }
+                return key_name(name).map(|k| Some((k, i + 1)));
+            }
+            b'#' if i > 0 && bytes[i - 1] == b' ' => return Some(None),
+            _ => {}
+        }
+    }
+    Some(None)
+}
+
+/// A plain key as serde_yaml's keys become strings: as written, except null and booleans
+/// spelled other ways, and numbers (integers as their value; floats go to serde_yaml).
+fn key_name(name: &str) -> Option<String> {
+    Some(match plain(name)? {
+        Value::String(s) => s,
+        Value::Null => "null".to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) if !n.is_f64() => n.to_string(),
+        _ => return None,
+    })
+}
+
+/// A plain scalar in a block collection: up to a comment or the end of its line.
+fn plain_block(text: &str) -> Option<Value> {
+    let first = *text.as_bytes().first()?;
+    let second = text.as_bytes().get(1);
+    if b",[]{}#&*!|>'\"%@`".contains(&first) || b"-?:".contains(&first) && second.is_none_or(|&b| b == b' ') {
+        return None;
+    }
+    let body = match text.find(" #") {
+        Some(i) => &text[..i],
+        None => text,
+    }
+    .trim_end_matches(' ');
+    if body.contains(": ") || body.ends_with(':') {
+        return None;
+    }
+    plain(body)
+}
+
+/// A flow collection (`[...]` or `{...}`) that ends on its line, and the text after it;
+/// `nodes` counts the keys and values read.
+fn flow<'t>(text: &'t str, depth: usize, nodes: &mut usize) -> Option<(Value, &'t str)> {
+    if depth > MAX_DEPTH || *nodes > MAX_NODES {
+        return None;
+    }
+    let close = if text.starts_with('[') { b']' } else { b'}' };
+    let mut rest = text[1..].trim_start_matches(' ');
+    let mut items = Vec::new();
+    let mut map = Map::new();
+    if let Some(r) = rest.strip_prefix(close as char) {
+        return Some((if close == b']' { Value::Array(items) } else { Value::Object(map) }, r));
+    }
+    loop {
+        if close == b']' {
+            let (item, r) = flow_item(rest, depth, nodes)?;
+            items.push(item);
+            *nodes += 1;
+            rest = r;
+        } else {
+            let (name, r) = match rest.as_bytes().first()? {
+                b'"' => double_quoted(rest).map(|(s, n)| (s, &rest[n..]))?,
+                b'\'' => single_quoted(rest).map(|(s, n)| (s, &rest[n..]))?,
+                _ => {
+                    let end = rest.find(": ")?;
+                    let name = rest[..end].trim_end_matches(' ');
+                    if name.is_empty() || name.contains([',', '[', ']', '{', '}', '#', ':']) {
+                        return None;
+                    }
+                    (key_name(name).filter(|_| plain_flow(name).is_some())?, &rest[end..])
+                }
+            };
+            let r = r.trim_start_matches(' ').strip_prefix(':')?.trim_start_matches(' ');
+            let (value, r) = flow_item(r, depth, nodes)?;
+            *nodes += 2;
+            match map.entry(name) {
+                serde_json::map::Entry::Vacant(e) => e.insert(value),
+                serde_json::map::Entry::Occupied(_) => return None,
+            };
+            rest = r;
+        }
+        if *nodes > MAX_NODES {
+            return None;
+        }
+        rest = rest.trim_start_matches(' ');
+        match rest.as_bytes().first()? {
+            b',' => rest = rest[1..].trim_start_matches(' '),
+            &b if b == close => {
+                let value = if close == b']' { Value::Array(items) } else { Value::Object(map) };
+                return Some((value, &rest[1..]));
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// One value inside a flow collection, and the text after it.
+fn flow_item<'t>(text: &'t str, depth: usize, nodes: &mut usize) -> Option<(Value, &'t str)> {
+    match text.as_bytes().first()? {
+        b'[' | b'{' => flow(text, depth + 1, nodes),
+        b'"' => double_quoted(text).map(|(s, n)| (Value::String(s), &text[n..])),
+        b'\'' => single_quoted(text).map(|(s, n)| (Value::String(s), &text[n..])),
+        _ => {
+            let end = text.find([',', ']', '}']).unwrap_or(text.len());
+            let body = text[..end].trim_end_matches(' ');
+            Some((plain_flow(body)?, &text[body.len()..]))
+        }
+    }
+}
+
+/// A plain scalar inside a flow collection; `:` and `#` go to serde_yaml.
+fn plain_flow(body: &str) -> Option<Value> {
+    let first = *body.as_bytes().first()?;
+    if b",[]{}#&*!|>'\"%@`-?:".contains(&first) && !(first == b'-' && body.len() > 1 && body.as_bytes()[1] != b' ') {
+        return None;
+    }
+    if body.contains([':', '#', '[', '{']) {
+        return None;
+    }
+    plain(body)
+}
+
+/// A single-quoted scalar on one line: its text and the bytes it took.
+fn single_quoted(text: &str) -> Option<(String, usize)> {
+    let mut out = String::new();
+    let mut rest = &text[1..];
+    loop {
+        let i = rest.find('\'')?;
+        out.push_str(&rest[..i]);
+        if rest[i + 1..].starts_with('\'') {
+            out.push('\'');
+            rest = &rest[i + 2..];
+        } else {
+            return Some((out, text.len() - rest.len() + i + 1));
+        }
+    }
+}
+
+/// A double-quoted scalar on one line, with YAML's escapes: its text and the bytes it took.
+fn double_quoted(text: &str) -> Option<(String, usize)> {
+    let mut out = String::new();
+    let bytes = text.as_bytes();
+    let mut i = 1;
+    let mut start = 1;
+    loop {
+        match bytes.get(i)? {
+            b'"' => {
+                out.push_str(&text[start..i]);
+                return Some((out, i + 1));
+            }
+            b'\\' => {
+                out.push_str(&text[start..i]);
+                let (c, len) = escape(&text[i + 1..])?;
+                out.push(c);
+                i += 1 + len;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+}
+
+/// The character a double-quoted escape stands for, and the bytes after the `\` it took.
+fn escape(text: &str) -> Option<(char, usize)> {
+    let hex = |n: usize| {
+        let digits = text.get(1..1 + n)?;
+        let code = u32::from_str_radix(digits, 16).ok().filter(|_| digits.bytes().all(|b| b.is_ascii_hexdigit()))?;
+        char::from_u32(code).map(|c| (c, 1 + n))
+    };
+    let c = match text.as_bytes().first()? {
+        b'0' => '\0',
+        b'a' => '\x07',
+        b'b' => '\x08',
+        b't' => '\t',
+        b'n' => '\n',
+        b'v' => '\x0b',
+        b'f' => '\x0c',
+        b'r' => '\r',
+        b'e' => '\x1b',
+        b' ' => ' ',
+        b'"' => '"',
+        b'/' => '/',
+        b'\\' => '\\',
+        b'N' => '\u{85}',
+        b'_' => '\u{a0}',
+        b'L' => '\u{2028}',
+        b'P' => '\u{2029}',
+        b'x' => return hex(2),
+        b'u' => return hex(4),
+        b'U' => return hex(8),
+        _ => return None,
+    };
+    Some((c, 1))
+}
+
+/// A plain scalar's value as serde_yaml resolves it (its `visit_untagged_scalar`, through the
+/// JSON conversion in `super`): null, booleans, integers, finite floats, else the text. Values
+/// the conversion refuses (NaN, integers past 64 bits) go to serde_yaml for its message.
+fn plain(s: &str) -> Option<Value> {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Some(Value::Null),
+        "true" | "True" | "TRUE" => return Some(Value::Bool(true)),
+        "false" | "False" | "FALSE" => return Some(Value::Bool(false)),
+        _ => {}
+    }
+    let first = s.as_bytes()[0];
+    if !(first.is_ascii_digit() || b"+-.".contains(&first)) {
+        return Some(Value::String(s.to_owned()));
+    }
+    if let Some(u) = resolve::unsigned(s, u64::from_str_radix) {
+        return Some(Value::Number(u.into()));
+    }
+    if let Some(i) = resolve::negative(s, i64::from_str_radix) {
+        return Some(Value::Number(i.into()));
+    }
+    if resolve::unsigned(s, u128::from_str_radix).is_some() || resolve::negative(s, i128::from_str_radix).is_some() {
+        return None;
+    }
+    if !resolve::digits_but_not_number(s) {
+        if let Some(f) = resolve::float(s) {
+            return Number::from_f64(f).map(Value::Number);
+        }
+    }
+    Some(Value::String(s.to_owned()))
+}
+
+/// serde_yaml 0.9's number resolution (`de.rs`), copied so that both readers agree.
+mod resolve {
+    use std::num::ParseIntError;
+
+    pub fn unsigned<T>(scalar: &str, from_str_radix: fn(&str, u32) -> Result<T, ParseIntError>) -> Option<T> {
+        let unpositive = scalar.strip_prefix('+').unwrap_or(scalar);
+        for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
+            if let Some(rest) = unpositive.strip_prefix(prefix) {
+                if rest.starts_with(['+', '-']) {
+                    return None;
+                }
+                if let Ok(int) = from_str_radix(rest, radix) {
+                    return Some(int);
+                }
+            }
+        }
+        if unpositive.starts_with(['+', '-']) || digits_but_not_number(scalar) {
+            return None;
+        }
+        from_str_radix(unpositive, 10).ok()
+    }
+
+    pub fn negative<T>(scalar: &str, from_str_radix: fn(&str, u32) -> Result<T, ParseIntError>) -> Option<T> {
+        for (prefix, radix) in [("-0x", 16), ("-0o", 8), ("-0b", 2)] {
+            if let Some(rest) = scalar.strip_prefix(prefix) {
+                if let Ok(int) = from_str_radix(&format!("-{rest}"), radix) {
+                    return Some(int);
+                }
+            }
+        }
+        if digits_but_not_number(scalar) {
+            return None;
+        }
+        from_str_radix(scalar, 10).ok()
+    }
+
+    pub fn float(scalar: &str) -> Option<f64> {
+        let unpositive = match scalar.strip_prefix('+') {
+            Some(u) if u.starts_with(['+', '-']) => return None,
+            Some(u) => u,
+            None => scalar,
+        };
+        if let ".inf" | ".Inf" | ".INF" = unpositive {
+            return Some(f64::INFINITY);
+        }
+        if let "-.inf" | "-.Inf" | "-.INF" = scalar {
+            return Some(f64::NEG_INFINITY);
+        }
+        if let ".nan" | ".NaN" | ".NAN" = scalar {
+            return Some(f64::NAN.copysign(1.0));
+        }
+        unpositive.parse::<f64>().ok().filter(|f| f.is_finite())
+    }
+
+    pub fn digits_but_not_number(scalar: &str) -> bool {
+        let scalar = scalar.strip_prefix(['-', '+']).unwrap_or(scalar);
+        scalar.len() > 1 && scalar.starts_with('0') && scalar[1..].bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
+#[cfg(test)]
+mod tests;
