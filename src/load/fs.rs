@@ -1,6 +1,6 @@
 //! Where kustomization trees are read from: the disk, or the trees embedded in the binary.
 
-use std::collections::BTreeMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
@@ -40,10 +40,13 @@ impl Fs for DiskFs {
     }
 }
 
-/// Files held in memory: the built-in base/overlays, and test trees.
+/// Files held in memory: the built-in base/overlays, and test trees. Every file of a build is
+/// looked up here first (see [`Layered`]), so lookups are hashed rather than compared path by
+/// path, and directories are known from the files' ancestors.
 #[derive(Debug, Clone, Default)]
 pub struct MemFs {
-    files: BTreeMap<PathBuf, String>,
+    files: HashMap<PathBuf, String>,
+    dirs: HashSet<PathBuf>,
 }
 
 impl MemFs {
@@ -52,26 +55,54 @@ impl MemFs {
     }
 
     pub fn insert(&mut self, path: impl AsRef<Path>, contents: impl Into<String>) {
-        self.files.insert(normalize(path.as_ref()), contents.into());
+        let path = normalize(path.as_ref());
+        self.dirs.extend(path.ancestors().skip(1).map(Path::to_path_buf));
+        self.files.insert(path, contents.into());
     }
 
-    /// Every file below `dir`, with paths relative to `dir`.
+    /// Every file below `dir`, with paths relative to `dir`, in path order.
     pub fn files_under<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = (&'a Path, &'a str)> + 'a {
-        self.files.iter().filter_map(move |(p, c)| p.strip_prefix(dir).ok().map(|rel| (rel, c.as_str())))
+        let mut files: Vec<(&Path, &str)> =
+            self.files.iter().filter_map(move |(p, c)| p.strip_prefix(dir).ok().map(|rel| (rel, c.as_str()))).collect();
+        files.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        files.into_iter()
+    }
+
+    fn get(&self, path: &Path) -> Option<&String> {
+        match is_normal(path) {
+            true => self.files.get(path),
+            false => self.files.get(&normalize(path)),
+        }
     }
 }
 
 impl Fs for MemFs {
     fn read_to_string(&self, path: &Path) -> io::Result<String> {
-        self.files.get(&normalize(path)).cloned().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
+        self.get(path).cloned().ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no such file"))
     }
     fn is_dir(&self, path: &Path) -> bool {
-        let p = normalize(path);
-        self.files.range(p.clone()..).next().is_some_and(|(k, _)| k.starts_with(&p) && *k != p)
+        match is_normal(path) {
+            true => self.dirs.contains(path),
+            false => self.dirs.contains(&normalize(path)),
+        }
     }
     fn is_file(&self, path: &Path) -> bool {
-        self.files.contains_key(&normalize(path))
+        self.get(path).is_some()
     }
+}
+
+/// Whether [`normalize`] would give `path` back unchanged: no `.` or `..`, no doubled or
+/// trailing `/`.
+fn is_normal(path: &Path) -> bool {
+    let b = path.as_os_str().as_encoded_bytes();
+    !b.is_empty()
+        && !b.ends_with(b"/")
+        && !b.windows(2).any(|w| w == b"//")
+        && b.split(|&c| c == b'/').skip(1).all(|part| part != b"." && part != b"..")
+        && !b.starts_with(b"./")
+        && !b.starts_with(b"../")
+        && b != b"."
+        && b != b".."
 }
 
 /// Lexical normalization: removes `.` and folds `dir/..`, without touching the disk.

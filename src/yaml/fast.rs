@@ -142,8 +142,8 @@ impl<'t> Reader<'t> {
         if is_entry(text) {
             return self.sequence(li, col, depth);
         }
-        if key(text)?.is_some() {
-            return self.mapping(li, col, depth);
+        if let Some(first_key) = key(text)? {
+            return self.mapping(li, col, depth, first_key);
         }
         self.inline(li, col, parent, depth)
     }
@@ -165,12 +165,18 @@ impl<'t> Reader<'t> {
         }
     }
 
-    fn mapping(&mut self, first: usize, indent: usize, depth: usize) -> Option<Value> {
+    /// The mapping whose first key, already read, is on line `first`.
+    fn mapping(&mut self, first: usize, indent: usize, depth: usize, first_key: (String, usize)) -> Option<Value> {
         let mut map = Map::new();
         let mut li = first;
+        let mut pending = Some(first_key);
         loop {
             let text = &self.lines[li][indent..];
-            let (name, after) = key(text)?.filter(|(k, _)| k.len() <= MAX_KEY)?;
+            let read = match pending.take() {
+                Some(k) => k,
+                None => key(text)??,
+            };
+            let (name, after) = Some(read).filter(|(k, _)| k.len() <= MAX_KEY)?;
             let rest = &text[after..];
             let value_col = indent + after + (rest.len() - rest.trim_start_matches(' ').len());
             let value = if is_rest_blank(rest) {
