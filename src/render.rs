@@ -75,12 +75,20 @@ pub struct Rendered {
     /// The overlay the preset values come from: a built-in name, `base`, or the directory.
     pub preset: Option<String>,
     pub preset_values: Value,
-    /// The values under the user's keys (defaults and preset), as a release records them.
-    pub defaults: Value,
+    /// [`Request::defaults`], when given: see [`Rendered::defaults`].
+    given_defaults: Option<Value>,
     /// The overlay's directory (under [`builtin::ROOT`] for a built-in one).
     pub overlay_dir: PathBuf,
     /// The generated layers, bottom to top, as stacked on the overlay (`init` writes them out).
     pub layers: Vec<Layer>,
+}
+
+impl Rendered {
+    /// The values under the user's keys (defaults and preset), as a release records them. Worked
+    /// out when asked: a plain render has no use for them.
+    pub fn defaults(&self) -> Value {
+        self.given_defaults.clone().unwrap_or_else(|| values::defaults_with(&self.preset_values))
+    }
 }
 
 /// A generated layer: a kustomization held in memory, whose `resources` and `components` name
@@ -232,14 +240,13 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
     }
     let resources = overlay::build(&stack.fs as &dyn Fs, &dir)?;
     let layers = stack.layers;
-    let defaults = under(&preset_values);
     Ok(Rendered {
         resources,
         effects,
         warnings,
         preset: Some(overlay_label),
         preset_values,
-        defaults,
+        given_defaults: req.defaults.clone(),
         overlay_dir,
         layers,
     })

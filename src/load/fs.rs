@@ -17,6 +17,35 @@ pub trait Fs: Sync {
     fn is_symlink(&self, _path: &Path) -> bool {
         false
     }
+    /// What `path` is, with one system call where the medium has them (a file system call per
+    /// resource file is a good part of a large build).
+    fn stat(&self, path: &Path) -> Stat {
+        let kind = if self.is_dir(path) {
+            Kind::Dir
+        } else if self.is_file(path) {
+            Kind::File
+        } else {
+            Kind::Missing
+        };
+        Stat { kind, symlink: kind != Kind::Missing && self.is_symlink(path) }
+    }
+}
+
+/// What a path names, symlinks followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    /// Nothing, or something neither a file nor a directory.
+    Missing,
+}
+
+/// [`Fs::stat`]'s answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub kind: Kind,
+    /// The path itself is a symlink (`kind` is what it leads to).
+    pub symlink: bool,
 }
 
 /// The real file system.
@@ -37,6 +66,17 @@ impl Fs for DiskFs {
     }
     fn is_symlink(&self, path: &Path) -> bool {
         path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink())
+    }
+    fn stat(&self, path: &Path) -> Stat {
+        let kind = |m: std::io::Result<std::fs::Metadata>| match m {
+            Ok(m) if m.is_file() => Kind::File,
+            Ok(m) if m.is_dir() => Kind::Dir,
+            _ => Kind::Missing,
+        };
+        match path.symlink_metadata() {
+            Ok(m) if m.file_type().is_symlink() => Stat { kind: kind(path.metadata()), symlink: true },
+            other => Stat { kind: kind(other), symlink: false },
+        }
     }
 }
 
@@ -136,6 +176,39 @@ mod tests {
     }
 
     #[test]
+    fn disk_stat_agrees_with_is_file_is_dir_and_is_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = |n: &str| tmp.path().join(n);
+        std::fs::write(p("file"), "x").unwrap();
+        std::fs::create_dir(p("dir")).unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(p("file"), p("to-file")).unwrap();
+            std::os::unix::fs::symlink(p("dir"), p("to-dir")).unwrap();
+            std::os::unix::fs::symlink(p("nowhere"), p("dangling")).unwrap();
+        }
+        for name in ["file", "dir", "to-file", "to-dir", "dangling", "missing"] {
+            let path = p(name);
+            let stat = DiskFs.stat(&path);
+            let expected = if DiskFs.is_dir(&path) {
+                Kind::Dir
+            } else if DiskFs.is_file(&path) {
+                Kind::File
+            } else {
+                Kind::Missing
+            };
+            assert_eq!(stat.kind, expected, "{name}");
+            assert_eq!(stat.symlink, DiskFs.is_symlink(&path), "{name}");
+        }
+        let mut mem = MemFs::new();
+        mem.insert("/gen/kustomization.yaml", "resources: []");
+        let layered = Layered { top: mem, under: &DiskFs };
+        assert_eq!(layered.stat(Path::new("/gen")).kind, Kind::Dir);
+        assert_eq!(layered.stat(Path::new("/gen/kustomization.yaml")).kind, Kind::File);
+        assert_eq!(layered.stat(&p("to-file")), Stat { kind: Kind::File, symlink: cfg!(unix) });
+    }
+
+    #[test]
     fn memfs_knows_directories() {
         let mut fs = MemFs::new();
         fs.insert("base/kustomization.yaml", "resources: []");
@@ -168,6 +241,12 @@ impl Fs for Layered<'_> {
     }
     fn is_symlink(&self, path: &Path) -> bool {
         !self.top.is_file(path) && self.under.is_symlink(path)
+    }
+    fn stat(&self, path: &Path) -> Stat {
+        match self.top.stat(path) {
+            Stat { kind: Kind::Missing, .. } => self.under.stat(path),
+            found => found,
+        }
     }
     fn canonical(&self, path: &Path) -> PathBuf {
         if self.top.is_file(path) || self.top.is_dir(path) {

@@ -51,12 +51,12 @@ pub fn resolve_entry(
         return Err(OverlayError::Remote { file: file.to_path_buf(), entry: entry.to_string() });
     }
     let path = fs::normalize(&dir.join(entry));
-    if fs.is_dir(&path) {
-        Ok(Entry::Dir(path))
-    } else if fs.is_file(&path) {
-        Ok(Entry::File(path))
-    } else {
-        Err(OverlayError::Missing { file: file.to_path_buf(), field, entry: entry.to_string(), path })
+    match fs.stat(&path).kind {
+        fs::Kind::Dir => Ok(Entry::Dir(path)),
+        fs::Kind::File => Ok(Entry::File(path)),
+        fs::Kind::Missing => {
+            Err(OverlayError::Missing { file: file.to_path_buf(), field, entry: entry.to_string(), path })
+        }
     }
 }
 
@@ -80,12 +80,13 @@ pub fn read_restricted(
         return Err(OverlayError::Remote { file: file.to_path_buf(), entry: entry.to_string() });
     }
     let path = fs::normalize(&dir.join(entry));
-    if !fs.is_file(&path) {
+    let stat = fs.stat(&path);
+    if stat.kind != fs::Kind::File {
         return Err(OverlayError::Missing { file: file.to_path_buf(), field, entry: entry.to_string(), path });
     }
     // A file right in `dir` that is no symlink is where `root` says: one lstat instead of
     // resolving every component of its path again (a syscall each, for every file).
-    let in_dir = path.parent() == Some(fs::normalize(dir).as_path()) && !fs.is_symlink(&path);
+    let in_dir = path.parent() == Some(fs::normalize(dir).as_path()) && !stat.symlink;
     let resolved = match (in_dir, path.file_name()) {
         (true, Some(name)) => root.join(name),
         _ => fs.canonical(&path),

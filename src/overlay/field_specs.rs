@@ -47,6 +47,14 @@ pub fn list_segments(path: &str) -> Vec<usize> {
 
 /// Splits `a/b\/c/d` into `["a", "b/c", "d"]`, dropping `[]` markers.
 pub fn split_path(path: &str) -> Vec<String> {
+    if path.contains('\\') {
+        return split_escaped(path);
+    }
+    // The tables' paths have no escapes, and are split for every build: no copy per character.
+    path.split('/').map(|s| s.strip_suffix("[]").unwrap_or(s)).filter(|s| !s.is_empty()).map(str::to_string).collect()
+}
+
+fn split_escaped(path: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = path.chars().peekable();
@@ -230,14 +238,15 @@ impl Walk<'_> {
             return;
         };
         let Value::Object(map) = node else { return };
-        let present = map.get(first.as_str()).is_some_and(|v| !v.is_null());
-        if !present {
-            if !self.create || self.lists.contains(&depth) {
-                return;
-            }
-            let fresh = if depth + 1 == self.path.len() { (self.leaf)() } else { Value::Object(Map::new()) };
-            map.insert(first.clone(), fresh);
+        // One lookup on the way down; a second only where the field is made.
+        if let Some(child) = map.get_mut(first.as_str()).filter(|v| !v.is_null()) {
+            return self.step(child, || Seg::Key(first.clone()), depth + 1, at, f);
         }
+        if !self.create || self.lists.contains(&depth) {
+            return;
+        }
+        let fresh = if depth + 1 == self.path.len() { (self.leaf)() } else { Value::Object(Map::new()) };
+        map.insert(first.clone(), fresh);
         if let Some(child) = map.get_mut(first.as_str()) {
             self.step(child, || Seg::Key(first.clone()), depth + 1, at, f);
         }
@@ -275,6 +284,11 @@ mod tests {
             ["metadata", "annotations", "nginx.ingress.kubernetes.io/auth-secret"]
         );
         assert_eq!(split_path("spec/containers[]/image"), ["spec", "containers", "image"]);
+        for path in
+            ["", "/", "a", "a/b", "/a//b/", "a[]/[]/b[]", "spec/volumeClaimTemplates[]/metadata/labels", "a[]b/c"]
+        {
+            assert_eq!(split_path(path), split_escaped(path), "{path:?}");
+        }
     }
 
     #[test]

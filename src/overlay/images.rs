@@ -10,17 +10,26 @@ use regex::Regex;
 use serde_json::Value;
 
 pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
+    if layer.k.images.is_empty() {
+        return Ok(());
+    }
+    let mut rules: Vec<Rule> = Vec::with_capacity(layer.k.images.len());
     for image in &layer.k.images {
         let re = NameMatcher::new(&image.name).map_err(|e| OverlayError::Transformer {
             file: layer.file.clone(),
             message: format!("images: name `{}` is not a valid pattern: {e}", image.name),
         })?;
-        for res in set.iter_mut() {
-            walk(res.body_mut(), &re, image);
-        }
+        rules.push((re, image));
+    }
+    // One walk per resource with every rule, in order, at each image field: the same as one walk
+    // per rule (a rule only rewrites the field's own value, and the fields are found by key).
+    for res in set.iter_mut() {
+        walk(res.body_mut(), &rules);
     }
     Ok(())
 }
+
+type Rule<'a> = (NameMatcher, &'a Image);
 
 /// The name is a regular expression in Kustomize, followed by an optional tag or digest. Almost
 /// every name is a plain image name, whose only special character is `.` (any character):
@@ -61,28 +70,28 @@ impl NameMatcher {
     }
 }
 
-fn walk(node: &mut Value, re: &NameMatcher, image: &Image) {
+fn walk(node: &mut Value, rules: &[Rule]) {
     match node {
         Value::Object(map) => {
             for (key, child) in map.iter_mut() {
                 if key == "containers" || key == "initContainers" {
                     if let Value::Array(items) = child {
                         for img in items.iter_mut().filter_map(|c| c.get_mut("image")) {
-                            update(img, re, image);
+                            rules.iter().for_each(|(re, image)| update(img, re, image));
                         }
                     }
                 }
                 if key == "volumes" {
                     if let Value::Array(items) = child {
                         for r in items.iter_mut().filter_map(|v| v.get_mut("image")?.get_mut("reference")) {
-                            update(r, re, image);
+                            rules.iter().for_each(|(re, image)| update(r, re, image));
                         }
                     }
                 }
-                walk(child, re, image);
+                walk(child, rules);
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|i| walk(i, re, image)),
+        Value::Array(items) => items.iter_mut().for_each(|i| walk(i, rules)),
         _ => {}
     }
 }
@@ -165,6 +174,31 @@ mod tests {
                 assert_eq!(plain.is_match(image), re.is_match(image), "{name} vs {image:?}");
             }
         }
+    }
+
+    #[test]
+    fn rules_apply_in_order_at_each_field_as_separate_passes_would() {
+        let image = |name: &str, new_name: Option<&str>, new_tag: Option<&str>| Image {
+            name: name.into(),
+            new_name: new_name.map(Into::into),
+            new_tag: new_tag.map(Into::into),
+            digest: None,
+        };
+        let images =
+            [image("nginx", Some("web"), None), image("web", None, Some("2")), image("nginx", None, Some("9"))];
+        let rules: Vec<Rule> = images.iter().map(|i| (NameMatcher::new(&i.name).unwrap(), i)).collect();
+        let mut body = serde_json::json!({"spec": {"template": {"spec": {
+            "initContainers": [{"image": "nginx:1"}],
+            "containers": [{"image": "nginx:1"}, {"image": "web:1"}, {"image": "other"}],
+            "volumes": [{"name": "v", "image": {"reference": "nginx"}}]
+        }}}});
+        walk(&mut body, &rules);
+        let pod = &body["spec"]["template"]["spec"];
+        assert_eq!(pod["initContainers"][0]["image"], "web:2", "renamed by the first rule, retagged by the second");
+        assert_eq!(pod["containers"][0]["image"], "web:2");
+        assert_eq!(pod["containers"][1]["image"], "web:2");
+        assert_eq!(pod["containers"][2]["image"], "other");
+        assert_eq!(pod["volumes"][0]["image"]["reference"], "web:2");
     }
 
     #[test]

@@ -99,6 +99,7 @@ impl Session {
         };
         let rendered = render::render(&req)?;
         crate::report::print_warnings(&rendered.warnings);
+        let defaults = rendered.defaults();
         let objects = rendered
             .resources
             .into_iter()
@@ -108,7 +109,7 @@ impl Session {
                 body
             })
             .collect();
-        Ok((diff::place(&self.cluster, objects).await?, rendered.defaults))
+        Ok((diff::place(&self.cluster, objects).await?, defaults))
     }
 
     /// Prints the plan; with `--dry-run` says the exit code to stop with.

@@ -227,13 +227,17 @@ pub fn is_group(path: &str) -> bool {
     params().iter().any(|p| p.path.starts_with(&prefix))
 }
 
-/// The defaults as one nested tree.
+/// The defaults as one nested tree (built once: a render with values asks for it several times).
 pub fn defaults() -> Value {
-    let mut root = Value::Object(Map::new());
-    for p in params() {
-        super::tree::set(&mut root, &super::tree::split(p.path), p.default.clone());
-    }
-    root
+    static TREE: OnceLock<Value> = OnceLock::new();
+    TREE.get_or_init(|| {
+        let mut root = Value::Object(Map::new());
+        for p in params() {
+            super::tree::set(&mut root, &super::tree::split(p.path), p.default.clone());
+        }
+        root
+    })
+    .clone()
 }
 
 /// The defaults as a YAML values file with one comment per key, for `show values`.

@@ -29,7 +29,7 @@ pub(super) fn parse(text: &str) -> Option<Vec<Value>> {
     let lines: Vec<&str> = text.split('\n').collect();
     // A last line without its line break changes how block scalars end: leave it to serde_yaml.
     let ends_in_break = text.is_empty() || text.ends_with('\n');
-    let mut p = Reader { lines, at: 0, ends_in_break, nodes: 0 };
+    let mut p = Reader { lines, at: 0, ends_in_break, nodes: 0, entries: Vec::new() };
     let mut docs = Vec::new();
     loop {
         p.skip_blank();
@@ -102,6 +102,9 @@ struct Reader<'t> {
     /// Keys and values read so far: past [`MAX_NODES`] the text goes to the pre-scan, which
     /// refuses it before serde_yaml holds it all in memory.
     nodes: usize,
+    /// The entries of the mappings being read, innermost last: a mapping is made once its
+    /// size is known, rather than grown (and rehashed) key by key.
+    entries: Vec<(String, Value)>,
 }
 
 /// Half of [`super::MAX_NODES`]: more goes to the pre-scan, which refuses past the limit.
@@ -167,7 +170,7 @@ impl<'t> Reader<'t> {
 
     /// The mapping whose first key, already read, is on line `first`.
     fn mapping(&mut self, first: usize, indent: usize, depth: usize, first_key: (String, usize)) -> Option<Value> {
-        let mut map = Map::new();
+        let start = self.entries.len();
         let mut li = first;
         let mut pending = Some(first_key);
         loop {
@@ -185,17 +188,21 @@ impl<'t> Reader<'t> {
             } else {
                 self.inline(li, value_col, indent as isize, depth + 1)?
             };
-            match map.entry(name) {
-                serde_json::map::Entry::Vacant(e) => e.insert(value),
-                serde_json::map::Entry::Occupied(_) => return None,
-            };
+            self.entries.push((name, value));
             self.count(2)?;
             match self.peek() {
                 Some((next, i)) if i == indent && !is_entry(&self.lines[next][i..]) => li = next,
                 Some((_, i)) if i >= indent => return None,
-                _ => return Some(Value::Object(map)),
+                _ => break,
             }
         }
+        let mut map = Map::with_capacity(self.entries.len() - start);
+        for (name, value) in self.entries.drain(start..) {
+            if map.insert(name, value).is_some() {
+                return None; // a duplicate key: serde_yaml's error names it
+            }
+        }
+        Some(Value::Object(map))
     }
 
     fn sequence(&mut self, first: usize, indent: usize, depth: usize) -> Option<Value> {
