@@ -3,7 +3,7 @@
 //! order, so output and error reporting stay exactly as a sequential run would give them.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 /// Below this many items threads cost more than they save (the built-in overlays have a handful).
 const MIN_PARALLEL: usize = 32;
@@ -17,8 +17,11 @@ const MAX_THREADS: usize = 8;
 /// assert_eq!(squares[9], 81);
 /// ```
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS);
-    if threads < 2 || items.len() < MIN_PARALLEL {
+    if items.len() < MIN_PARALLEL {
+        return items.iter().map(f).collect();
+    }
+    let threads = cores();
+    if threads < 2 {
         return items.iter().map(f).collect();
     }
     let next = AtomicUsize::new(0);
@@ -46,6 +49,13 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     // Every index below items.len() was claimed by exactly one thread, and scope() joined them all
     // (a panic in `f` would have propagated out of scope above).
     slots.into_iter().map(|r| r.expect("every item was mapped")).collect()
+}
+
+/// The threads worth starting, asked once: the standard library reads the cgroup's CPU quota
+/// from /proc and /sys on every call (a dozen system calls, a tenth of a small render's).
+fn cores() -> usize {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS))
 }
 
 #[cfg(test)]

@@ -139,26 +139,28 @@ impl<'a> Builder<'a> {
 
     fn run_layer(&mut self, layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
         // Gather this layer's resources first and join them to `set` once: appending file by
-        // file re-checked every id each time, which made large trees quadratic. Files are read
-        // and parsed in parallel up front; bases are built in order as they come.
-        let resolved = layer
-            .k
-            .resources
-            .iter()
-            .map(|entry| Ok((entry, load::resolve_entry(self.fs, &layer.dir, &layer.file, "resources", entry)?)))
-            .collect::<Result<Vec<_>, OverlayError>>()?;
-        let parsed = crate::parallel::map(&resolved, |(entry, resolved)| match resolved {
-            load::Entry::File(path) => {
-                Some(layer.read_file("resources", entry).and_then(|(_, text)| load::parse_resources(&text, path)))
-            }
-            load::Entry::Dir(_) => None,
+        // file re-checked every id each time, which made large trees quadratic. Entries are
+        // resolved, read and parsed in parallel up front, and the first error in a sequential
+        // run still wins: an entry that does not resolve, in order, before a file that does not
+        // parse. Bases are built in order as they come.
+        let fs = self.fs;
+        let done = crate::parallel::map(&layer.k.resources, |entry| {
+            let resolved = load::resolve_entry(fs, &layer.dir, &layer.file, "resources", entry)?;
+            let parsed = match &resolved {
+                load::Entry::File(path) => {
+                    Some(layer.read_file("resources", entry).and_then(|(_, text)| load::parse_resources(&text, path)))
+                }
+                load::Entry::Dir(_) => None,
+            };
+            Ok((resolved, parsed))
         });
+        let done = done.into_iter().collect::<Result<Vec<_>, OverlayError>>()?;
         let mut gathered = ResourceSet::new();
-        for ((_, resolved), resources) in resolved.iter().zip(parsed) {
+        for (resolved, resources) in done {
             match (resolved, resources) {
                 (load::Entry::Dir(sub), _) => {
                     let mut inner = ResourceSet::new();
-                    self.accumulate(sub, &mut inner, Expect::Kustomization)?;
+                    self.accumulate(&sub, &mut inner, Expect::Kustomization)?;
                     gathered.extend_unchecked(inner);
                 }
                 (load::Entry::File(_), resources) => {
