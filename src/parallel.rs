@@ -17,10 +17,7 @@ const MAX_THREADS: usize = 8;
 /// assert_eq!(squares[9], 81);
 /// ```
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    if items.len() < MIN_PARALLEL {
-        return items.iter().map(f).collect();
-    }
-    let threads = cores();
+    let threads = if items.len() < MIN_PARALLEL { 1 } else { cores() };
     if threads < 2 {
         return items.iter().map(f).collect();
     }

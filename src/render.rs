@@ -87,8 +87,14 @@ impl Rendered {
     /// The values under the user's keys (defaults and preset), as a release records them. Worked
     /// out when asked: a plain render has no use for them.
     pub fn defaults(&self) -> Value {
-        self.given_defaults.clone().unwrap_or_else(|| values::defaults_with(&self.preset_values))
+        defaults_under(self.given_defaults.as_ref(), &self.preset_values)
     }
+}
+
+/// The values under the user's keys: a revision's (`given`, for `--reuse-values`), else today's
+/// defaults with the preset over them.
+fn defaults_under(given: Option<&Value>, preset: &Value) -> Value {
+    given.cloned().unwrap_or_else(|| values::defaults_with(preset))
 }
 
 /// A generated layer: a kustomization held in memory, whose `resources` and `components` name
@@ -178,7 +184,7 @@ pub fn render(req: &Request) -> Result<Rendered, RenderError> {
     }
 
     let mut preset_values = preset_values;
-    let under = |preset: &Value| req.defaults.clone().unwrap_or_else(|| values::defaults_with(preset));
+    let under = |preset: &Value| defaults_under(req.defaults.as_ref(), preset);
     if !user.is_empty() {
         let eff = values::effective_over(&under(&preset_values), user);
         let wanted = eff["workloadType"].as_str().and_then(Workload::from_value);

@@ -47,16 +47,32 @@ pub fn resolve_entry(
     field: &'static str,
     entry: &str,
 ) -> Result<Entry, OverlayError> {
+    let (path, stat) = locate(fs, dir, file, field, entry)?;
+    Ok(match stat.kind {
+        fs::Kind::Dir => Entry::Dir(path),
+        _ => Entry::File(path),
+    })
+}
+
+/// The path an entry names under `dir`, and what is there (a file or a directory): one file
+/// system call. Remote URLs and missing paths are errors naming `file`.
+pub fn locate(
+    fs: &dyn Fs,
+    dir: &Path,
+    file: &Path,
+    field: &'static str,
+    entry: &str,
+) -> Result<(PathBuf, fs::Stat), OverlayError> {
     if is_remote(entry) {
         return Err(OverlayError::Remote { file: file.to_path_buf(), entry: entry.to_string() });
     }
     let path = fs::normalize(&dir.join(entry));
-    match fs.stat(&path).kind {
-        fs::Kind::Dir => Ok(Entry::Dir(path)),
-        fs::Kind::File => Ok(Entry::File(path)),
+    let stat = fs.stat(&path);
+    match stat.kind {
         fs::Kind::Missing => {
             Err(OverlayError::Missing { file: file.to_path_buf(), field, entry: entry.to_string(), path })
         }
+        _ => Ok((path, stat)),
     }
 }
 
@@ -76,20 +92,28 @@ pub fn read_restricted(
     field: &'static str,
     entry: &str,
 ) -> Result<(PathBuf, String), OverlayError> {
-    if is_remote(entry) {
-        return Err(OverlayError::Remote { file: file.to_path_buf(), entry: entry.to_string() });
-    }
-    let path = fs::normalize(&dir.join(entry));
-    let stat = fs.stat(&path);
+    let (path, stat) = locate(fs, dir, file, field, entry)?;
     if stat.kind != fs::Kind::File {
         return Err(OverlayError::Missing { file: file.to_path_buf(), field, entry: entry.to_string(), path });
     }
+    let text = read_located(fs, (dir, root), file, entry, (&path, stat))?;
+    Ok((path, text))
+}
+
+/// [`read_restricted`] of a file [`locate`] found.
+pub fn read_located(
+    fs: &dyn Fs,
+    (dir, root): (&Path, &Path),
+    file: &Path,
+    entry: &str,
+    (path, stat): (&Path, fs::Stat),
+) -> Result<String, OverlayError> {
     // A file right in `dir` that is no symlink is where `root` says: one lstat instead of
     // resolving every component of its path again (a syscall each, for every file).
     let in_dir = path.parent() == Some(fs::normalize(dir).as_path()) && !stat.symlink;
     let resolved = match (in_dir, path.file_name()) {
         (true, Some(name)) => root.join(name),
-        _ => fs.canonical(&path),
+        _ => fs.canonical(path),
     };
     if !resolved.starts_with(root) {
         return Err(OverlayError::OutsideRoot {
@@ -98,8 +122,7 @@ pub fn read_restricted(
             root: root.to_path_buf(),
         });
     }
-    let text = fs.read_to_string(&path).map_err(|source| OverlayError::Read { path: path.clone(), source })?;
-    Ok((path, text))
+    fs.read_to_string(path).map_err(|source| OverlayError::Read { path: path.to_path_buf(), source })
 }
 
 /// Parses a resource file: every document must be a mapping with `kind` and `metadata.name`;

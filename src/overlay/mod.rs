@@ -47,6 +47,11 @@ impl Layer<'_> {
     pub fn read_file(&self, field: &'static str, entry: &str) -> Result<(PathBuf, String), OverlayError> {
         load::read_restricted(self.fs, (&self.dir, &self.root), &self.file, field, entry)
     }
+
+    /// [`Layer::read_file`] of a file [`load::locate`] found at `path`.
+    fn read_located(&self, entry: &str, path: &Path, stat: load::fs::Stat) -> Result<String, OverlayError> {
+        load::read_located(self.fs, (&self.dir, &self.root), &self.file, entry, (path, stat))
+    }
 }
 
 type Step = fn(&Layer, &mut ResourceSet) -> Result<(), OverlayError>;
@@ -145,14 +150,12 @@ impl<'a> Builder<'a> {
         // parse. Bases are built in order as they come.
         let fs = self.fs;
         let done = crate::parallel::map(&layer.k.resources, |entry| {
-            let resolved = load::resolve_entry(fs, &layer.dir, &layer.file, "resources", entry)?;
-            let parsed = match &resolved {
-                load::Entry::File(path) => {
-                    Some(layer.read_file("resources", entry).and_then(|(_, text)| load::parse_resources(&text, path)))
-                }
-                load::Entry::Dir(_) => None,
-            };
-            Ok((resolved, parsed))
+            let (path, stat) = load::locate(fs, &layer.dir, &layer.file, "resources", entry)?;
+            if stat.kind == load::fs::Kind::Dir {
+                return Ok((load::Entry::Dir(path), None));
+            }
+            let parsed = layer.read_located(entry, &path, stat).and_then(|text| load::parse_resources(&text, &path));
+            Ok((load::Entry::File(path), Some(parsed)))
         });
         let done = done.into_iter().collect::<Result<Vec<_>, OverlayError>>()?;
         let mut gathered = ResourceSet::new();
