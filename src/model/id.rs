@@ -15,10 +15,7 @@ pub struct Gvk {
 impl Gvk {
     /// Splits an `apiVersion` such as `apps/v1` (or `v1` for the core group).
     pub fn from_api_version(api_version: &str, kind: &str) -> Gvk {
-        let (group, version) = match api_version.split_once('/') {
-            Some((g, v)) => (g, v),
-            None => ("", api_version),
-        };
+        let (group, version) = split_api_version(api_version);
         Gvk { group: group.to_string(), version: version.to_string(), kind: kind.to_string() }
     }
 
@@ -36,10 +33,27 @@ impl Gvk {
     }
 }
 
+/// `apiVersion` as group and version, without copying (`v1` is the core group).
+pub fn split_api_version(api_version: &str) -> (&str, &str) {
+    api_version.split_once('/').unwrap_or(("", api_version))
+}
+
+/// The namespace used for equality: cluster-scoped kinds have none, and an empty namespace
+/// means `default`, as in Kustomize.
+pub fn effective_namespace<'a>(group: &str, kind: &str, namespace: &'a str) -> &'a str {
+    if is_cluster_scoped(group, kind) {
+        "_non_namespaceable_"
+    } else if namespace.is_empty() {
+        "default"
+    } else {
+        namespace
+    }
+}
+
 /// True for kinds the API server serves without a namespace (Namespace, ClusterRole, CRDs, ...).
 /// Derived at build time from the OpenAPI schema's paths.
 pub fn is_cluster_scoped(group: &str, kind: &str) -> bool {
-    CLUSTER_SCOPED.binary_search(&(group, kind)).is_ok()
+    cluster_scoped_kind(group, kind)
 }
 
 /// The identity of one resource. Shown as `Kind/namespace/name`, or `Kind/name` for objects
@@ -67,16 +81,9 @@ impl ResId {
         }
     }
 
-    /// The namespace used for equality: cluster-scoped kinds have none, and an empty namespace
-    /// means `default`, as in Kustomize.
+    /// See [`effective_namespace`].
     pub fn effective_namespace(&self) -> &str {
-        if self.gvk.is_cluster_scoped() {
-            "_non_namespaceable_"
-        } else if self.namespace.is_empty() {
-            "default"
-        } else {
-            &self.namespace
-        }
+        effective_namespace(&self.gvk.group, &self.gvk.kind, &self.namespace)
     }
 
     /// The same object under any version of its group: identity is group, kind, namespace and

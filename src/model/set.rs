@@ -3,8 +3,10 @@
 //! Deliberately small (Kustomize's `ResMap` grew to forty methods): transformers get the slice
 //! and work on it; the set only guards id uniqueness when resources come together.
 
+use super::id::{effective_namespace, split_api_version};
 use super::{ResId, Resource};
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 /// Two resources with the same id met in one build.
 #[derive(Debug, thiserror::Error)]
@@ -61,16 +63,16 @@ impl ResourceSet {
 
     /// Adds all resources of `other`, in order; any id already present is an error.
     pub fn append(&mut self, other: ResourceSet) -> Result<(), DuplicateId> {
-        let mut seen: HashSet<(String, String, String, String)> = self.items.iter().map(key).collect();
-        for res in other.items {
-            if !seen.insert(key(&res)) {
-                let id = res.id();
-                let first =
-                    self.items.iter().find(|r| r.id().same_object(&id)).map(|r| r.origin.clone()).unwrap_or_default();
-                return Err(DuplicateId { id, first, second: res.origin });
-            }
-            self.items.push(res);
+        let mut seen: HashSet<Key> = HashSet::with_capacity(self.items.len() + other.items.len());
+        seen.extend(self.items.iter().map(key));
+        if let Some(i) = other.items.iter().position(|r| !seen.insert(key(r))) {
+            let res = &other.items[i];
+            let id = res.id();
+            let mut earlier = self.items.iter().chain(&other.items[..i]);
+            let first = earlier.find(|r| r.id().same_object(&id)).map(|r| r.origin.clone()).unwrap_or_default();
+            return Err(DuplicateId { id, first, second: res.origin.clone() });
         }
+        self.items.extend(other.items);
         Ok(())
     }
 
@@ -78,16 +80,20 @@ impl ResourceSet {
     /// joins its parent (or is printed): transformers may rename two objects to one name. A
     /// renamed resource is described with its original id, so the user finds it.
     pub fn check_unique(&self) -> Result<(), DuplicateId> {
-        let mut seen: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+        let mut seen: HashMap<Key, usize> = HashMap::with_capacity(self.items.len());
         for (i, res) in self.items.iter().enumerate() {
-            if let Some(&first) = seen.get(&key(res)) {
-                let describe = |r: &Resource| match r.org_id() == r.id() {
-                    true => r.origin.clone(),
-                    false => format!("{} (originally {})", r.origin, r.org_id()),
-                };
-                return Err(DuplicateId { id: res.id(), first: describe(&self.items[first]), second: describe(res) });
-            }
-            seen.insert(key(res), i);
+            let first = match seen.entry(key(res)) {
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                    continue;
+                }
+                Entry::Occupied(first) => *first.get(),
+            };
+            let describe = |r: &Resource| match r.org_id() == r.id() {
+                true => r.origin.clone(),
+                false => format!("{} (originally {})", r.origin, r.org_id()),
+            };
+            return Err(DuplicateId { id: res.id(), first: describe(&self.items[first]), second: describe(res) });
         }
         Ok(())
     }
@@ -119,10 +125,14 @@ impl ResourceSet {
     }
 }
 
-fn key(r: &Resource) -> (String, String, String, String) {
-    let id = r.id();
-    let ns = id.effective_namespace().to_string();
-    (id.gvk.group + "/" + &id.gvk.version, id.gvk.kind, ns, id.name)
+/// What makes two resources one object: group, version, kind, namespace (as compared) and
+/// name, borrowed from the body (thousands of these are made for a large build).
+type Key<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
+
+fn key(r: &Resource) -> Key<'_> {
+    let (group, version) = split_api_version(r.api_version());
+    let kind = r.kind();
+    (group, version, kind, effective_namespace(group, kind, r.namespace()), r.name())
 }
 
 impl IntoIterator for ResourceSet {
