@@ -48,6 +48,25 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     slots.into_iter().map(|r| r.expect("every item was mapped")).collect()
 }
 
+/// `items.iter_mut().for_each(f)`, in one contiguous run of items per core (this thread takes
+/// the first): for per-resource transformers, where one thread per item would cost more than
+/// the work.
+pub fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(&mut T) + Sync) {
+    let threads = if items.len() < MIN_PARALLEL { 1 } else { cores() };
+    if threads < 2 {
+        return items.iter_mut().for_each(f);
+    }
+    let mut runs = items.chunks_mut(items.len().div_ceil(threads));
+    let first = runs.next();
+    let f = &f;
+    std::thread::scope(|scope| {
+        for run in runs {
+            scope.spawn(move || run.iter_mut().for_each(f));
+        }
+        first.into_iter().flatten().for_each(f);
+    });
+}
+
 /// The threads worth starting, asked once: the standard library reads the cgroup's CPU quota
 /// from /proc and /sys on every call (a dozen system calls, a tenth of a small render's).
 fn cores() -> usize {
@@ -64,6 +83,9 @@ mod tests {
         for n in [0, 5, 31, 32, 1000] {
             let items: Vec<usize> = (0..n).collect();
             assert_eq!(map(&items, |i| i * 2), items.iter().map(|i| i * 2).collect::<Vec<_>>());
+            let mut doubled = items.clone();
+            for_each_mut(&mut doubled, |i| *i *= 2);
+            assert_eq!(doubled, items.iter().map(|i| i * 2).collect::<Vec<_>>());
         }
     }
 }

@@ -7,6 +7,11 @@ use std::path::{Component, Path, PathBuf};
 /// The few file operations the loader needs. Paths given to it are already normalized.
 pub trait Fs: Sync {
     fn read_to_string(&self, path: &Path) -> io::Result<String>;
+    /// [`Fs::read_to_string`] of a file [`Fs::stat`] found, its size known: the disk reads it
+    /// into a buffer of that size without asking the size again (a system call per file).
+    fn read_stated(&self, path: &Path, _stat: Stat) -> io::Result<String> {
+        self.read_to_string(path)
+    }
     fn is_dir(&self, path: &Path) -> bool;
     fn is_file(&self, path: &Path) -> bool;
     /// The path with symlinks resolved where the medium has them, for root checks and cycles.
@@ -27,7 +32,7 @@ pub trait Fs: Sync {
         } else {
             Kind::Missing
         };
-        Stat { kind, symlink: kind != Kind::Missing && self.is_symlink(path) }
+        Stat { kind, symlink: kind != Kind::Missing && self.is_symlink(path), len: 0 }
     }
 }
 
@@ -46,6 +51,8 @@ pub struct Stat {
     pub kind: Kind,
     /// The path itself is a symlink (`kind` is what it leads to).
     pub symlink: bool,
+    /// The size in bytes where the medium tells it with the kind (0 otherwise): a capacity hint.
+    pub len: u64,
 }
 
 /// The real file system.
@@ -68,15 +75,24 @@ impl Fs for DiskFs {
         path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink())
     }
     fn stat(&self, path: &Path) -> Stat {
-        let kind = |m: std::io::Result<std::fs::Metadata>| match m {
-            Ok(m) if m.is_file() => Kind::File,
-            Ok(m) if m.is_dir() => Kind::Dir,
-            _ => Kind::Missing,
+        let stat = |m: std::io::Result<std::fs::Metadata>, symlink| match m {
+            Ok(m) if m.is_file() => Stat { kind: Kind::File, symlink, len: m.len() },
+            Ok(m) if m.is_dir() => Stat { kind: Kind::Dir, symlink, len: 0 },
+            _ => Stat { kind: Kind::Missing, symlink, len: 0 },
         };
         match path.symlink_metadata() {
-            Ok(m) if m.file_type().is_symlink() => Stat { kind: kind(path.metadata()), symlink: true },
-            other => Stat { kind: kind(other), symlink: false },
+            Ok(m) if m.file_type().is_symlink() => stat(path.metadata(), true),
+            other => stat(other, false),
         }
+    }
+    fn read_stated(&self, path: &Path, stat: Stat) -> io::Result<String> {
+        use std::io::Read;
+        // Read through `take`, which asks no size (`File::read_to_string` would, again), and stops
+        // one byte past the YAML reader's limit: a larger file is refused, not held in memory.
+        let limit = crate::yaml::MAX_INPUT_BYTES as u64 + 1;
+        let mut bytes = Vec::with_capacity(stat.len.min(limit) as usize);
+        std::fs::File::open(path)?.take(limit).read_to_end(&mut bytes)?;
+        String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 }
 
@@ -169,6 +185,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn read_stated_reads_the_whole_file_whatever_the_size_hint() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f");
+        std::fs::write(&path, "kind: A\n".repeat(5000)).unwrap();
+        let stat = DiskFs.stat(&path);
+        assert_eq!(stat.len, 40_000);
+        for len in [0, 7, 40_000, 1 << 40] {
+            assert_eq!(DiskFs.read_stated(&path, Stat { len, ..stat }).unwrap().len(), 40_000, "hint {len}");
+        }
+        std::fs::write(&path, b"a: \xff\n").unwrap();
+        let err = DiskFs.read_stated(&path, DiskFs.stat(&path)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
     fn normalizes_lexically() {
         assert_eq!(normalize(Path::new("overlays/training/../../base")), PathBuf::from("base"));
         assert_eq!(normalize(Path::new("./a/./b")), PathBuf::from("a/b"));
@@ -205,7 +236,7 @@ mod tests {
         let layered = Layered { top: mem, under: &DiskFs };
         assert_eq!(layered.stat(Path::new("/gen")).kind, Kind::Dir);
         assert_eq!(layered.stat(Path::new("/gen/kustomization.yaml")).kind, Kind::File);
-        assert_eq!(layered.stat(&p("to-file")), Stat { kind: Kind::File, symlink: cfg!(unix) });
+        assert_eq!(layered.stat(&p("to-file")), Stat { kind: Kind::File, symlink: cfg!(unix), len: 1 });
     }
 
     #[test]
@@ -241,6 +272,12 @@ impl Fs for Layered<'_> {
     }
     fn is_symlink(&self, path: &Path) -> bool {
         !self.top.is_file(path) && self.under.is_symlink(path)
+    }
+    fn read_stated(&self, path: &Path, stat: Stat) -> io::Result<String> {
+        match self.top.is_file(path) {
+            true => self.top.read_to_string(path),
+            false => self.under.read_stated(path, stat),
+        }
     }
     fn stat(&self, path: &Path) -> Stat {
         match self.top.stat(path) {

@@ -108,12 +108,9 @@ pub fn read_located(
     entry: &str,
     (path, stat): (&Path, fs::Stat),
 ) -> Result<String, OverlayError> {
-    // A file right in `dir` that is no symlink is where `root` says: one lstat instead of
-    // resolving every component of its path again (a syscall each, for every file).
-    let in_dir = path.parent() == Some(fs::normalize(dir).as_path()) && !stat.symlink;
-    let resolved = match (in_dir, path.file_name()) {
-        (true, Some(name)) => root.join(name),
-        _ => fs.canonical(path),
+    let resolved = match below_without_symlinks(fs, dir, path, stat) {
+        Some(rel) => root.join(rel),
+        None => fs.canonical(path),
     };
     if !resolved.starts_with(root) {
         return Err(OverlayError::OutsideRoot {
@@ -122,7 +119,22 @@ pub fn read_located(
             root: root.to_path_buf(),
         });
     }
-    fs.read_to_string(path).map_err(|source| OverlayError::Read { path: path.to_path_buf(), source })
+    fs.read_stated(path, stat).map_err(|source| OverlayError::Read { path: path.to_path_buf(), source })
+}
+
+/// `path` relative to `dir` when no step between them is a symlink, so that it lies where `root`
+/// (the canonical `dir`) says: the lstat [`locate`] made, plus one per directory in between,
+/// instead of resolving every component of the path again (a system call each, for every file).
+fn below_without_symlinks<'p>(fs: &dyn Fs, dir: &Path, path: &'p Path, stat: fs::Stat) -> Option<&'p Path> {
+    let rel = path.strip_prefix(fs::normalize(dir)).ok()?;
+    if stat.symlink || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+        return None;
+    }
+    let mut between = path.ancestors().skip(1).take(rel.components().count().saturating_sub(1));
+    match between.any(|d| fs.is_symlink(d)) {
+        true => None,
+        false => Some(rel),
+    }
 }
 
 /// Parses a resource file: every document must be a mapping with `kind` and `metadata.name`;

@@ -1,5 +1,6 @@
 //! Resource identity: group, version, kind, namespace and name.
 
+use super::fields;
 use std::fmt;
 
 include!(concat!(env!("OUT_DIR"), "/cluster_scoped.rs"));
@@ -72,12 +73,11 @@ impl ResId {
 
     /// The id a manifest (or a patch naming one) declares; missing fields are empty.
     pub fn of(doc: &serde_json::Value) -> ResId {
-        let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
-        let meta = &doc["metadata"];
+        let meta = fields::child(doc, "metadata").unwrap_or(&serde_json::Value::Null);
         ResId {
-            gvk: Gvk::from_api_version(doc["apiVersion"].as_str().unwrap_or(""), doc["kind"].as_str().unwrap_or("")),
-            namespace: s(&meta["namespace"]),
-            name: s(&meta["name"]),
+            gvk: Gvk::from_api_version(fields::str_at(doc, "apiVersion"), fields::str_at(doc, "kind")),
+            namespace: fields::str_at(meta, "namespace").to_string(),
+            name: fields::str_at(meta, "name").to_string(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! One resource: its JSON body plus what the build remembers about it.
 
-use super::{Gvk, ResId};
+use super::{fields, Gvk, ResId};
 use serde_json::{Map, Value};
 
 /// What a generator said about the resource it made.
@@ -65,12 +65,10 @@ impl Resource {
     }
 
     fn str_at(&self, a: &str, b: Option<&str>) -> &str {
-        let v = &self.body[a];
-        let v = match b {
-            Some(b) => &v[b],
-            None => v,
-        };
-        v.as_str().unwrap_or("")
+        match b {
+            Some(b) => fields::child(&self.body, a).map_or("", |v| fields::str_at(v, b)),
+            None => fields::str_at(&self.body, a),
+        }
     }
 
     pub fn api_version(&self) -> &str {

@@ -49,7 +49,7 @@ pub struct Untyped {
 pub fn get<'v>(mut v: &'v Value, at: &[Seg]) -> Option<&'v Value> {
     for seg in at {
         v = match (seg, v) {
-            (Seg::Key(k), Value::Object(m)) => m.get(k)?,
+            (Seg::Key(k), Value::Object(m)) => super::fields::get(m, k)?,
             (Seg::Index(i), Value::Array(a)) => a.get(*i)?,
             _ => return None,
         };
@@ -60,7 +60,7 @@ pub fn get<'v>(mut v: &'v Value, at: &[Seg]) -> Option<&'v Value> {
 pub fn get_mut<'v>(mut v: &'v mut Value, at: &[Seg]) -> Option<&'v mut Value> {
     for seg in at {
         v = match (seg, v) {
-            (Seg::Key(k), Value::Object(m)) => m.get_mut(k)?,
+            (Seg::Key(k), Value::Object(m)) => super::fields::get_mut(m, k)?,
             (Seg::Index(i), Value::Array(a)) => a.get_mut(*i)?,
             _ => return None,
         };

@@ -4,7 +4,7 @@
 //! when a step meets a list, the rest of the path applies to every element.
 
 use crate::model::shared::{Location, Seg};
-use crate::model::Gvk;
+use crate::model::{fields, Gvk};
 use serde_json::{Map, Value};
 use std::sync::OnceLock;
 
@@ -198,16 +198,38 @@ pub fn visit(body: &mut Value, spec: &FieldSpec, leaf: &dyn Fn() -> Value, f: &m
     walk.segments(body, 0, None, &mut |node, _| f(node));
 }
 
-/// [`visit`], also telling `f` where the node is.
+/// [`visit`], also telling `f` where the node is: the steps down to it, which
+/// [`location`] makes into a [`Location`] where one is kept.
 pub fn visit_at(
     body: &mut Value,
     spec: &FieldSpec,
     leaf: &dyn Fn() -> Value,
-    f: &mut dyn FnMut(&mut Value, &Location),
+    f: &mut dyn FnMut(&mut Value, &[Step<'_>]),
 ) {
     let walk = Walk { path: &spec.path, create: spec.create, lists: &spec.lists, leaf };
     walk.segments(body, 0, Some(&mut Vec::new()), f);
 }
+
+/// One step of the way to a node a walk reached: a key of the spec's path, or a list index.
+/// Borrowed, so a walk allocates nothing for where it is until a caller keeps it.
+#[derive(Debug, Clone, Copy)]
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The steps as an owned location.
+pub fn location(steps: &[Step<'_>]) -> Location {
+    steps
+        .iter()
+        .map(|s| match *s {
+            Step::Key(k) => Seg::Key(k.to_string()),
+            Step::Index(i) => Seg::Index(i),
+        })
+        .collect()
+}
+
+type Visitor<'f> = dyn FnMut(&mut Value, &[Step<'_>]) + 'f;
 
 /// One spec's walk. This runs for every resource and spec of a build, so the location is
 /// only kept when asked for, and each map is looked into once on the way down.
@@ -218,29 +240,23 @@ struct Walk<'a> {
     leaf: &'a dyn Fn() -> Value,
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
     /// Walks from `node`, `depth` keys down the path; `at` is where `node` is, when tracked.
-    fn segments(
-        &self,
-        node: &mut Value,
-        depth: usize,
-        mut at: Option<&mut Location>,
-        f: &mut dyn FnMut(&mut Value, &Location),
-    ) {
+    fn segments(&self, node: &mut Value, depth: usize, mut at: Option<&mut Vec<Step<'a>>>, f: &mut Visitor<'_>) {
         if let Value::Array(items) = node {
             for (i, item) in items.iter_mut().enumerate() {
-                self.step(item, || Seg::Index(i), depth, at.as_deref_mut(), f);
+                self.step(item, Step::Index(i), depth, at.as_deref_mut(), f);
             }
             return;
         }
         let Some(first) = self.path.get(depth) else {
-            f(node, at.as_deref().unwrap_or(&Vec::new()));
+            f(node, at.as_deref().map_or(&[], Vec::as_slice));
             return;
         };
         let Value::Object(map) = node else { return };
         // One lookup on the way down; a second only where the field is made.
-        if let Some(child) = map.get_mut(first.as_str()).filter(|v| !v.is_null()) {
-            return self.step(child, || Seg::Key(first.clone()), depth + 1, at, f);
+        if let Some(child) = fields::get_mut(map, first).filter(|v| !v.is_null()) {
+            return self.step(child, Step::Key(first), depth + 1, at, f);
         }
         if !self.create || self.lists.contains(&depth) {
             return;
@@ -248,22 +264,15 @@ impl Walk<'_> {
         let fresh = if depth + 1 == self.path.len() { (self.leaf)() } else { Value::Object(Map::new()) };
         map.insert(first.clone(), fresh);
         if let Some(child) = map.get_mut(first.as_str()) {
-            self.step(child, || Seg::Key(first.clone()), depth + 1, at, f);
+            self.step(child, Step::Key(first), depth + 1, at, f);
         }
     }
 
-    /// Goes on into `child`, which is at `seg()` below the current node.
-    fn step(
-        &self,
-        child: &mut Value,
-        seg: impl FnOnce() -> Seg,
-        depth: usize,
-        at: Option<&mut Location>,
-        f: &mut dyn FnMut(&mut Value, &Location),
-    ) {
+    /// Goes on into `child`, which is at `seg` below the current node.
+    fn step(&self, child: &mut Value, seg: Step<'a>, depth: usize, at: Option<&mut Vec<Step<'a>>>, f: &mut Visitor<'_>) {
         match at {
             Some(at) => {
-                at.push(seg());
+                at.push(seg);
                 self.segments(child, depth, Some(&mut *at), f);
                 at.pop();
             }

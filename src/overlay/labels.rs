@@ -31,7 +31,7 @@ pub fn set_pairs(set: &mut ResourceSet, pairs: &Map<String, Value>, specs: &[Fie
     if pairs.is_empty() {
         return;
     }
-    for res in set.iter_mut() {
+    crate::parallel::for_each_mut(set.as_mut_slice(), |res| {
         let gvk = res.gvk();
         let mut fresh: Vec<Vec<Location>> = vec![Vec::new(); pairs.len()];
         for spec in specs.iter().filter(|s| s.applies_to(&gvk)) {
@@ -39,7 +39,7 @@ pub fn set_pairs(set: &mut ResourceSet, pairs: &Map<String, Value>, specs: &[Fie
                 if let Value::Object(m) = node {
                     for (i, (k, v)) in pairs.iter().enumerate() {
                         if m.insert(k.clone(), Value::String(scalar_text(v))).is_none() {
-                            let mut place = at.clone();
+                            let mut place = field_specs::location(at);
                             place.push(Seg::Key(k.clone()));
                             fresh[i].push(place);
                         }
@@ -51,7 +51,7 @@ pub fn set_pairs(set: &mut ResourceSet, pairs: &Map<String, Value>, specs: &[Fie
         for places in fresh {
             res.share(places);
         }
-    }
+    });
 }
 
 /// Label and annotation values are strings; `1` and `true` in YAML mean "1" and "true".

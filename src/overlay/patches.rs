@@ -12,7 +12,7 @@
 use super::{patch_json6902, schema, strategic_merge, Layer, OverlayError};
 use crate::load::kustomization::{Patch, PatchOptions, Selector};
 use crate::model::shared::Seg;
-use crate::model::{ResId, Resource, ResourceSet};
+use crate::model::{effective_namespace, split_api_version, ResId, Resource, ResourceSet};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -215,18 +215,38 @@ pub(super) struct IdIndex {
     by_cur: HashMap<IdKey, Vec<usize>>,
 }
 
-type IdKey = (String, String, String, String);
+/// Group, version, kind, effective namespace and name, each after its length: one allocation,
+/// and no two ids alike.
+type IdKey = String;
 
-fn key(id: &ResId) -> IdKey {
-    (id.gvk.api_version(), id.gvk.kind.clone(), id.effective_namespace().to_string(), id.name.clone())
+fn key(parts: [&str; 5]) -> IdKey {
+    let mut k = String::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
+    for p in parts {
+        k.push_str(&p.len().to_string());
+        k.push(':');
+        k.push_str(p);
+    }
+    k
+}
+
+fn key_of(id: &ResId) -> IdKey {
+    key([&id.gvk.group, &id.gvk.version, &id.gvk.kind, id.effective_namespace(), &id.name])
+}
+
+/// The key of the resource as it is now, read from its body.
+fn current_key(r: &Resource) -> IdKey {
+    let (group, version) = split_api_version(r.api_version());
+    key([group, version, r.kind(), effective_namespace(group, r.kind(), r.namespace()), r.name()])
 }
 
 impl IdIndex {
     fn build(set: &ResourceSet) -> IdIndex {
         let (mut by_org, mut by_cur) = (HashMap::new(), HashMap::new());
         for (i, r) in set.iter().enumerate() {
-            by_org.entry(key(&r.org_id())).or_insert_with(Vec::new).push(i);
-            by_cur.entry(key(&r.id())).or_insert_with(Vec::new).push(i);
+            let cur = current_key(r);
+            let org = r.prev_ids().first().map_or_else(|| cur.clone(), key_of);
+            by_org.entry(org).or_insert_with(Vec::new).push(i);
+            by_cur.entry(cur).or_insert_with(Vec::new).push(i);
         }
         IdIndex { by_org, by_cur }
     }
@@ -234,7 +254,7 @@ impl IdIndex {
     /// The resource an untargeted patch names: by original id, else by current id, exactly one.
     fn find(&self, doc: &Value, source: &str) -> Result<usize, OverlayError> {
         let want = ResId::of(doc);
-        let k = key(&want);
+        let k = key_of(&want);
         for map in [&self.by_org, &self.by_cur] {
             match map.get(&k).map(Vec::as_slice) {
                 Some([one]) => return Ok(*one),

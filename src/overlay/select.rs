@@ -5,7 +5,7 @@
 //! counts as `default`.
 
 use crate::load::kustomization::Selector;
-use crate::model::Resource;
+use crate::model::{effective_namespace, split_api_version, Resource};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -48,16 +48,18 @@ impl Matcher {
     }
 
     pub fn matches(&self, r: &Resource) -> bool {
-        let cur = r.id();
-        let org = r.org_id();
+        // Read from the body and the history in place: this runs for every resource and target.
+        let (group, version) = split_api_version(r.api_version());
+        let kind = r.kind();
+        let cur = (effective_namespace(group, kind, r.namespace()), r.name());
+        let org = r.prev_ids().first().map_or(cur, |o| (o.effective_namespace(), o.name.as_str()));
         let hit = |re: &Option<Regex>, a: &str, b: &str| re.as_ref().is_none_or(|re| re.is_match(a) || re.is_match(b));
-        let gvk = &cur.gvk;
         let one = |re: &Option<Regex>, a: &str| re.as_ref().is_none_or(|re| re.is_match(a));
-        hit(&self.namespace, org.effective_namespace(), cur.effective_namespace())
-            && hit(&self.name, &org.name, &cur.name)
-            && one(&self.group, &gvk.group)
-            && one(&self.version, &gvk.version)
-            && one(&self.kind, &gvk.kind)
+        hit(&self.namespace, org.0, cur.0)
+            && hit(&self.name, org.1, cur.1)
+            && one(&self.group, group)
+            && one(&self.version, version)
+            && one(&self.kind, kind)
             && self.labels.as_ref().is_none_or(|s| s.matches(r.labels()))
             && self.annotations.as_ref().is_none_or(|s| s.matches(r.annotations()))
     }

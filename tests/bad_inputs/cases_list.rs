@@ -127,6 +127,7 @@ cases! {
     paths_patch_file_outside_the_root => "paths/patch-file-outside-the-root",
     paths_resource_outside_the_root => "paths/resource-outside-the-root",
     paths_symlink_outside_the_root => "paths/symlink-outside-the-root",
+    paths_symlinked_dir_outside_the_root => "paths/symlinked-dir-outside-the-root",
     // set
     set_empty_key_segment => "set/empty-key-segment",
     set_empty_key => "set/empty-key",
