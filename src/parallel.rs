@@ -23,24 +23,28 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> 
     }
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                // Claim items one by one; store in batches to keep the lock cold.
-                let mut done = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= items.len() {
-                        break;
-                    }
-                    done.push((i, f(&items[i])));
-                }
-                let mut slots = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                for (i, r) in done {
-                    slots[i] = Some(r);
-                }
-            });
+    let work = || {
+        // Claim items one by one; store in batches to keep the lock cold.
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            if i >= items.len() {
+                break;
+            }
+            done.push((i, f(&items[i])));
         }
+        let mut slots = results.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (i, r) in done {
+            slots[i] = Some(r);
+        }
+    };
+    // This thread is one of the workers: a thread fewer to start (and, with mimalloc, a heap
+    // fewer to set up) per call.
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(&work);
+        }
+        work();
     });
     let slots = results.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     // Every index below items.len() was claimed by exactly one thread, and scope() joined them all

@@ -271,7 +271,7 @@ impl Fs for Layered<'_> {
         self.top.is_file(path) || self.under.is_file(path)
     }
     fn is_symlink(&self, path: &Path) -> bool {
-        !self.top.is_file(path) && self.under.is_symlink(path)
+        !self.top.is_file(path) && !self.top.is_dir(path) && self.under.is_symlink(path)
     }
     fn read_stated(&self, path: &Path, stat: Stat) -> io::Result<String> {
         match self.top.is_file(path) {

@@ -45,7 +45,14 @@ fn emit_document(out: &mut String, doc: &Value) {
 }
 
 fn indent(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    // Whole runs of spaces rather than one `char` at a time (each a UTF-8 encode and a check).
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let run = left.min(SPACES.len());
+        out.push_str(&SPACES[..run]);
+        left -= run;
+    }
 }
 
 /// `first_inline`: the caller already wrote `- ` for the first key.
@@ -333,6 +340,15 @@ mod tests {
     use super::*;
     use crate::yaml::parse_value;
     use serde_json::json;
+
+    #[test]
+    fn indents_past_one_run_of_spaces() {
+        for n in [0, 1, 63, 64, 65, 150] {
+            let mut out = String::from("x");
+            indent(&mut out, n);
+            assert_eq!(out, format!("x{}", " ".repeat(n)));
+        }
+    }
 
     #[test]
     fn yaml11_ambiguous_strings_are_quoted() {

@@ -27,9 +27,11 @@ pub(super) fn parse(text: &str) -> Option<Vec<Value>> {
         return None;
     }
     let lines: Vec<&str> = text.split('\n').collect();
+    let indents = lines.iter().map(|l| (l, indentation(l))).map(|(l, i)| if is_blank_from(l, i) { BLANK } else { i });
+    let indents = indents.collect();
     // A last line without its line break changes how block scalars end: leave it to serde_yaml.
     let ends_in_break = text.is_empty() || text.ends_with('\n');
-    let mut p = Reader { lines, at: 0, ends_in_break, nodes: 0, entries: Vec::new() };
+    let mut p = Reader { lines, indents, at: 0, ends_in_break, nodes: 0, entries: Vec::new() };
     let mut docs = Vec::new();
     loop {
         p.skip_blank();
@@ -39,8 +41,7 @@ pub(super) fn parse(text: &str) -> Option<Vec<Value>> {
             p.at += 1;
             continue;
         }
-        let indent = indentation(line);
-        let doc = p.node(p.at, indent, -1, 0)?;
+        let doc = p.node(p.at, p.indents[p.at], -1, 0)?;
         if p.peek().is_some() {
             return None;
         }
@@ -75,14 +76,16 @@ fn ordinary_characters(text: &str) -> bool {
 }
 
 fn indentation(line: &str) -> usize {
-    line.len() - line.trim_start_matches(' ').len()
+    line.bytes().take_while(|&b| b == b' ').count()
 }
 
-/// Empty, only spaces, or a comment.
-fn is_blank(line: &str) -> bool {
-    let t = line.trim_start_matches(' ');
-    t.is_empty() || t.starts_with('#')
+/// Empty, only spaces, or a comment (`indent` is the line's indentation).
+fn is_blank_from(line: &str, indent: usize) -> bool {
+    matches!(line.as_bytes().get(indent), None | Some(b'#'))
 }
+
+/// [`Reader::indents`] of a blank line.
+const BLANK: usize = usize::MAX;
 
 fn is_entry(text: &str) -> bool {
     text == "-" || text.starts_with("- ")
@@ -96,6 +99,9 @@ fn is_rest_blank(rest: &str) -> bool {
 
 struct Reader<'t> {
     lines: Vec<&'t str>,
+    /// Each line's indentation, worked out once ([`BLANK`] for blank lines and comments): the
+    /// reader looks at most lines several times.
+    indents: Vec<usize>,
     /// The next line to read.
     at: usize,
     ends_in_break: bool,
@@ -120,7 +126,7 @@ impl Reader<'_> {
 
 impl<'t> Reader<'t> {
     fn skip_blank(&mut self) {
-        while self.lines.get(self.at).is_some_and(|l| is_blank(l)) {
+        while self.indents.get(self.at) == Some(&BLANK) {
             self.at += 1;
         }
     }
@@ -132,7 +138,7 @@ impl<'t> Reader<'t> {
         if line.starts_with("---") || line.starts_with("...") {
             return None;
         }
-        Some((self.at, indentation(line)))
+        Some((self.at, self.indents[self.at]))
     }
 
     /// The node whose text starts at column `col` of line `li`, inside a collection indented
@@ -333,16 +339,19 @@ fn key(text: &str) -> Option<Option<(String, usize)>> {
         return Some(None);
     }
     let bytes = text.as_bytes();
+    // One pass: the `:` that ends the key, noting flow indicators on the way.
+    let mut flow_indicator = false;
     for (i, &b) in bytes.iter().enumerate() {
         match b {
             b':' if bytes.get(i + 1).is_none_or(|&n| n == b' ') => {
                 let name = text[..i].trim_end_matches(' ');
-                if name.is_empty() || name.contains(['[', ']', '{', '}', ',']) || name.starts_with(['-', '?', ':']) {
+                if name.is_empty() || flow_indicator || name.starts_with(['-', '?', ':']) {
                     return None;
                 }
                 return key_name(name).map(|k| Some((k, i + 1)));
             }
             b'#' if i > 0 && bytes[i - 1] == b' ' => return Some(None),
+            b'[' | b']' | b'{' | b'}' | b',' => flow_indicator = true,
             _ => {}
         }
     }
