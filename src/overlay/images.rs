@@ -23,7 +23,9 @@ pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
     }
     // One walk per resource with every rule, in order, at each image field: the same as one walk
     // per rule (a rule only rewrites the field's own value, and the fields are found by key).
-    crate::parallel::for_each_mut(set.as_mut_slice(), |res| walk(res.body_mut(), &rules));
+    for res in set.iter_mut() {
+        walk(res.body_mut(), &rules);
+    }
     Ok(())
 }
 

@@ -31,7 +31,7 @@ pub fn set_pairs(set: &mut ResourceSet, pairs: &Map<String, Value>, specs: &[Fie
     if pairs.is_empty() {
         return;
     }
-    crate::parallel::for_each_mut(set.as_mut_slice(), |res| {
+    for res in set.iter_mut() {
         let gvk = res.gvk();
         let mut fresh: Vec<Vec<Location>> = vec![Vec::new(); pairs.len()];
         for spec in specs.iter().filter(|s| s.applies_to(&gvk)) {
@@ -51,7 +51,7 @@ pub fn set_pairs(set: &mut ResourceSet, pairs: &Map<String, Value>, specs: &[Fie
         for places in fresh {
             res.share(places);
         }
-    });
+    }
 }
 
 /// Label and annotation values are strings; `1` and `true` in YAML mean "1" and "true".
