@@ -103,9 +103,8 @@ fn yaml11_octals(text: &str) -> std::borrow::Cow<'_, str> {
     // or sign): skip the line-by-line regex for them.
     let bytes = text.as_bytes();
     // Jumping from `0` to `0` (a memchr search) instead of looking at every byte.
-    let candidate = text
-        .match_indices('0')
-        .any(|(i, _)| i > 0 && b" \t\n-+".contains(&bytes[i - 1]) && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
+    let candidate = memchr::memchr_iter(b'0', bytes)
+        .any(|i| i > 0 && b" \t\n-+".contains(&bytes[i - 1]) && bytes.get(i + 1).is_some_and(u8::is_ascii_digit));
     if !candidate && bytes.first() != Some(&b'0') {
         return std::borrow::Cow::Borrowed(text);
     }

@@ -2,7 +2,7 @@
 //! Kustomize gives annotations on the way out.
 
 use super::{field_specs, labels, Layer, OverlayError};
-use crate::model::ResourceSet;
+use crate::model::{fields, ResourceSet};
 use serde_json::Value;
 
 pub fn apply(layer: &Layer, set: &mut ResourceSet) -> Result<(), OverlayError> {
@@ -17,17 +17,17 @@ const SHAPE: &str = " (labels and annotations are maps of strings)";
 /// (Kustomize drops annotations that are not, silently, and prints labels that are not as an
 /// object no API server takes), and an annotation value must be text, not a map or a list.
 pub fn check_shape(body: &Value) -> Result<(), String> {
-    let Some(meta) = body.get("metadata") else { return Ok(()) };
+    let Some(meta) = fields::child(body, "metadata") else { return Ok(()) };
     let Value::Object(meta) = meta else {
         return Err(format!("`metadata` is {}, not a map{SHAPE}", kind_of(meta)));
     };
     for field in ["labels", "annotations"] {
-        match meta.get(field) {
+        match fields::get(meta, field) {
             None | Some(Value::Null | Value::Object(_)) => {}
             Some(other) => return Err(format!("`metadata.{field}` is {}, not a map{SHAPE}", kind_of(other))),
         }
     }
-    if let Some(Value::Object(m)) = meta.get("annotations") {
+    if let Some(Value::Object(m)) = fields::get(meta, "annotations") {
         if let Some((k, v)) = m.iter().find(|(_, v)| v.is_object() || v.is_array()) {
             return Err(format!("annotation `{k}` is {}{SHAPE}", kind_of(v)));
         }
@@ -56,8 +56,10 @@ pub fn finalize(set: &mut ResourceSet) -> Result<(), OverlayError> {
             resource: res.id(),
             message,
         })?;
-        let Some(Value::Object(meta)) = res.body_mut().get_mut("metadata") else { continue };
-        match meta.get_mut("annotations") {
+        let Some(Value::Object(meta)) = res.body_mut().as_object_mut().and_then(|b| fields::get_mut(b, "metadata")) else {
+            continue;
+        };
+        match fields::get_mut(meta, "annotations") {
             Some(Value::Object(m)) if !m.is_empty() => {
                 for v in m.values_mut().filter(|v| !v.is_string()) {
                     *v = Value::String(labels::scalar_text(v));

@@ -5,7 +5,7 @@
 
 use super::{Layer, OverlayError};
 use crate::load::kustomization::Image;
-use crate::model::ResourceSet;
+use crate::model::{fields, ResourceSet};
 use regex::Regex;
 use serde_json::Value;
 
@@ -76,7 +76,7 @@ fn walk(node: &mut Value, rules: &[Rule]) {
             for (key, child) in map.iter_mut() {
                 if key == "containers" || key == "initContainers" {
                     if let Value::Array(items) = child {
-                        for img in items.iter_mut().filter_map(|c| c.get_mut("image")) {
+                        for img in items.iter_mut().filter_map(|c| fields::get_mut(c.as_object_mut()?, "image")) {
                             rules.iter().for_each(|(re, image)| update(img, re, image));
                         }
                     }

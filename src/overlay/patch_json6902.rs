@@ -2,7 +2,7 @@
 //! applies them. Operations are checked one by one so an error names the operation's index.
 
 use super::OverlayError;
-use crate::model::Resource;
+use crate::model::{fields, Resource};
 use json_patch::PatchOperation;
 use serde_json::{Map, Value};
 
@@ -147,7 +147,7 @@ fn parent_of<'v>(doc: &'v mut Value, pointer: &str) -> Result<(&'v mut Value, St
     let mut node = doc;
     for token in &tokens {
         node = match node {
-            Value::Object(m) => m.get_mut(token.as_str()),
+            Value::Object(m) => fields::get_mut(m, token),
             Value::Array(a) => token.parse::<i64>().ok().and_then(|i| resolve(i, a.len())).and_then(|i| a.get_mut(i)),
             _ => None,
         }
@@ -215,7 +215,7 @@ fn remove(doc: &mut Value, pointer: &str) -> Result<Value, Failure> {
 fn get<'v>(doc: &'v mut Value, pointer: &str) -> Result<Option<&'v Value>, Failure> {
     let (parent, key) = parent_of(doc, pointer)?;
     match parent {
-        Value::Object(m) => Ok(m.get(&key)),
+        Value::Object(m) => Ok(fields::get(m, &key)),
         Value::Array(a) => {
             let i = index(&key, a.len(), false)?;
             Ok(a.get(i))

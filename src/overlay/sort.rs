@@ -81,25 +81,20 @@ pub fn apply(set: &mut ResourceSet, opts: Option<&SortOptions>, file: &Path) -> 
 }
 
 fn gvk_key(g: &Gvk) -> String {
-    let or = |s: &str, d: &str| {
-        if s.is_empty() {
-            d.to_string()
-        } else {
-            s.to_string()
-        }
-    };
     format!("{}_{}_{}", or(&g.group, "~G"), or(&g.version, "~V"), or(&g.kind, "~K"))
 }
 
 fn id_key(id: &ResId) -> String {
-    let or = |s: &str, d: &str| {
-        if s.is_empty() {
-            d.to_string()
-        } else {
-            s.to_string()
-        }
-    };
     let g = &id.gvk;
-    let gvk = format!("{}.{}.{}", or(&g.kind, "[noKind]"), or(&g.version, "[noVer]"), or(&g.group, "[noGrp]"));
-    format!("{gvk}|{}|{}", or(&id.namespace, "~X"), or(&id.name, "~N"))
+    let (kind, version, group) = (or(&g.kind, "[noKind]"), or(&g.version, "[noVer]"), or(&g.group, "[noGrp]"));
+    format!("{kind}.{version}.{group}|{}|{}", or(&id.namespace, "~X"), or(&id.name, "~N"))
+}
+
+/// `s`, or Kustomize's placeholder for it when empty.
+fn or<'a>(s: &'a str, placeholder: &'a str) -> &'a str {
+    if s.is_empty() {
+        placeholder
+    } else {
+        s
+    }
 }

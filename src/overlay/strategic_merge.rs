@@ -62,6 +62,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::model::fields;
 use serde_json::{Map, Value};
 
 use super::schema::{FieldSchema, PatchStrategy, SchemaKind, SchemaRef};
@@ -295,7 +296,7 @@ fn is_directive_key(k: &str) -> bool {
 }
 
 fn directive(m: &Map<String, Value>, path: &Path<'_>) -> Result<Option<Directive>, SmpError> {
-    match m.get(PATCH) {
+    match fields::get(m, PATCH) {
         None => Ok(None),
         Some(Value::String(s)) if s == "merge" => Ok(Some(Directive::Merge)),
         Some(Value::String(s)) if s == "replace" => Ok(Some(Directive::Replace)),
@@ -399,7 +400,7 @@ fn merge_map(
             return Err(SmpError::UnknownDirectiveKey { path: path.render(), key: k.clone() });
         }
         let fpath = path.field(k);
-        match tm.get_mut(k) {
+        match fields::get_mut(tm, k) {
             Some(existing) => {
                 if merge_value(existing, pv, fctx, &fpath, depth + 1)? == Action::Remove {
                     tm.shift_remove(k);

@@ -26,9 +26,7 @@ pub(super) fn parse(text: &str) -> Option<Vec<Value>> {
     if !ordinary_characters(text) {
         return None;
     }
-    let lines: Vec<&str> = text.split('\n').collect();
-    let indents = lines.iter().map(|l| (l, indentation(l))).map(|(l, i)| if is_blank_from(l, i) { BLANK } else { i });
-    let indents = indents.collect();
+    let (lines, indents) = split_lines(text);
     // A last line without its line break changes how block scalars end: leave it to serde_yaml.
     let ends_in_break = text.is_empty() || text.ends_with('\n');
     let mut p = Reader { lines, indents, at: 0, ends_in_break, nodes: 0, entries: Vec::new() };
@@ -73,6 +71,23 @@ fn ordinary_characters(text: &str) -> bool {
         0xd800..=0xdfff => false,
         _ => true,
     })
+}
+
+/// `text.split('\n')` and each line's indentation ([`BLANK`] for blank lines and comments).
+fn split_lines(text: &str) -> (Vec<&str>, Vec<usize>) {
+    // Lines are short: a SIMD search for each break, not a byte-by-byte one.
+    let guess = text.len() / 24 + 1;
+    let (mut lines, mut indents) = (Vec::with_capacity(guess), Vec::with_capacity(guess));
+    let mut start = 0;
+    for end in memchr::memchr_iter(b'\n', text.as_bytes()).chain([text.len()]) {
+        // Both ends sit next to a line feed (ASCII) or at the text's ends: char boundaries.
+        let line = &text[start..end];
+        let i = indentation(line);
+        indents.push(if is_blank_from(line, i) { BLANK } else { i });
+        lines.push(line);
+        start = end + 1;
+    }
+    (lines, indents)
 }
 
 fn indentation(line: &str) -> usize {
@@ -377,15 +392,27 @@ fn plain_block(text: &str) -> Option<Value> {
     if b",[]{}#&*!|>'\"%@`".contains(&first) || b"-?:".contains(&first) && second.is_none_or(|&b| b == b' ') {
         return None;
     }
-    let body = match text.find(" #") {
-        Some(i) => &text[..i],
-        None => text,
-    }
-    .trim_end_matches(' ');
-    if body.contains(": ") || body.ends_with(':') {
+    let (body, colon_space) = before_comment(text);
+    let body = body.trim_end_matches(' ');
+    if colon_space || body.ends_with(':') {
         return None;
     }
     plain(body)
+}
+
+/// `text` up to a comment (` #`), and whether a `: ` comes before it; one pass (two substring
+/// searches cost more than the short scalars they look at).
+fn before_comment(text: &str) -> (&str, bool) {
+    let bytes = text.as_bytes();
+    let mut colon_space = false;
+    for i in 1..bytes.len() {
+        match (bytes[i - 1], bytes[i]) {
+            (b' ', b'#') => return (&text[..i - 1], colon_space),
+            (b':', b' ') => colon_space = true,
+            _ => {}
+        }
+    }
+    (text, colon_space)
 }
 
 /// A flow collection (`[...]` or `{...}`) that ends on its line, and the text after it;
