@@ -107,21 +107,22 @@ fn render_cmd(args: &RenderArgs, namespace: Option<&str>, out: &mut dyn Write) -
             args.overlay.as_deref().unwrap_or("the base")
         );
     }
-    let text = if args.show_values {
-        show_values(&rendered, &req.values)
+    let bodies = || rendered.resources.iter().map(|r| r.body());
+    let written = if args.show_values {
+        out.write_all(show_values(&rendered, &req.values).as_bytes())
     } else if args.explain {
-        explain(&rendered, &req.values)
+        out.write_all(explain(&rendered, &req.values).as_bytes())
     } else {
         match args.output {
-            Output::Yaml => yaml::to_yaml_stream(rendered.resources.iter().map(|r| r.body())),
+            Output::Yaml => yaml::write_yaml_stream(out, bodies()),
             Output::Json => {
-                let items: Vec<&Value> = rendered.resources.iter().map(|r| r.body()).collect();
+                let items: Vec<&Value> = bodies().collect();
                 let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
-                serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
+                out.write_all((serde_json::to_string_pretty(&list).unwrap_or_default() + "\n").as_bytes())
             }
         }
     };
-    out.write_all(text.as_bytes()).map_err(io("writing output"))?;
+    written.map_err(io("writing output"))?;
     // The process ends next: freeing thousands of trees one node at a time would only delay it.
     std::mem::forget(rendered);
     Ok(0)

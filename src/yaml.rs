@@ -28,7 +28,7 @@ mod emit;
 mod fast;
 mod prescan;
 
-pub use emit::{is_non_string, to_yaml, to_yaml_stream};
+pub use emit::{is_non_string, to_yaml, to_yaml_stream, write_yaml_stream};
 
 #[derive(Debug, thiserror::Error)]
 pub enum YamlError {

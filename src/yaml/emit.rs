@@ -8,17 +8,42 @@ use std::fmt::Write as _;
 /// Writes documents as a multi-document YAML stream separated by `---`, in the block style
 /// kubectl prints (two-space indent, sequences not indented under their key).
 pub fn to_yaml_stream<'a>(docs: impl IntoIterator<Item = &'a Value>) -> String {
-    // Documents are written independently (in parallel for large streams), then joined in order.
-    let docs: Vec<&Value> = docs.into_iter().collect();
-    let parts = crate::parallel::map(&docs, |doc| to_yaml(doc));
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
+    let parts = documents(docs);
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + SEPARATOR.len()).sum());
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
-            out.push_str("---\n");
+            out.push_str(SEPARATOR);
         }
         out.push_str(part);
     }
     out
+}
+
+/// [`to_yaml_stream`] straight to `out`, a megabyte at a time: a large render is not held twice
+/// (its documents, then the whole stream), which was 6.6 MB of the N = 1000 corpus's peak.
+pub fn write_yaml_stream<'a>(out: &mut dyn std::io::Write, docs: impl IntoIterator<Item = &'a Value>) -> std::io::Result<()> {
+    const CHUNK: usize = 1 << 20;
+    let parts = documents(docs);
+    let mut buf = String::with_capacity(CHUNK.min(parts.iter().map(|p| p.len() + SEPARATOR.len()).sum()));
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            buf.push_str(SEPARATOR);
+        }
+        buf.push_str(part);
+        if buf.len() >= CHUNK {
+            out.write_all(buf.as_bytes())?;
+            buf.clear();
+        }
+    }
+    out.write_all(buf.as_bytes())
+}
+
+const SEPARATOR: &str = "---\n";
+
+/// Each document's YAML, written independently (in parallel for large streams), in order.
+fn documents<'a>(docs: impl IntoIterator<Item = &'a Value>) -> Vec<String> {
+    let docs: Vec<&Value> = docs.into_iter().collect();
+    crate::parallel::map(&docs, |doc| to_yaml(doc))
 }
 
 /// Writes one value as a YAML document.
@@ -340,6 +365,17 @@ mod tests {
     use super::*;
     use crate::yaml::parse_value;
     use serde_json::json;
+
+    #[test]
+    fn a_written_stream_is_the_stream_whatever_its_size() {
+        let big = json!({"data": {"blob": "x".repeat(300_000)}});
+        for n in [0, 1, 2, 9] {
+            let docs: Vec<Value> = (0..n).map(|i| json!({"n": i, "big": big})).collect();
+            let mut written = Vec::new();
+            write_yaml_stream(&mut written, &docs).unwrap();
+            assert_eq!(String::from_utf8(written).unwrap(), to_yaml_stream(&docs), "{n} documents");
+        }
+    }
 
     #[test]
     fn indents_past_one_run_of_spaces() {
