@@ -12,11 +12,13 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
-/// A kind that can be referred to, and the fields that refer to it.
+/// A kind that can be referred to, and the fields that refer to it, built the first time a
+/// render holds an object of that kind: most renders hold a few of these kinds, and building
+/// every table entry (a path split per field) was a seventh of a small render's instructions.
 struct BackRef {
     kind: &'static str,
     group: Option<&'static str>,
-    referrers: Vec<FieldSpec>,
+    referrers: fn() -> Vec<FieldSpec>,
 }
 
 const POD_WORKLOADS: &[(&str, &str)] = &[
@@ -29,6 +31,8 @@ const POD_WORKLOADS: &[(&str, &str)] = &[
     ("Job", "spec/template/spec/"),
     ("CronJob", "spec/jobTemplate/spec/template/spec/"),
 ];
+
+const WORKLOADS_WITH_RC: &[&str] = &["Pod", "StatefulSet", "Deployment", "CronJob", "Job", "DaemonSet"];
 
 fn spec(kind: &str, path: &str) -> FieldSpec {
     FieldSpec {
@@ -49,123 +53,135 @@ fn pod_refs(paths: &[&str], kinds: &[&str]) -> Vec<FieldSpec> {
         .collect()
 }
 
-fn table() -> &'static [BackRef] {
-    static T: OnceLock<Vec<BackRef>> = OnceLock::new();
-    T.get_or_init(|| {
-        let workloads_with_rc = ["Pod", "StatefulSet", "Deployment", "CronJob", "Job", "DaemonSet"];
-        let mut config_map = pod_refs(
-            &[
-                "volumes/configMap/name",
-                "containers/env/valueFrom/configMapKeyRef/name",
-                "initContainers/env/valueFrom/configMapKeyRef/name",
-                "containers/envFrom/configMapRef/name",
-                "initContainers/envFrom/configMapRef/name",
-                "volumes/projected/sources/configMap/name",
-            ],
-            &[],
-        );
-        config_map.extend([
-            spec("Node", "spec/configSource/configMap"),
-            spec("Role", "rules/resourceNames"),
-            spec("ClusterRole", "rules/resourceNames"),
-            spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/fastcgi-params-configmap"),
-        ]);
-        let mut secret = pod_refs(
-            &[
-                "volumes/secret/secretName",
-                "containers/env/valueFrom/secretKeyRef/name",
-                "initContainers/env/valueFrom/secretKeyRef/name",
-                "containers/envFrom/secretRef/name",
-                "initContainers/envFrom/secretRef/name",
-                "imagePullSecrets/name",
-                "volumes/projected/sources/secret/name",
-            ],
-            &[],
-        );
-        secret.extend([
-            spec("Ingress", "spec/tls/secretName"),
-            spec("Ingress", r"metadata/annotations/ingress.kubernetes.io\/auth-secret"),
-            spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret"),
-            spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-tls-secret"),
-            spec("ServiceAccount", "imagePullSecrets/name"),
-            spec("StorageClass", "parameters/secretName"),
-            spec("StorageClass", "parameters/adminSecretName"),
-            spec("StorageClass", "parameters/userSecretName"),
-            spec("StorageClass", "parameters/secretRef"),
-            spec("Role", "rules/resourceNames"),
-            spec("ClusterRole", "rules/resourceNames"),
-            spec("PersistentVolume", "spec/azureFile/secretName"),
-        ]);
-        let with_rc = |path: &str| {
-            let mut v: Vec<FieldSpec> = pod_refs(&[path], &workloads_with_rc);
-            v.push(spec("ReplicationController", &format!("spec/template/spec/{path}")));
-            v
-        };
-        let mut service_account = vec![spec("RoleBinding", "subjects"), spec("ClusterRoleBinding", "subjects")];
-        service_account.extend(with_rc("serviceAccountName"));
-        let hpa = || vec![spec("HorizontalPodAutoscaler", "spec/scaleTargetRef/name")];
-        vec![
-            BackRef { kind: "Deployment", group: None, referrers: hpa() },
-            BackRef { kind: "ReplicationController", group: None, referrers: hpa() },
-            BackRef { kind: "ReplicaSet", group: None, referrers: hpa() },
-            BackRef { kind: "StatefulSet", group: None, referrers: hpa() },
-            BackRef { kind: "ConfigMap", group: Some(""), referrers: config_map },
-            BackRef { kind: "Secret", group: Some(""), referrers: secret },
-            BackRef {
-                kind: "Service",
-                group: Some(""),
-                referrers: vec![
-                    spec("StatefulSet", "spec/serviceName"),
-                    spec("Ingress", "spec/rules/http/paths/backend/serviceName"),
-                    spec("Ingress", "spec/backend/serviceName"),
-                    spec("Ingress", "spec/rules/http/paths/backend/service/name"),
-                    spec("Ingress", "spec/defaultBackend/service/name"),
-                    spec("APIService", "spec/service/name"),
-                    spec("ValidatingWebhookConfiguration", "webhooks/clientConfig/service"),
-                    spec("MutatingWebhookConfiguration", "webhooks/clientConfig/service"),
-                    spec("HTTPRoute", "spec/rules/backendRefs/name"),
-                ],
-            },
-            BackRef {
-                kind: "Role",
-                group: Some("rbac.authorization.k8s.io"),
-                referrers: vec![spec("RoleBinding", "roleRef/name")],
-            },
-            BackRef {
-                kind: "ClusterRole",
-                group: Some("rbac.authorization.k8s.io"),
-                referrers: vec![spec("RoleBinding", "roleRef/name"), spec("ClusterRoleBinding", "roleRef/name")],
-            },
-            BackRef { kind: "ServiceAccount", group: Some(""), referrers: service_account },
-            BackRef {
-                kind: "PersistentVolumeClaim",
-                group: Some(""),
-                referrers: with_rc("volumes/persistentVolumeClaim/claimName"),
-            },
-            BackRef {
-                kind: "PersistentVolume",
-                group: Some(""),
-                referrers: vec![
-                    spec("PersistentVolumeClaim", "spec/volumeName"),
-                    spec("ClusterRole", "rules/resourceNames"),
-                ],
-            },
-            BackRef {
-                kind: "StorageClass",
-                group: Some("storage.k8s.io"),
-                referrers: vec![
-                    spec("PersistentVolume", "spec/storageClassName"),
-                    spec("PersistentVolumeClaim", "spec/storageClassName"),
-                    spec("StatefulSet", "spec/volumeClaimTemplates/spec/storageClassName"),
-                ],
-            },
-            BackRef {
-                kind: "PriorityClass",
-                group: Some("scheduling.k8s.io"),
-                referrers: with_rc("priorityClassName"),
-            },
-        ]
-    })
+/// `path` under the pod spec of the workloads that have one, ReplicationController included.
+fn with_rc(path: &str) -> Vec<FieldSpec> {
+    let mut v: Vec<FieldSpec> = pod_refs(&[path], WORKLOADS_WITH_RC);
+    v.push(spec("ReplicationController", &format!("spec/template/spec/{path}")));
+    v
+}
+
+fn hpa_refs() -> Vec<FieldSpec> {
+    vec![spec("HorizontalPodAutoscaler", "spec/scaleTargetRef/name")]
+}
+
+fn config_map_refs() -> Vec<FieldSpec> {
+    let mut config_map = pod_refs(
+        &[
+            "volumes/configMap/name",
+            "containers/env/valueFrom/configMapKeyRef/name",
+            "initContainers/env/valueFrom/configMapKeyRef/name",
+            "containers/envFrom/configMapRef/name",
+            "initContainers/envFrom/configMapRef/name",
+            "volumes/projected/sources/configMap/name",
+        ],
+        &[],
+    );
+    config_map.extend([
+        spec("Node", "spec/configSource/configMap"),
+        spec("Role", "rules/resourceNames"),
+        spec("ClusterRole", "rules/resourceNames"),
+        spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/fastcgi-params-configmap"),
+    ]);
+    config_map
+}
+
+fn secret_refs() -> Vec<FieldSpec> {
+    let mut secret = pod_refs(
+        &[
+            "volumes/secret/secretName",
+            "containers/env/valueFrom/secretKeyRef/name",
+            "initContainers/env/valueFrom/secretKeyRef/name",
+            "containers/envFrom/secretRef/name",
+            "initContainers/envFrom/secretRef/name",
+            "imagePullSecrets/name",
+            "volumes/projected/sources/secret/name",
+        ],
+        &[],
+    );
+    secret.extend([
+        spec("Ingress", "spec/tls/secretName"),
+        spec("Ingress", r"metadata/annotations/ingress.kubernetes.io\/auth-secret"),
+        spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret"),
+        spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-tls-secret"),
+        spec("ServiceAccount", "imagePullSecrets/name"),
+        spec("StorageClass", "parameters/secretName"),
+        spec("StorageClass", "parameters/adminSecretName"),
+        spec("StorageClass", "parameters/userSecretName"),
+        spec("StorageClass", "parameters/secretRef"),
+        spec("Role", "rules/resourceNames"),
+        spec("ClusterRole", "rules/resourceNames"),
+        spec("PersistentVolume", "spec/azureFile/secretName"),
+    ]);
+    secret
+}
+
+fn service_refs() -> Vec<FieldSpec> {
+    vec![
+        spec("StatefulSet", "spec/serviceName"),
+        spec("Ingress", "spec/rules/http/paths/backend/serviceName"),
+        spec("Ingress", "spec/backend/serviceName"),
+        spec("Ingress", "spec/rules/http/paths/backend/service/name"),
+        spec("Ingress", "spec/defaultBackend/service/name"),
+        spec("APIService", "spec/service/name"),
+        spec("ValidatingWebhookConfiguration", "webhooks/clientConfig/service"),
+        spec("MutatingWebhookConfiguration", "webhooks/clientConfig/service"),
+        spec("HTTPRoute", "spec/rules/backendRefs/name"),
+    ]
+}
+
+fn service_account_refs() -> Vec<FieldSpec> {
+    let mut service_account = vec![spec("RoleBinding", "subjects"), spec("ClusterRoleBinding", "subjects")];
+    service_account.extend(with_rc("serviceAccountName"));
+    service_account
+}
+
+const TABLE: &[BackRef] = &[
+    BackRef { kind: "Deployment", group: None, referrers: hpa_refs },
+    BackRef { kind: "ReplicationController", group: None, referrers: hpa_refs },
+    BackRef { kind: "ReplicaSet", group: None, referrers: hpa_refs },
+    BackRef { kind: "StatefulSet", group: None, referrers: hpa_refs },
+    BackRef { kind: "ConfigMap", group: Some(""), referrers: config_map_refs },
+    BackRef { kind: "Secret", group: Some(""), referrers: secret_refs },
+    BackRef { kind: "Service", group: Some(""), referrers: service_refs },
+    BackRef {
+        kind: "Role",
+        group: Some("rbac.authorization.k8s.io"),
+        referrers: || vec![spec("RoleBinding", "roleRef/name")],
+    },
+    BackRef {
+        kind: "ClusterRole",
+        group: Some("rbac.authorization.k8s.io"),
+        referrers: || vec![spec("RoleBinding", "roleRef/name"), spec("ClusterRoleBinding", "roleRef/name")],
+    },
+    BackRef { kind: "ServiceAccount", group: Some(""), referrers: service_account_refs },
+    BackRef {
+        kind: "PersistentVolumeClaim",
+        group: Some(""),
+        referrers: || with_rc("volumes/persistentVolumeClaim/claimName"),
+    },
+    BackRef {
+        kind: "PersistentVolume",
+        group: Some(""),
+        referrers: || vec![spec("PersistentVolumeClaim", "spec/volumeName"), spec("ClusterRole", "rules/resourceNames")],
+    },
+    BackRef {
+        kind: "StorageClass",
+        group: Some("storage.k8s.io"),
+        referrers: || {
+            vec![
+                spec("PersistentVolume", "spec/storageClassName"),
+                spec("PersistentVolumeClaim", "spec/storageClassName"),
+                spec("StatefulSet", "spec/volumeClaimTemplates/spec/storageClassName"),
+            ]
+        },
+    },
+    BackRef { kind: "PriorityClass", group: Some("scheduling.k8s.io"), referrers: || with_rc("priorityClassName") },
+];
+
+/// The referring fields of `TABLE[i]`, built once per process.
+fn referrers(i: usize) -> &'static [FieldSpec] {
+    static BUILT: [OnceLock<Vec<FieldSpec>>; TABLE.len()] = [const { OnceLock::new() }; TABLE.len()];
+    BUILT[i].get_or_init(TABLE[i].referrers)
 }
 
 fn selected(id: &ResId, kind: &str, group: Option<&str>) -> bool {
@@ -184,6 +200,15 @@ pub fn fix(set: &mut ResourceSet) -> Result<(), OverlayError> {
             by_prev_name.entry(n).or_default().push(i);
         }
     }
+    // A reference changes only to a candidate of the kind it refers to: the kinds no object of
+    // the render has ever been are skipped whole (their fields are not walked, their table entry
+    // not built), which changes nothing.
+    let wanted: Vec<(&BackRef, &[FieldSpec])> = TABLE
+        .iter()
+        .enumerate()
+        .filter(|(_, back)| snapshot.iter().any(|c| c.prev.iter().any(|p| selected(p, back.kind, back.group))))
+        .map(|(i, back)| (back, referrers(i)))
+        .collect();
     for (ri, res) in set.iter_mut().enumerate() {
         let referrer_org = res.org_id();
         let visible = Visibility::of(res);
@@ -192,8 +217,8 @@ pub fn fix(set: &mut ResourceSet) -> Result<(), OverlayError> {
             version: String::new(),
             kind: r["kind"].as_str().unwrap_or("").to_string(),
         });
-        for back in table() {
-            for spec in back.referrers.iter().filter(|s| s.applies_to(&referrer_org.gvk)) {
+        for &(back, specs) in &wanted {
+            for spec in specs.iter().filter(|s| s.applies_to(&referrer_org.gvk)) {
                 let ctx = Ctx {
                     back,
                     visible: &visible,
