@@ -10,6 +10,6 @@ mod resource;
 mod set;
 pub mod shared;
 
-pub use id::{effective_namespace, is_cluster_scoped, split_api_version, Gvk, ResId};
+pub use id::{is_cluster_scoped, Gvk, IdRef, ResId};
 pub use resource::{Behavior, Resource};
 pub use set::{DuplicateId, ResourceSet};

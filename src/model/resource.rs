@@ -1,6 +1,6 @@
 //! One resource: its JSON body plus what the build remembers about it.
 
-use super::{fields, Gvk, ResId};
+use super::{fields, Gvk, IdRef, ResId};
 use serde_json::{Map, Value};
 
 /// What a generator said about the resource it made.
@@ -91,6 +91,11 @@ impl Resource {
     /// The id as the resource is now.
     pub fn id(&self) -> ResId {
         ResId::of(&self.body)
+    }
+
+    /// [`Resource::id`] borrowed from the body.
+    pub fn id_ref(&self) -> IdRef<'_> {
+        IdRef::of(self.api_version(), self.kind(), self.namespace(), self.name())
     }
 
     /// The id the resource was first loaded with.

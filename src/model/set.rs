@@ -3,8 +3,7 @@
 //! Deliberately small (Kustomize's `ResMap` grew to forty methods): transformers get the slice
 //! and work on it; the set only guards id uniqueness when resources come together.
 
-use super::id::{effective_namespace, split_api_version};
-use super::{ResId, Resource};
+use super::{IdRef, ResId, Resource};
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
@@ -125,14 +124,12 @@ impl ResourceSet {
     }
 }
 
-/// What makes two resources one object: group, version, kind, namespace (as compared) and
-/// name, borrowed from the body (thousands of these are made for a large build).
-type Key<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
+/// What makes two resources one object, borrowed from the body (thousands of these are made
+/// for a large build).
+type Key<'a> = IdRef<'a>;
 
 fn key(r: &Resource) -> Key<'_> {
-    let (group, version) = split_api_version(r.api_version());
-    let kind = r.kind();
-    (group, version, kind, effective_namespace(group, kind, r.namespace()), r.name())
+    r.id_ref()
 }
 
 impl IntoIterator for ResourceSet {

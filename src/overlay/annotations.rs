@@ -56,7 +56,8 @@ pub fn finalize(set: &mut ResourceSet) -> Result<(), OverlayError> {
             resource: res.id(),
             message,
         })?;
-        let Some(Value::Object(meta)) = res.body_mut().as_object_mut().and_then(|b| fields::get_mut(b, "metadata")) else {
+        let Some(Value::Object(meta)) = res.body_mut().as_object_mut().and_then(|b| fields::get_mut(b, "metadata"))
+        else {
             continue;
         };
         match fields::get_mut(meta, "annotations") {

@@ -269,7 +269,14 @@ impl<'a> Walk<'a> {
     }
 
     /// Goes on into `child`, which is at `seg` below the current node.
-    fn step(&self, child: &mut Value, seg: Step<'a>, depth: usize, at: Option<&mut Vec<Step<'a>>>, f: &mut Visitor<'_>) {
+    fn step(
+        &self,
+        child: &mut Value,
+        seg: Step<'a>,
+        depth: usize,
+        at: Option<&mut Vec<Step<'a>>>,
+        f: &mut Visitor<'_>,
+    ) {
         match at {
             Some(at) => {
                 at.push(seg);

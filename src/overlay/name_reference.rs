@@ -53,6 +53,18 @@ fn pod_refs(paths: &[&str], kinds: &[&str]) -> Vec<FieldSpec> {
         .collect()
 }
 
+/// Field specs from (kind, path) pairs.
+fn specs(list: &[(&str, &str)]) -> Vec<FieldSpec> {
+    list.iter().map(|(kind, path)| spec(kind, path)).collect()
+}
+
+/// `paths` under every pod spec, then the `others`.
+fn pod_refs_and(paths: &[&str], others: &[(&str, &str)]) -> Vec<FieldSpec> {
+    let mut v = pod_refs(paths, &[]);
+    v.extend(specs(others));
+    v
+}
+
 /// `path` under the pod spec of the workloads that have one, ReplicationController included.
 fn with_rc(path: &str) -> Vec<FieldSpec> {
     let mut v: Vec<FieldSpec> = pod_refs(&[path], WORKLOADS_WITH_RC);
@@ -61,11 +73,11 @@ fn with_rc(path: &str) -> Vec<FieldSpec> {
 }
 
 fn hpa_refs() -> Vec<FieldSpec> {
-    vec![spec("HorizontalPodAutoscaler", "spec/scaleTargetRef/name")]
+    specs(&[("HorizontalPodAutoscaler", "spec/scaleTargetRef/name")])
 }
 
 fn config_map_refs() -> Vec<FieldSpec> {
-    let mut config_map = pod_refs(
+    pod_refs_and(
         &[
             "volumes/configMap/name",
             "containers/env/valueFrom/configMapKeyRef/name",
@@ -74,19 +86,17 @@ fn config_map_refs() -> Vec<FieldSpec> {
             "initContainers/envFrom/configMapRef/name",
             "volumes/projected/sources/configMap/name",
         ],
-        &[],
-    );
-    config_map.extend([
-        spec("Node", "spec/configSource/configMap"),
-        spec("Role", "rules/resourceNames"),
-        spec("ClusterRole", "rules/resourceNames"),
-        spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/fastcgi-params-configmap"),
-    ]);
-    config_map
+        &[
+            ("Node", "spec/configSource/configMap"),
+            ("Role", "rules/resourceNames"),
+            ("ClusterRole", "rules/resourceNames"),
+            ("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/fastcgi-params-configmap"),
+        ],
+    )
 }
 
 fn secret_refs() -> Vec<FieldSpec> {
-    let mut secret = pod_refs(
+    pod_refs_and(
         &[
             "volumes/secret/secretName",
             "containers/env/valueFrom/secretKeyRef/name",
@@ -96,41 +106,39 @@ fn secret_refs() -> Vec<FieldSpec> {
             "imagePullSecrets/name",
             "volumes/projected/sources/secret/name",
         ],
-        &[],
-    );
-    secret.extend([
-        spec("Ingress", "spec/tls/secretName"),
-        spec("Ingress", r"metadata/annotations/ingress.kubernetes.io\/auth-secret"),
-        spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret"),
-        spec("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-tls-secret"),
-        spec("ServiceAccount", "imagePullSecrets/name"),
-        spec("StorageClass", "parameters/secretName"),
-        spec("StorageClass", "parameters/adminSecretName"),
-        spec("StorageClass", "parameters/userSecretName"),
-        spec("StorageClass", "parameters/secretRef"),
-        spec("Role", "rules/resourceNames"),
-        spec("ClusterRole", "rules/resourceNames"),
-        spec("PersistentVolume", "spec/azureFile/secretName"),
-    ]);
-    secret
+        &[
+            ("Ingress", "spec/tls/secretName"),
+            ("Ingress", r"metadata/annotations/ingress.kubernetes.io\/auth-secret"),
+            ("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-secret"),
+            ("Ingress", r"metadata/annotations/nginx.ingress.kubernetes.io\/auth-tls-secret"),
+            ("ServiceAccount", "imagePullSecrets/name"),
+            ("StorageClass", "parameters/secretName"),
+            ("StorageClass", "parameters/adminSecretName"),
+            ("StorageClass", "parameters/userSecretName"),
+            ("StorageClass", "parameters/secretRef"),
+            ("Role", "rules/resourceNames"),
+            ("ClusterRole", "rules/resourceNames"),
+            ("PersistentVolume", "spec/azureFile/secretName"),
+        ],
+    )
 }
 
 fn service_refs() -> Vec<FieldSpec> {
-    vec![
-        spec("StatefulSet", "spec/serviceName"),
-        spec("Ingress", "spec/rules/http/paths/backend/serviceName"),
-        spec("Ingress", "spec/backend/serviceName"),
-        spec("Ingress", "spec/rules/http/paths/backend/service/name"),
-        spec("Ingress", "spec/defaultBackend/service/name"),
-        spec("APIService", "spec/service/name"),
-        spec("ValidatingWebhookConfiguration", "webhooks/clientConfig/service"),
-        spec("MutatingWebhookConfiguration", "webhooks/clientConfig/service"),
-        spec("HTTPRoute", "spec/rules/backendRefs/name"),
-    ]
+    specs(&[
+        ("StatefulSet", "spec/serviceName"),
+        ("Ingress", "spec/rules/http/paths/backend/serviceName"),
+        ("Ingress", "spec/backend/serviceName"),
+        ("Ingress", "spec/rules/http/paths/backend/service/name"),
+        ("Ingress", "spec/defaultBackend/service/name"),
+        ("APIService", "spec/service/name"),
+        ("ValidatingWebhookConfiguration", "webhooks/clientConfig/service"),
+        ("MutatingWebhookConfiguration", "webhooks/clientConfig/service"),
+        ("HTTPRoute", "spec/rules/backendRefs/name"),
+    ])
 }
 
 fn service_account_refs() -> Vec<FieldSpec> {
-    let mut service_account = vec![spec("RoleBinding", "subjects"), spec("ClusterRoleBinding", "subjects")];
+    let mut service_account = specs(&[("RoleBinding", "subjects"), ("ClusterRoleBinding", "subjects")]);
     service_account.extend(with_rc("serviceAccountName"));
     service_account
 }
@@ -146,12 +154,12 @@ const TABLE: &[BackRef] = &[
     BackRef {
         kind: "Role",
         group: Some("rbac.authorization.k8s.io"),
-        referrers: || vec![spec("RoleBinding", "roleRef/name")],
+        referrers: || specs(&[("RoleBinding", "roleRef/name")]),
     },
     BackRef {
         kind: "ClusterRole",
         group: Some("rbac.authorization.k8s.io"),
-        referrers: || vec![spec("RoleBinding", "roleRef/name"), spec("ClusterRoleBinding", "roleRef/name")],
+        referrers: || specs(&[("RoleBinding", "roleRef/name"), ("ClusterRoleBinding", "roleRef/name")]),
     },
     BackRef { kind: "ServiceAccount", group: Some(""), referrers: service_account_refs },
     BackRef {
@@ -162,17 +170,17 @@ const TABLE: &[BackRef] = &[
     BackRef {
         kind: "PersistentVolume",
         group: Some(""),
-        referrers: || vec![spec("PersistentVolumeClaim", "spec/volumeName"), spec("ClusterRole", "rules/resourceNames")],
+        referrers: || specs(&[("PersistentVolumeClaim", "spec/volumeName"), ("ClusterRole", "rules/resourceNames")]),
     },
     BackRef {
         kind: "StorageClass",
         group: Some("storage.k8s.io"),
         referrers: || {
-            vec![
-                spec("PersistentVolume", "spec/storageClassName"),
-                spec("PersistentVolumeClaim", "spec/storageClassName"),
-                spec("StatefulSet", "spec/volumeClaimTemplates/spec/storageClassName"),
-            ]
+            specs(&[
+                ("PersistentVolume", "spec/storageClassName"),
+                ("PersistentVolumeClaim", "spec/storageClassName"),
+                ("StatefulSet", "spec/volumeClaimTemplates/spec/storageClassName"),
+            ])
         },
     },
     BackRef { kind: "PriorityClass", group: Some("scheduling.k8s.io"), referrers: || with_rc("priorityClassName") },

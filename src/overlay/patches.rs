@@ -12,7 +12,7 @@
 use super::{patch_json6902, schema, strategic_merge, Layer, OverlayError};
 use crate::load::kustomization::{Patch, PatchOptions, Selector};
 use crate::model::shared::Seg;
-use crate::model::{effective_namespace, split_api_version, ResId, Resource, ResourceSet};
+use crate::model::{IdRef, ResId, Resource, ResourceSet};
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -219,9 +219,11 @@ pub(super) struct IdIndex {
 /// and no two ids alike.
 type IdKey = String;
 
-fn key(parts: [&str; 5]) -> IdKey {
+fn key(id: IdRef<'_>) -> IdKey {
+    let parts = [id.group, id.version, id.kind, id.namespace, id.name];
     let mut k = String::with_capacity(parts.iter().map(|p| p.len() + 4).sum());
     for p in parts {
+        // `usize::to_string` is specialized; `write!` went through the formatter and cost more.
         k.push_str(&p.len().to_string());
         k.push(':');
         k.push_str(p);
@@ -229,22 +231,12 @@ fn key(parts: [&str; 5]) -> IdKey {
     k
 }
 
-fn key_of(id: &ResId) -> IdKey {
-    key([&id.gvk.group, &id.gvk.version, &id.gvk.kind, id.effective_namespace(), &id.name])
-}
-
-/// The key of the resource as it is now, read from its body.
-fn current_key(r: &Resource) -> IdKey {
-    let (group, version) = split_api_version(r.api_version());
-    key([group, version, r.kind(), effective_namespace(group, r.kind(), r.namespace()), r.name()])
-}
-
 impl IdIndex {
     fn build(set: &ResourceSet) -> IdIndex {
         let (mut by_org, mut by_cur) = (HashMap::new(), HashMap::new());
         for (i, r) in set.iter().enumerate() {
-            let cur = current_key(r);
-            let org = r.prev_ids().first().map_or_else(|| cur.clone(), key_of);
+            let cur = key(r.id_ref());
+            let org = r.prev_ids().first().map_or_else(|| cur.clone(), |o| key(o.borrowed()));
             by_org.entry(org).or_insert_with(Vec::new).push(i);
             by_cur.entry(cur).or_insert_with(Vec::new).push(i);
         }
@@ -254,7 +246,7 @@ impl IdIndex {
     /// The resource an untargeted patch names: by original id, else by current id, exactly one.
     fn find(&self, doc: &Value, source: &str) -> Result<usize, OverlayError> {
         let want = ResId::of(doc);
-        let k = key_of(&want);
+        let k = key(want.borrowed());
         for map in [&self.by_org, &self.by_cur] {
             match map.get(&k).map(Vec::as_slice) {
                 Some([one]) => return Ok(*one),

@@ -5,7 +5,7 @@
 //! counts as `default`.
 
 use crate::load::kustomization::Selector;
-use crate::model::{effective_namespace, split_api_version, Resource};
+use crate::model::{ResId, Resource};
 use regex::Regex;
 use serde_json::{Map, Value};
 
@@ -49,17 +49,15 @@ impl Matcher {
 
     pub fn matches(&self, r: &Resource) -> bool {
         // Read from the body and the history in place: this runs for every resource and target.
-        let (group, version) = split_api_version(r.api_version());
-        let kind = r.kind();
-        let cur = (effective_namespace(group, kind, r.namespace()), r.name());
-        let org = r.prev_ids().first().map_or(cur, |o| (o.effective_namespace(), o.name.as_str()));
+        let cur = r.id_ref();
+        let org = r.prev_ids().first().map_or(cur, ResId::borrowed);
         let hit = |re: &Option<Regex>, a: &str, b: &str| re.as_ref().is_none_or(|re| re.is_match(a) || re.is_match(b));
         let one = |re: &Option<Regex>, a: &str| re.as_ref().is_none_or(|re| re.is_match(a));
-        hit(&self.namespace, org.0, cur.0)
-            && hit(&self.name, org.1, cur.1)
-            && one(&self.group, group)
-            && one(&self.version, version)
-            && one(&self.kind, kind)
+        hit(&self.namespace, org.namespace, cur.namespace)
+            && hit(&self.name, org.name, cur.name)
+            && one(&self.group, cur.group)
+            && one(&self.version, cur.version)
+            && one(&self.kind, cur.kind)
             && self.labels.as_ref().is_none_or(|s| s.matches(r.labels()))
             && self.annotations.as_ref().is_none_or(|s| s.matches(r.annotations()))
     }
